@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Build or update the Plansearch index from a corpus folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.cli import run_build  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, help="corpus folder "
+                        "(default: $PLANSEARCH_CORPUS_DIR, else corpus/)")
+    parser.add_argument("--index", type=Path, help="index folder "
+                        "(default: $PLANSEARCH_INDEX_DIR, else index/)")
+    parser.add_argument("--full", action="store_true",
+                        help="re-read and re-embed every document (also repairs a damaged index)")
+    parser.add_argument("--model", help="embedding model name or local folder "
+                        "(default: $PLANSEARCH_MODEL, else all-MiniLM-L6-v2)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object on stdout")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    code, summary, text = run_build(args.corpus, args.index, args.model, args.full,
+                                    progress_bar=not args.json)
+    print(json.dumps(summary) if args.json else text)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

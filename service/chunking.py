@@ -1,0 +1,160 @@
+"""Structure-aware chunking: cut at headings and paragraphs, never past the model's
+token limit, with one sentence of overlap between neighbouring chunks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from service.documents import Document
+
+SECTION_SEPARATOR = " > "
+SENTENCE_BOUNDARY = re.compile(r"(?<=[.!?])[\"'’”)\]]*\s+(?=[A-Z0-9£\"'‘“(\[•])")
+MAX_CONTEXT_TOKENS = 48  # title and section prefix; the passage itself gets the rest
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    chunk_tokens: int = 180  # passage tokens, [CLS]/[SEP] excluded
+    overlap_sentences: int = 1
+    contextual_prefix: bool = True  # embed "title > section" with the passage
+
+    def as_dict(self) -> dict[str, object]:
+        return {"chunk_tokens": self.chunk_tokens, "overlap_sentences": self.overlap_sentences,
+                "contextual_prefix": self.contextual_prefix, "version": 1}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    ordinal: int
+    page_start: int
+    page_end: int
+    section: str
+    char_start: int  # offset into the text of page_start
+    char_end: int  # offset into the text of page_end
+    text: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A paragraph, or a sentence (or word window) of a paragraph too long to keep whole."""
+
+    page: int
+    start: int
+    end: int
+    tokens: int
+    section: str
+    sentence: bool
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in text."""
+    spans, start = [], 0
+    for match in SENTENCE_BOUNDARY.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def word_windows(text: str, base: int, budget: int, count: TokenCounter) -> Iterator[tuple[int, int, int]]:
+    """Split an over-long run of text into word windows of at most `budget` tokens."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    window_start, tokens = 0, 0
+    for i, (start, end) in enumerate(words):
+        cost = max(1, count(text[start:end]) - 2)
+        if tokens + cost > budget and i > window_start:
+            yield base + words[window_start][0], base + words[i - 1][1], tokens
+            window_start, tokens = i, 0
+        tokens += cost
+    if window_start < len(words):
+        yield base + words[window_start][0], base + words[-1][1], tokens
+
+
+def document_units(document: Document, budget: int, count: TokenCounter) -> list[Unit]:
+    units: list[Unit] = []
+    headings: list[tuple[int, str]] = []
+    for page in document.pages:
+        for block, (start, end) in zip(page.blocks, page.block_offsets(), strict=True):
+            if block.heading_level is not None:
+                headings = [h for h in headings if h[0] < block.heading_level]
+                headings.append((block.heading_level, block.text))
+                continue
+            section = SECTION_SEPARATOR.join(text for _, text in headings)
+            tokens = count(block.text) - 2
+            if tokens <= budget:
+                units.append(Unit(page.number, start, end, tokens, section, False))
+                continue
+            for s, e in sentence_spans(block.text):
+                piece = block.text[s:e]
+                piece_tokens = count(piece) - 2
+                if piece_tokens <= budget:
+                    units.append(Unit(page.number, start + s, start + e, piece_tokens, section, True))
+                else:
+                    for ws, we, wt in word_windows(piece, start + s, budget, count):
+                        units.append(Unit(page.number, ws, we, wt, section, True))
+    return units
+
+
+def last_sentence(unit: Unit, page_text: str, count: TokenCounter) -> Unit:
+    if unit.sentence:
+        return unit
+    s, e = sentence_spans(page_text[unit.start:unit.end])[-1]
+    text = page_text[unit.start + s:unit.start + e]
+    return Unit(unit.page, unit.start + s, unit.start + e, count(text) - 2, unit.section, True)
+
+
+def chunk_document(document: Document, count: TokenCounter,
+                   settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    """Pack paragraphs into chunks of at most `settings.chunk_tokens` model tokens."""
+    budget = settings.chunk_tokens
+    page_text = {page.number: page.text for page in document.pages}
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
+    for unit in document_units(document, budget, count):
+        used = sum(u.tokens for u in current)
+        if current and (unit.section != current[-1].section or used + unit.tokens > budget):
+            groups.append(current)
+            current = []
+            previous = groups[-1][-1]
+            if settings.overlap_sentences and previous.section == unit.section:
+                overlap = last_sentence(previous, page_text[previous.page], count)
+                if overlap.tokens + unit.tokens <= budget and overlap.tokens <= budget // 3:
+                    current.append(overlap)
+        current.append(unit)
+    if current:
+        groups.append(current)
+    return [make_chunk(i, group, page_text) for i, group in enumerate(groups)]
+
+
+def make_chunk(ordinal: int, units: list[Unit], page_text: dict[int, str]) -> Chunk:
+    parts: list[str] = []
+    runs: list[list[Unit]] = []
+    for unit in units:  # consecutive units on one page are one slice of its text
+        if runs and runs[-1][-1].page == unit.page and unit.start >= runs[-1][-1].start:
+            runs[-1].append(unit)
+        else:
+            runs.append([unit])
+    for run in runs:
+        parts.append(page_text[run[0].page][run[0].start:max(u.end for u in run)])
+    first, last = units[0], units[-1]
+    return Chunk(ordinal, first.page, last.page, first.section, first.start, last.end,
+                 "\n\n".join(parts))
+
+
+def embedding_text(title: str, section: str, text: str, count: TokenCounter,
+                   settings: ChunkSettings) -> str:
+    """What the model embeds: the passage, led by its title and section for context."""
+    if not settings.contextual_prefix:
+        return text
+    context = title if not section else f"{title}{SECTION_SEPARATOR}{section}"
+    if count(context) - 2 > MAX_CONTEXT_TOKENS:
+        words = context.split()
+        while words and count(" ".join(words)) - 2 > MAX_CONTEXT_TOKENS:
+            words = words[: max(1, len(words) * 3 // 4)] if len(words) > 1 else []
+        context = " ".join(words)
+    return f"{context}\n{text}" if context else text

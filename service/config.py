@@ -1,0 +1,71 @@
+"""The one settings table: it drives the defaults, the environment overrides and the
+README's settings section (a test checks that every setting is documented)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the config key; the environment variable is PLANSEARCH_<NAME>
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"PLANSEARCH_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("INDEX_DIR", str(ROOT / "index"), "Folder holding the index generations."),
+    Setting("CORPUS_DIR", str(ROOT / "corpus"), "Folder of plan documents to index."),
+    Setting("MODEL", "sentence-transformers/all-MiniLM-L6-v2",
+            "Embedding model: the bundled default, or the path of a local "
+            "sentence-transformers folder. Hub downloads are never attempted."),
+    Setting("HOST", "127.0.0.1", "Address `make run` binds to."),
+    Setting("PORT", 8000, "Port `make run` listens on."),
+    Setting("WORKERS", 2, "gunicorn worker processes for `make run`."),
+    Setting("THREADS", 4, "Threads per gunicorn worker."),
+    Setting("TORCH_THREADS", 1,
+            "Torch threads per serving process (builds use every core). One thread per "
+            "worker serves concurrent queries best on a small machine."),
+    Setting("ENCODE_BATCH", 32, "Batch size when embedding chunks during a build."),
+    Setting("MAX_BODY_KB", 64, "Largest JSON request body accepted by the API, in KiB."),
+    Setting("QUERY_CACHE", 1024, "Query embeddings kept in each worker's LRU cache."),
+)
+
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def load_config(overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then PLANSEARCH_* environment variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for setting in SETTINGS:
+        if setting.env in environ and environ[setting.env] != "":
+            try:
+                config[setting.name] = coerce(environ[setting.env], setting.default)
+            except ValueError:
+                raise ValueError(f"{setting.env}={environ[setting.env]!r} is not a valid "
+                                 f"{type(setting.default).__name__}") from None
+    if overrides:
+        config.update(overrides)
+    return config

@@ -1,0 +1,89 @@
+"""The document model every reader produces: pages of blocks, plus metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Blocks on a page are joined with this separator to form the page text that chunk
+# offsets point into. Readers never put it inside a block.
+BLOCK_SEPARATOR = "\n\n"
+
+
+class ReadError(Exception):
+    """A file could not be turned into text; the message is the one-line reason."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item, table row or heading. `heading_level` is None for body text."""
+
+    text: str
+    heading_level: int | None = None
+
+
+@dataclass
+class Page:
+    number: int  # physical, 1-based
+    blocks: list[Block]
+    label: str | None = None  # printed page label, when the source has one
+
+    @property
+    def text(self) -> str:
+        return BLOCK_SEPARATOR.join(block.text for block in self.blocks)
+
+    def block_offsets(self) -> list[tuple[int, int]]:
+        """Character span of each block inside `text`."""
+        spans, pos = [], 0
+        for block in self.blocks:
+            spans.append((pos, pos + len(block.text)))
+            pos += len(block.text) + len(BLOCK_SEPARATOR)
+        return spans
+
+
+@dataclass
+class DocumentMeta:
+    """Metadata a reader found in the file itself (front matter, PDF info)."""
+
+    title: str | None = None
+    area: str | None = None
+    source_url: str | None = None
+    published: str | None = None
+
+
+@dataclass
+class Document:
+    path: str  # relative to the corpus directory, with forward slashes
+    pages: list[Page]
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(page.text for page in self.pages)
+
+    def first_heading(self) -> str | None:
+        """A heading that opens the document; one found deeper in is a section, not a title."""
+        opening = [block for page in self.pages[:2] for block in page.blocks][:3]
+        for block in opening:
+            if block.heading_level is not None and 3 <= len(block.text) <= 150:
+                return block.text
+        return None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
+
+
+def document_id(relative_path: str) -> str:
+    """A stable, readable, URL-safe id derived from the corpus-relative path."""
+    slug = re.sub(r"[^a-z0-9]+", "-", relative_path.lower()).strip("-") or "document"
+    if len(slug) > 80:  # keep URLs short but ids unique
+        slug = slug[:67] + "-" + hashlib.sha1(relative_path.encode("utf-8")).hexdigest()[:12]
+    return slug

@@ -1,0 +1,136 @@
+"""Index generations on disk: the CURRENT pointer, atomic publishing, the build lock,
+and pruning. A generation is an immutable folder; publishing swaps one pointer file."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+POINTER = "CURRENT"
+LOCK = "build.lock"
+GENERATION = re.compile(r"^gen-(\d{6})$")
+
+
+class BuildLocked(Exception):
+    """Another build holds the lock."""
+
+
+def generation_name(number: int) -> str:
+    return f"gen-{number:06d}"
+
+
+def generation_number(name: str) -> int:
+    match = GENERATION.match(name)
+    if not match:
+        raise ValueError(f"not a generation name: {name!r}")
+    return int(match.group(1))
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The published generation folder, or None when nothing has been published."""
+    try:
+        name = (index_dir / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+    path = index_dir / name
+    return path if GENERATION.match(name) and path.is_dir() else None
+
+
+def pointer_signature(index_dir: Path) -> tuple[int, int] | None:
+    """Cheap change detector for the pointer: one stat, no directory listing."""
+    try:
+        stat = os.stat(index_dir / POINTER)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def published_generations(index_dir: Path) -> list[Path]:
+    """Published generation folders, newest first."""
+    if not index_dir.is_dir():
+        return []
+    found = [p for p in index_dir.iterdir() if p.is_dir() and GENERATION.match(p.name)]
+    return sorted(found, key=lambda p: generation_number(p.name), reverse=True)
+
+
+def next_generation_number(index_dir: Path) -> int:
+    existing = published_generations(index_dir)
+    return generation_number(existing[0].name) + 1 if existing else 1
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(index_dir: Path, staging: Path, number: int) -> Path:
+    """Move a finished staging folder into place and point CURRENT at it, atomically."""
+    for item in staging.iterdir():
+        with item.open("rb") as handle:
+            os.fsync(handle.fileno())
+    final = index_dir / generation_name(number)
+    os.rename(staging, final)
+    tmp = index_dir / f"{POINTER}.tmp"
+    with tmp.open("w") as handle:
+        handle.write(final.name + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / POINTER)  # the one atomic step readers ever see
+    fsync_dir(index_dir)
+    return final
+
+
+def point_to(index_dir: Path, generation: Path) -> None:
+    """Re-point CURRENT at an existing generation (used for rollback and repair)."""
+    tmp = index_dir / f"{POINTER}.tmp"
+    tmp.write_text(generation.name + "\n")
+    os.replace(tmp, index_dir / POINTER)
+    fsync_dir(index_dir)
+
+
+def prune(index_dir: Path, keep: int = 2) -> list[str]:
+    """Delete all but the newest `keep` generations (never the current one) and any
+    staging folders that a crashed build left behind."""
+    current = current_generation(index_dir)
+    removed = []
+    for path in published_generations(index_dir)[keep:]:
+        if current is None or path.resolve() != current.resolve():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    for path in index_dir.glob("staging-*"):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One builder at a time. flock is released by the kernel even after kill -9,
+    so a crashed build never leaves a stale lock behind."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise BuildLocked(
+                f"another build is running (PID {holder}); wait for it to finish, or stop it "
+                f"and run the build again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
