@@ -162,6 +162,15 @@ class IndexGeneration:
                 f"char_start, char_end, text FROM chunks WHERE id IN ({marks})", list(ids))
             return {row["id"]: ChunkRow(**dict(row)) for row in rows}
 
+    def chunk_documents(self, ids: Sequence[int]) -> dict[int, str]:
+        """chunk id -> document id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self.db() as conn:
+            rows = conn.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", list(ids))
+            return {row[0]: row[1] for row in rows}
+
     def documents(self) -> list[dict[str, Any]]:
         with self.db() as conn:
             rows = conn.execute("SELECT * FROM documents ORDER BY title").fetchall()

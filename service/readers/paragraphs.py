@@ -82,8 +82,8 @@ def blocks_from_lines(
             blocks.append(Block(current.strip()))
         current = None
 
-    for raw in lines:
-        line = " ".join(raw.replace("\u00a0", " ").split())
+    cleaned = [" ".join(raw.replace("\u00a0", " ").split()) for raw in lines]
+    for index, line in enumerate(cleaned):
         if not line:
             flush()
             continue
@@ -94,7 +94,10 @@ def blocks_from_lines(
             pending_number = line.rstrip(".")
             continue
         at_break = current is None or not wrapped or bool(SENTENCE_END.search(current))
-        level = heading_level(line) if detect_headings and at_break else None
+        # a wrapped line that the next line carries on in lower case is the start of a
+        # paragraph (often the short first line of a narrow column), not a heading
+        continued = wrapped and index + 1 < len(cleaned) and cleaned[index + 1][:1].islower()
+        level = heading_level(line) if detect_headings and at_break and not continued else None
         if pending_number is not None:
             candidate = f"{pending_number} {line}"
             pending_number = None

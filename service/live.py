@@ -1,0 +1,91 @@
+"""The generation a server is answering from, swapped in when a build publishes a new
+one. Checking costs one stat of the pointer file per request; no directory scans."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from service import generations
+from service.areas import Gazetteer
+from service.embedding import Embedder
+from service.search import Searcher, SearchOptions
+from service.store import IncompatibleIndex, IndexGeneration, IndexNotReady, check_model
+
+log = logging.getLogger(__name__)
+
+REPAIR_HINT = "run `make index` (or `python scripts/build_index.py --full` to rebuild from scratch)"
+
+
+class LiveIndex:
+    def __init__(self, index_dir: Path, embedder: Embedder, options: SearchOptions | None = None,
+                 reranker: Any = None, query_cache_size: int = 1024) -> None:
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.gazetteer = Gazetteer.load()
+        self.options = options or SearchOptions()
+        self.reranker = reranker
+        self.query_cache_size = query_cache_size
+        self._lock = threading.Lock()
+        self._searcher: Searcher | None = None
+        self._signature: tuple[int, int] | None = None
+        self.problem: str | None = None  # why we serve an older generation, or nothing
+        self.loaded_generation: str | None = None
+
+    def searcher(self) -> Searcher:
+        """The searcher for the newest loadable generation. Requests already holding the
+        old searcher keep it until they finish: it is never closed under them."""
+        signature = generations.pointer_signature(self.index_dir)
+        if signature != self._signature or self._searcher is None:
+            with self._lock:
+                if signature != self._signature or self._searcher is None:
+                    self._reload(signature)
+        if self._searcher is None:
+            raise IndexNotReady(self.problem or f"no index has been built yet; {REPAIR_HINT}")
+        return self._searcher
+
+    def _reload(self, signature: tuple[int, int] | None) -> None:
+        self._signature = signature
+        current = generations.current_generation(self.index_dir)
+        if current is None:
+            if self._searcher is None:
+                self.problem = f"no index has been built yet in {self.index_dir}; {REPAIR_HINT}"
+            return
+        if self._searcher is not None and self._searcher.generation.name == current.name:
+            return
+        candidates = [current] + [g for g in generations.published_generations(self.index_dir)
+                                  if g.name != current.name]
+        failures = []
+        for path in candidates:
+            if self._searcher is not None and path.name == self._searcher.generation.name:
+                break  # nothing newer loads: keep serving what we have
+            try:
+                self._searcher = self._load(path)
+            except IncompatibleIndex as error:
+                failures.append(f"{path.name}: {error}")
+                if path == current:
+                    break  # an older generation would be just as incompatible
+                continue
+            except (IndexNotReady, OSError, RuntimeError) as error:
+                failures.append(f"{path.name}: {error}")
+                log.error("cannot load index generation %s: %s", path.name, error)
+                continue
+            break
+        if self._searcher is None:
+            self.problem = "no usable index generation (" + "; ".join(failures) + f"); {REPAIR_HINT}"
+        elif failures:
+            self.problem = (f"serving {self._searcher.generation.name} because a newer generation "
+                            f"failed to load: {'; '.join(failures)}; {REPAIR_HINT}")
+        else:
+            self.problem = None
+        if self._searcher is not None:
+            self.loaded_generation = self._searcher.generation.name
+            log.info("serving index generation %s", self.loaded_generation)
+
+    def _load(self, path: Path) -> Searcher:
+        generation = IndexGeneration(path)
+        check_model(generation.manifest, self.embedder.name)
+        return Searcher(generation, self.embedder, self.gazetteer, self.options, self.reranker,
+                        self.query_cache_size)

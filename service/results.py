@@ -1,0 +1,79 @@
+"""The one result type. The JSON API, the chat answer, the evaluator and the HTML page
+all render these objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    id: str
+    title: str
+    area: str | None
+    path: str  # relative to the corpus
+    source_url: str | None
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.path.lower().endswith(".pdf")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage with everything needed to cite it."""
+
+    rank: int
+    score: float  # 0..1, comparable within one response
+    text: str
+    page: int
+    page_end: int
+    page_label: str | None
+    section: str
+    chunk_id: int
+    document: DocumentRef
+    highlights: tuple[tuple[int, int], ...] = ()
+    chunk_ids: tuple[int, ...] = ()  # every chunk merged into this passage
+
+    @property
+    def url(self) -> str:
+        """Opens the source at this passage: the PDF at its page, else the reading view."""
+        if self.document.is_pdf:
+            return f"/documents/{self.document.id}/file#page={self.page}"
+        return f"/documents/{self.document.id}?chunk={self.chunk_id}#chunk-{self.chunk_id}"
+
+    @property
+    def citation(self) -> str:
+        page = f"p.{self.page}" + (f" (printed {self.page_label})" if self.page_label and
+                                   self.page_label != str(self.page) else "")
+        section = f", §{self.section.split(' > ')[-1]}" if self.section else ""
+        return f"{self.document.title}, {page}{section}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "text": self.text,
+            "page": self.page,
+            "page_end": self.page_end,
+            "page_label": self.page_label,
+            "section": self.section,
+            "chunk_id": self.chunk_id,
+            "chunk_ids": list(self.chunk_ids or (self.chunk_id,)),
+            "highlights": [list(span) for span in self.highlights],
+            "document": {"id": self.document.id, "title": self.document.title,
+                         "area": self.document.area, "path": self.document.path,
+                         "source_url": self.document.source_url},
+            "url": self.url,
+            "citation": self.citation,
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[Hit]
+    interpreted: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds

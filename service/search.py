@@ -1,0 +1,255 @@
+"""Retrieval: dense (FAISS) and keyword (FTS5 BM25) candidates, fused, boosted towards
+the area a question names, tidied into passages and highlighted."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from service.areas import Gazetteer
+from service.embedding import Embedder
+from service.keywords import fts_match, query_terms
+from service.passages import Candidate, assemble_passages
+from service.results import DocumentRef, SearchResult
+from service.store import IndexGeneration
+
+MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
+DEFAULT_MODE = "hybrid"
+
+
+class InvalidQuery(Exception):
+    """A request the caller must fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    fusion: str = "rrf"  # or "convex"
+    rrf_k: int = 60
+    candidates: int = 50  # from each retriever
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    convex_alpha: float = 0.5  # dense share in convex fusion
+    area_boost: float = 0.5  # in units of a rank-1 RRF contribution; 0 turns it off
+    area_candidates: int = 20  # extra dense candidates drawn from the named area
+
+
+@dataclass(frozen=True)
+class Filters:
+    areas: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.areas or self.documents)
+
+
+class LRU(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def fetch(self, key: Any) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return None
+
+    def store(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+@dataclass
+class Searcher:
+    """Searches one loaded generation. Thread-safe for concurrent requests."""
+
+    generation: IndexGeneration
+    embedder: Embedder
+    gazetteer: Gazetteer
+    options: SearchOptions = field(default_factory=SearchOptions)
+    reranker: Any = None
+    query_cache_size: int = 1024
+
+    def __post_init__(self) -> None:
+        self._queries = LRU(self.query_cache_size)
+        self._sentences = LRU(4096)
+        self.documents = {d["id"]: DocumentRef(d["id"], d["title"], d["area"], d["path"],
+                                               d["source_url"])
+                          for d in self.generation.documents()}
+        self.areas = sorted({d.area for d in self.documents.values() if d.area})
+        self._allowed: LRU = LRU(64)
+
+    # --- the public entry point -------------------------------------------------------
+    def search(self, query: str, k: int = 5, mode: str = DEFAULT_MODE,
+               filters: Filters = Filters(), options: SearchOptions | None = None
+               ) -> SearchResult:
+        options = options or self.options
+        if mode not in MODES:
+            raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
+        if mode == "hybrid+rerank" and self.reranker is None:
+            raise InvalidQuery("mode hybrid+rerank needs a cross-encoder: set PLANSEARCH_RERANKER "
+                               "to a local cross-encoder folder")
+        self.check_filters(filters)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        allowed = self.allowed_ids(filters)
+        interpreted: dict[str, Any] = {}
+        area = None if filters.areas else self.gazetteer.detect_query_area(query)
+        if area and options.area_boost > 0 and area in self.areas:
+            interpreted["area"] = area
+
+        vector = None
+        dense: list[tuple[int, float]] = []
+        if mode != "keyword":
+            vector = self.query_vector(query)
+            timings["embed"] = ms_since(clock)
+            clock = time.perf_counter()
+            dense = self.generation.dense(vector, options.candidates, allowed)
+            if "area" in interpreted:
+                in_area = self.allowed_ids(Filters(areas=(area,), documents=filters.documents))
+                extra = self.generation.dense(vector, options.area_candidates, in_area)
+                dense = merge_ranked(dense, extra)
+            timings["dense"] = ms_since(clock)
+            clock = time.perf_counter()
+        keyword: list[tuple[int, float]] = []
+        if mode != "dense":
+            keyword = self.keyword(query, options.candidates, allowed)
+            timings["keyword"] = ms_since(clock)
+            clock = time.perf_counter()
+
+        fused = fuse(dense, keyword, options, mode)
+        if "area" in interpreted:
+            fused = self.boost_area(fused, interpreted["area"], options)
+        timings["fuse"] = ms_since(clock)
+        clock = time.perf_counter()
+        if mode == "hybrid+rerank":
+            fused = self.reranker.rerank(query, fused[:30], self.generation) + fused[30:]
+            timings["rerank"] = ms_since(clock)
+            clock = time.perf_counter()
+
+        if vector is None:
+            vector = self.query_vector(query)  # keyword mode still highlights by meaning
+        hits = assemble_passages(fused, k, self.generation, self.documents,
+                                 self.sentence_scorer(vector))
+        timings["hydrate"] = ms_since(clock)
+        return SearchResult(query, mode, hits, interpreted, timings)
+
+    # --- pieces ---------------------------------------------------------------------
+    def check_filters(self, filters: Filters) -> None:
+        unknown_areas = [a for a in filters.areas if a not in self.areas]
+        if unknown_areas:
+            raise InvalidQuery(f"unknown area filter {unknown_areas[0]!r}; indexed areas: "
+                               f"{', '.join(self.areas) or 'none'}")
+        unknown_docs = [d for d in filters.documents if d not in self.documents]
+        if unknown_docs:
+            raise InvalidQuery(f"unknown document filter {unknown_docs[0]!r}; see /api/documents "
+                               "for document ids")
+
+    def allowed_ids(self, filters: Filters) -> list[int] | None:
+        if not filters:
+            return None
+        cached = self._allowed.fetch(filters)
+        if cached is None:
+            ids = set(self.generation.chunk_ids_for("area", filters.areas)) if filters.areas \
+                else None
+            if filters.documents:
+                by_doc = set(self.generation.chunk_ids_for("id", filters.documents))
+                ids = by_doc if ids is None else ids & by_doc
+            cached = sorted(ids or ())
+            self._allowed.store(filters, cached)
+        return list(cached)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        key = " ".join(query.lower().split())
+        vector = self._queries.fetch(key)
+        if vector is None:
+            vector = self.embedder.embed_query(query)
+            self._queries.store(key, vector)
+        return vector
+
+    def keyword(self, query: str, limit: int, allowed: Sequence[int] | None
+                ) -> list[tuple[int, float]]:
+        match = fts_match(query_terms(query))
+        if match is None:
+            return []
+        fetch = limit if allowed is None else max(limit * 10, 500)
+        with self.generation.db() as conn:
+            try:
+                rows = conn.execute("SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                                    "ORDER BY rank LIMIT ?", (match, fetch)).fetchall()
+            except sqlite3.OperationalError as error:
+                raise InvalidQuery(f"could not parse the query for keyword search: {error}") \
+                    from None
+        permitted = set(allowed) if allowed is not None else None
+        results = [(int(r[0]), -float(r[1])) for r in rows
+                   if permitted is None or r[0] in permitted]
+        return results[:limit]
+
+    def boost_area(self, fused: list[Candidate], area: str, options: SearchOptions
+                   ) -> list[Candidate]:
+        in_area = {d.id for d in self.documents.values() if d.area == area}
+        doc_of = self.generation.chunk_documents([c.chunk_id for c in fused])
+        bonus = options.area_boost * fusion_unit(options)
+        boosted = [replace(c, score=c.score + bonus) if doc_of.get(c.chunk_id) in in_area else c
+                   for c in fused]
+        return sorted(boosted, key=lambda c: -c.score)
+
+    def sentence_scorer(self, query_vector: np.ndarray):  # type: ignore[no-untyped-def]
+        """Score each sentence of a passage against the query with the same model."""
+
+        def score(key: str, sentences: list[str]) -> np.ndarray:
+            vectors = self._sentences.fetch(key)
+            if vectors is None:
+                vectors = self.embedder.embed_documents(sentences)
+                self._sentences.store(key, vectors)
+            return vectors @ query_vector
+
+        return score
+
+
+def ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+def merge_ranked(first: list[tuple[int, float]], second: list[tuple[int, float]]
+                 ) -> list[tuple[int, float]]:
+    seen = {i for i, _ in first}
+    merged = first + [(i, s) for i, s in second if i not in seen]
+    return sorted(merged, key=lambda pair: -pair[1])
+
+
+def fusion_unit(options: SearchOptions) -> float:
+    """Score of a rank-1 hit from one retriever, the unit boosts are measured in."""
+    return 1.0 / (options.rrf_k + 1) if options.fusion == "rrf" else 1.0
+
+
+def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
+         options: SearchOptions, mode: str) -> list[Candidate]:
+    """Reciprocal-rank fusion by default; convex combination of min-max scores optional."""
+    scores: dict[int, float] = {}
+    if mode == "dense":
+        keyword = []
+    if mode == "keyword":
+        dense = []
+    if options.fusion == "convex":
+        for weight, ranked in ((options.convex_alpha, dense), (1 - options.convex_alpha, keyword)):
+            if not ranked:
+                continue
+            values = np.array([s for _, s in ranked])
+            low, span = values.min(), max(values.max() - values.min(), 1e-9)
+            for (chunk_id, value) in ranked:
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * (value - low) / span
+    else:
+        for weight, ranked in ((options.dense_weight, dense), (options.keyword_weight, keyword)):
+            for rank, (chunk_id, _) in enumerate(ranked, start=1):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (options.rrf_k + rank)
+    dense_score = dict(dense)
+    return sorted((Candidate(i, s, dense_score.get(i)) for i, s in scores.items()),
+                  key=lambda c: -c.score)

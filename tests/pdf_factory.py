@@ -1,0 +1,254 @@
+"""Real test documents made on the fly: PDFs with fpdf2, Word files with python-docx,
+and HTML. Each helper writes a file and returns its path; the module-level constants
+are the texts the tests look for in what the readers return."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+RUNNING_HEADER = "NHS Example ICS — Five Year Plan"
+BODY_SIZE = 10
+H1_SIZE = 16
+H2_SIZE = 13
+
+# The report's sections: (heading, level, paragraphs). Every paragraph is one line of
+# source text that fpdf2 wraps, except where it holds an explicit "\n".
+REPORT_SECTIONS: list[tuple[str, int, list[str]]] = [
+    ("1 Introduction", 1, [
+        "This plan sets out how the partners of the NHS Example integrated care system will "
+        "improve health outcomes for the people they serve over the next five years. It was "
+        "written with residents, clinicians and local councils during the spring of 2024.",
+        "The partners agreed three shared aims: to help people stay well for longer, to join "
+        "up care around the person, and to spend every pound where it does the most good.",
+    ]),
+    ("1.1 How the plan was written", 2, [
+        # the explicit break after "neighbour-" is the hyphenated line break under test
+        "Local people told us that they wanted care delivered by neighbour-\n"
+        "hood teams close to home, with fewer trips to the district hospital.",
+        "Over four hundred residents joined the listening events held in libraries, "
+        "community centres and the market hall between February and April.",
+    ]),
+    ("2 Our priorities", 1, [
+        "The first priority is prevention. Smoking cessation services will be offered to every "
+        "inpatient who smokes, and alcohol care teams will work in both acute hospitals.",
+        "The second priority is urgent and emergency care. Same day emergency care units will "
+        "open seven days a week so that fewer patients are admitted overnight.",
+        "The third priority is mental health. Crisis cafes will open in each of the four "
+        "towns and the crisis line will answer within two minutes at any hour.",
+    ]),
+    ("2.1 Money", 2, [
+        "The table below shows how the transformation budget for the first year is divided "
+        "between the programmes and who leads each of them.",
+    ]),
+    ("3 Delivering the plan", 1, [
+        "A delivery board chaired by the chief executive will meet every month and publish a "
+        "short report of progress against each of the commitments in this plan.",
+        "Each programme will name a senior responsible owner, a clinical lead and a patient "
+        "representative who together sign off the programme's annual milestones.",
+    ]),
+    ("3.1 Measuring progress", 2, [
+        "We will measure progress with a small set of outcome measures that matter to "
+        "residents, such as healthy life expectancy and the time waited for a first "
+        "appointment.",
+        "The measures and their baselines are listed in the appendix, with the source of each "
+        "figure so that anyone can check them against the published national statistics.",
+    ]),
+]
+
+HYPHEN_JOINED = "neighbourhood teams close to home"
+
+TABLE_ROWS = [
+    ("Programme", "Budget 2024/25", "Lead"),
+    ("Urgent care", "£12.5m", "Dr Amara Okafor"),
+    ("Mental health", "£8.1m", "Professor Lena Whitcombe"),
+    ("Prevention", "£3.4m", "Councillor Tobias Renfrew"),
+]
+TABLE_PAGE = 2  # the "2.1 Money" section, and so the table, starts page 2
+
+LEFT_COLUMN_SENTENCE = (
+    "Community diagnostic centres will open in Ashford, Bexley and Crayford by March 2026 so "
+    "that residents of the eastern towns wait less than six weeks for a scan of any kind."
+)
+LEFT_COLUMN = (
+    LEFT_COLUMN_SENTENCE + " Each centre will offer blood tests, x-ray and ultrasound on the "
+    "same visit, and results will reach the family doctor within two working days."
+)
+RIGHT_COLUMN = (
+    "Workforce plans in the western district focus on recruiting nurses from local colleges, "
+    "with paid placements, a guaranteed first post and help with housing costs for the first "
+    "two years. Retention payments will reward staff who stay for five years or longer."
+)
+TWO_COLUMN_HEADING = "4 Local delivery"
+
+PAGE_LABELS = ["i", "1", "2", "3", "4"]  # roman front page, then arabic from 1
+
+
+class ReportPDF(FPDF):
+    """A5-ish report styling: running header on top, "Page N of M" at the bottom."""
+
+    def header(self) -> None:
+        self.set_font("helvetica", "I", 8)
+        self.cell(0, 6, RUNNING_HEADER, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(6)
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("helvetica", "", 8)
+        self.cell(0, 6, f"Page {self.page_no()} of {{nb}}", align="C")
+
+
+def _new_pdf() -> ReportPDF:
+    pdf = ReportPDF(format="A4")
+    # Helvetica in WinAnsi: the em dash and £ survive without shipping a TTF font
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_auto_page_break(auto=True, margin=25)
+    pdf.set_title("NHS Example ICS Five Year Plan 2024 to 2029")
+    return pdf
+
+
+def _heading(pdf: FPDF, text: str, level: int) -> None:
+    pdf.set_font("helvetica", "B", H1_SIZE if level == 1 else H2_SIZE)
+    pdf.ln(3)
+    pdf.multi_cell(0, 8, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
+
+
+def _paragraph(pdf: FPDF, text: str) -> None:
+    pdf.set_font("helvetica", "", BODY_SIZE)
+    pdf.multi_cell(0, 5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+
+
+def _table(pdf: FPDF) -> None:
+    pdf.set_font("helvetica", "", BODY_SIZE)
+    with pdf.table(col_widths=(60, 40, 80), text_align="LEFT",
+                   headings_style=FontFace(emphasis="BOLD")) as table:
+        for values in TABLE_ROWS:
+            row = table.row()
+            for value in values:
+                row.cell(value)
+    pdf.ln(4)
+
+
+def _two_column_page(pdf: FPDF) -> None:
+    pdf.add_page()
+    _heading(pdf, TWO_COLUMN_HEADING, 1)
+    top = pdf.get_y() + 2
+    pdf.set_font("helvetica", "", BODY_SIZE)
+    # two 85 mm columns with a 20 mm gutter, both starting at the same height
+    pdf.set_xy(10, top)
+    pdf.multi_cell(85, 5, LEFT_COLUMN, align="L")
+    pdf.set_xy(115, top)
+    pdf.multi_cell(85, 5, RIGHT_COLUMN, align="L")
+
+
+def make_report_pdf(path: Path, *, two_column: bool = False, page_labels: bool = False) -> Path:
+    """A numbered-heading plan over several pages, with a ruled table on page 2, and
+    optionally a two-column last page and /PageLabels (i, 1, 2, ...)."""
+    pdf = _new_pdf()
+    sections_per_page = [REPORT_SECTIONS[:2], REPORT_SECTIONS[2:4], REPORT_SECTIONS[4:5],
+                         REPORT_SECTIONS[5:]]
+    for number, sections in enumerate(sections_per_page, start=1):
+        pdf.add_page()
+        if page_labels:
+            if number == 1:
+                pdf.set_page_label(label_style="r")
+            elif number == 2:
+                pdf.set_page_label(label_style="D", label_start=1)
+        for heading, level, paragraphs in sections:
+            _heading(pdf, heading, level)
+            for text in paragraphs:
+                _paragraph(pdf, text)
+            if heading == "2.1 Money":
+                _table(pdf)
+    if two_column:
+        _two_column_page(pdf)
+    pdf.output(str(path))
+    return path
+
+
+def report_page_count(two_column: bool = False) -> int:
+    return 5 if two_column else 4
+
+
+def make_encrypted_pdf(path: Path) -> Path:
+    """A text PDF that needs the user password "x" to open."""
+    pdf = FPDF()
+    pdf.set_encryption(owner_password="owner-secret", user_password="x")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 6, "Confidential board paper about the winter plan.")
+    pdf.output(str(path))
+    return path
+
+
+def make_truncated_pdf(path: Path, source: Path) -> Path:
+    """The first half of a good PDF's bytes: no cross-reference table, no trailer."""
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def make_image_only_pdf(path: Path, pages: int = 2) -> Path:
+    """Pages holding only drawings and a picture: a scan with no text layer."""
+    from PIL import Image
+
+    picture = Image.new("RGB", (120, 80), (200, 30, 30))
+    pdf = FPDF()
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.set_fill_color(40, 90, 160)
+        pdf.rect(20, 20, 170, 100, style="F")
+        pdf.image(picture, x=30, y=140, w=120)
+    pdf.output(str(path))
+    return path
+
+
+def make_docx(path: Path) -> Path:
+    """A Word file: a title, two heading levels, paragraphs and a table."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Example Place Partnership Plan"
+    document.add_heading("Example Place Partnership Plan", level=0)
+    document.add_heading("1 Our ambitions", level=1)
+    document.add_paragraph("We will close the gap in healthy life expectancy between the "
+                           "richest and poorest wards by 2030.")
+    document.add_heading("1.1 Children and young people", level=2)
+    document.add_paragraph("Every secondary school will have a mental health support team.")
+    table = document.add_table(rows=3, cols=3)
+    for row, values in zip(table.rows, [("Service", "Sites", "Opening"),
+                                        ("Family hubs", "6", "2025"),
+                                        ("School nursing", "14", "2024")], strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    document.add_paragraph("The hubs will be run jointly with the county council.")
+    document.save(str(path))
+    return path
+
+
+HTML_PAGE = """<!doctype html>
+<html><head><title>Example ICB | Winter plan</title>
+<script>var tracking = "SCRIPT-MARKER";</script>
+<style>.x { color: red } /* STYLE-MARKER */</style></head>
+<body>
+<nav><a href="/">Home</a> <a href="/news">NAV-MARKER news</a></nav>
+<header><p>HEADER-MARKER Example ICB</p></header>
+<main>
+<h1>Winter plan 2024/25</h1>
+<p>Extra beds will open in December at both acute hospitals.</p>
+<h2>Urgent community response</h2>
+<p>The two-hour urgent community response service will run from 8am to 8pm.</p>
+<ul><li>Virtual wards for frailty</li><li>Falls pick-up service</li></ul>
+</main>
+<footer><p>FOOTER-MARKER Copyright Example ICB</p></footer>
+</body></html>
+"""
+
+
+def make_html(path: Path) -> Path:
+    path.write_text(HTML_PAGE, encoding="utf-8")
+    return path
