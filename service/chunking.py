@@ -24,7 +24,7 @@ class ChunkSettings:
 
     def as_dict(self) -> dict[str, object]:
         return {"chunk_tokens": self.chunk_tokens, "overlap_sentences": self.overlap_sentences,
-                "contextual_prefix": self.contextual_prefix, "version": 1}
+                "contextual_prefix": self.contextual_prefix, "version": 2}
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class Unit:
     tokens: int
     section: str
     sentence: bool
+    heading: bool = False
+    level: int = 0  # heading depth; 0 for body text
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -61,18 +63,36 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def word_windows(text: str, base: int, budget: int, count: TokenCounter) -> Iterator[tuple[int, int, int]]:
+def word_windows(text: str, base: int, budget: int, count: TokenCounter
+                 ) -> Iterator[tuple[int, int, int]]:
     """Split an over-long run of text into word windows of at most `budget` tokens."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    window_start, tokens = 0, 0
-    for i, (start, end) in enumerate(words):
+    window: tuple[int, int] | None = None  # (start, end) of the words gathered so far
+    tokens = 0
+    for match in re.finditer(r"\S+", text):
+        start, end = match.span()
         cost = max(1, count(text[start:end]) - 2)
-        if tokens + cost > budget and i > window_start:
-            yield base + words[window_start][0], base + words[i - 1][1], tokens
-            window_start, tokens = i, 0
+        if window is not None and (tokens + cost > budget or cost > budget):
+            yield base + window[0], base + window[1], tokens
+            window, tokens = None, 0
+        if cost > budget:
+            # one "word" the model sees as hundreds of tokens: a dotted leader, a list
+            # with no spaces. Cut it by characters rather than let the model truncate it.
+            yield from character_windows(text, start, end, base, budget, count)
+            continue
+        window = (window[0] if window else start, end)
         tokens += cost
-    if window_start < len(words):
-        yield base + words[window_start][0], base + words[-1][1], tokens
+    if window is not None:
+        yield base + window[0], base + window[1], tokens
+
+
+def character_windows(text: str, start: int, end: int, base: int, budget: int,
+                      count: TokenCounter) -> Iterator[tuple[int, int, int]]:
+    while start < end:
+        size = min(end - start, budget)  # a token covers at least one character
+        while size > 1 and count(text[start:start + size]) - 2 > budget:
+            size //= 2  # unless normalisation expands it; rare enough to halve blindly
+        yield base + start, base + start + size, max(1, count(text[start:start + size]) - 2)
+        start += size
 
 
 def document_units(document: Document, budget: int, count: TokenCounter) -> list[Unit]:
@@ -83,6 +103,12 @@ def document_units(document: Document, budget: int, count: TokenCounter) -> list
             if block.heading_level is not None:
                 headings = [h for h in headings if h[0] < block.heading_level]
                 headings.append((block.heading_level, block.text))
+                # headings stay in the text too: short lines read as headings are often
+                # content ("From Halima Rashid, Programme Director")
+                tokens = min(count(block.text) - 2, budget)
+                section = SECTION_SEPARATOR.join(text for _, text in headings)
+                units.append(Unit(page.number, start, end, tokens, section, False, True,
+                                  block.heading_level))
                 continue
             section = SECTION_SEPARATOR.join(text for _, text in headings)
             tokens = count(block.text) - 2
@@ -117,11 +143,26 @@ def chunk_document(document: Document, count: TokenCounter,
     current: list[Unit] = []
     for unit in document_units(document, budget, count):
         used = sum(u.tokens for u in current)
-        if current and (unit.section != current[-1].section or used + unit.tokens > budget):
+        # a heading opens a chunk, unless the chunk so far holds only headings
+        opens_section = unit.heading and not all(u.heading for u in current)
+        new_section = unit.section != current[-1].section and not current[-1].heading \
+            if current else False
+        if not unit.heading and len(current) > 1 and all(u.heading for u in current):
+            # a run of headings with no text between them is a contents list: only the
+            # chain of headings directly above this text belongs to its chunk
+            j = len(current) - 1
+            while j > 0 and current[j - 1].level < current[j].level:
+                j -= 1
+            if j > 0:
+                groups.append(current[:j])
+                current = current[j:]
+                used = sum(u.tokens for u in current)
+        if current and (opens_section or new_section or used + unit.tokens > budget):
             groups.append(current)
             current = []
             previous = groups[-1][-1]
-            if settings.overlap_sentences and previous.section == unit.section:
+            if settings.overlap_sentences and previous.section == unit.section \
+                    and not previous.heading and not unit.heading:
                 overlap = last_sentence(previous, page_text[previous.page], count)
                 if overlap.tokens + unit.tokens <= budget and overlap.tokens <= budget // 3:
                     current.append(overlap)
@@ -142,7 +183,9 @@ def make_chunk(ordinal: int, units: list[Unit], page_text: dict[int, str]) -> Ch
     for run in runs:
         parts.append(page_text[run[0].page][run[0].start:max(u.end for u in run)])
     first, last = units[0], units[-1]
-    return Chunk(ordinal, first.page, last.page, first.section, first.start, last.end,
+    # the section is the one the passage's content sits under, not a heading that opens it
+    section = next((u.section for u in units if not u.heading), last.section)
+    return Chunk(ordinal, first.page, last.page, section, first.start, last.end,
                  "\n\n".join(parts))
 
 

@@ -78,7 +78,7 @@ def best_sentences(text: str, key: str, scorer: SentenceScorer) -> tuple[tuple[i
 
 
 def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGeneration,
-                      documents: dict[str, DocumentRef], scorer: SentenceScorer,
+                      documents: dict[str, DocumentRef], scorer: SentenceScorer | None,
                       max_score: float | None = None) -> list:  # list[Hit]
     window = ranked[: max(k * 4, 20)]
     rows = generation.chunks([c.chunk_id for c in window])
@@ -110,6 +110,6 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGenerati
             page=ordered[0].page_start, page_end=max(r.page_end for r in ordered),
             page_label=ordered[0].page_label, section=ordered[0].section,
             chunk_id=ordered[0].id, document=documents[passage.doc_id],
-            highlights=best_sentences(text, key, scorer),
+            highlights=best_sentences(text, key, scorer) if scorer else (),
             chunk_ids=tuple(r.id for r in ordered)))
     return hits

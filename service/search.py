@@ -88,8 +88,8 @@ class Searcher:
 
     # --- the public entry point -------------------------------------------------------
     def search(self, query: str, k: int = 5, mode: str = DEFAULT_MODE,
-               filters: Filters = Filters(), options: SearchOptions | None = None
-               ) -> SearchResult:
+               filters: Filters = Filters(), options: SearchOptions | None = None,
+               highlight: bool = True) -> SearchResult:
         options = options or self.options
         if mode not in MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
@@ -134,10 +134,10 @@ class Searcher:
             timings["rerank"] = ms_since(clock)
             clock = time.perf_counter()
 
-        if vector is None:
+        if vector is None and highlight:
             vector = self.query_vector(query)  # keyword mode still highlights by meaning
-        hits = assemble_passages(fused, k, self.generation, self.documents,
-                                 self.sentence_scorer(vector))
+        scorer = self.sentence_scorer(vector) if highlight and vector is not None else None
+        hits = assemble_passages(fused, k, self.generation, self.documents, scorer)
         timings["hydrate"] = ms_since(clock)
         return SearchResult(query, mode, hits, interpreted, timings)
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Evaluate retrieval quality for every search mode over a JSONL question set."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.embedding import SentenceTransformerEmbedder  # noqa: E402
+from service.evaluation import (  # noqa: E402
+    evaluate, format_table, load_questions, prepare_searcher)
+from service.search import SearchOptions  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
+    parser.add_argument("--corpus", type=Path, action="append",
+                        help="corpus folder; repeat to combine several (default: corpus/)")
+    parser.add_argument("--exclude", action="append", default=[],
+                        help="leave out corpus files matching this glob (e.g. SOURCES.md)")
+    parser.add_argument("--workdir", type=Path, help="where the evaluation index is kept "
+                        "(default: .cache/eval/<hash of the corpus folders>)")
+    parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--misses", choices=["none", "default", "all"], default="default",
+                        help="print per-question misses for the default mode, all modes or none")
+    args = parser.parse_args()
+    corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
+    key = hashlib.sha1("|".join(map(str, corpora)).encode()).hexdigest()[:10]
+    workdir = args.workdir or ROOT / ".cache" / "eval" / key
+    embedder = SentenceTransformerEmbedder(args.model)
+    searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude))
+    questions = load_questions(args.questions)
+    base = SearchOptions()
+    runs = [("dense", "dense", base), ("keyword", "keyword", base), ("hybrid", "hybrid", base),
+            ("hybrid (no area boost)", "hybrid", replace(base, area_boost=0.0)),
+            ("hybrid (convex fusion)", "hybrid", replace(base, fusion="convex"))]
+    if searcher.reranker is not None:
+        runs.append(("hybrid+rerank", "hybrid+rerank", base))
+    scores = [evaluate(searcher, questions, mode, options, label)
+              for label, mode, options in runs]
+    title = f"{args.questions.name}: {len(questions)} questions, " \
+            f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
+    print(format_table(scores, title))
+    if searcher.reranker is None:
+        print("hybrid+rerank: not run (no cross-encoder is available offline; "
+              "set PLANSEARCH_RERANKER to a local cross-encoder folder)")
+    for score in scores:
+        if args.misses == "all" or (args.misses == "default" and score.mode == "hybrid"):
+            print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
+            for miss in score.misses:
+                print(f"  {miss['id']} rank={miss['rank']} {miss['question']!r} "
+                      f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
+                for line in miss["top"]:
+                    print(f"      {line}")
+    payload = {"questions": str(args.questions), "count": len(questions),
+               "modes": [s.row() for s in scores]}
+    print("\n" + json.dumps(payload))
+    if args.json:
+        args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},
+                                        indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Retrieval evaluation: passage-level hit@1, hit@5, MRR@10 and document recall@5 for
+each search mode over a JSONL question set."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.areas import Gazetteer
+from service.build import build_index
+from service.embedding import Embedder
+from service.search import Searcher, SearchOptions
+from service.store import IndexGeneration
+from service import generations
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    relevant: tuple[str, ...]
+    answer_hint: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class ModeScore:
+    mode: str
+    hit1: float = 0.0
+    hit5: float = 0.0
+    mrr10: float = 0.0
+    doc_recall5: float = 0.0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {"mode": self.mode, "hit@1": round(self.hit1, 4), "hit@5": round(self.hit5, 4),
+                "mrr@10": round(self.mrr10, 4), "doc_recall@5": round(self.doc_recall5, 4)}
+
+
+def load_questions(path: Path) -> list[Question]:
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            questions.append(Question(item["id"], item["question"], tuple(item["relevant"]),
+                                      item["answer_hint"], tuple(item.get("tags", ()))))
+    return questions
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def is_hit(question: Question, path: str, text: str) -> bool:
+    return Path(path).name in question.relevant and collapse(question.answer_hint) in collapse(text)
+
+
+def sync_corpus(sources: list[Path], target: Path, exclude: tuple[str, ...] = ()) -> None:
+    """Mirror several corpus folders into one (copies; the builder ignores symlinks),
+    leaving out files whose names match an `exclude` glob."""
+    target.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, Path] = {}
+    for source in sources:
+        for path in sorted(source.rglob("*")):
+            hidden = any(p.startswith(".") for p in path.relative_to(source).parts)
+            if path.is_file() and not hidden and not any(path.match(g) for g in exclude):
+                wanted[path.relative_to(source).as_posix()] = path
+    for existing in list(target.rglob("*")):
+        relative = existing.relative_to(target).as_posix()
+        if existing.is_file() and relative not in wanted:
+            existing.unlink()
+    for relative, path in wanted.items():
+        destination = target / relative
+        if not destination.exists() or destination.read_bytes() != path.read_bytes():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+
+
+def prepare_searcher(corpora: list[Path], workdir: Path, embedder: Embedder,
+                     exclude: tuple[str, ...] = ()) -> Searcher:
+    corpus = workdir / "corpus"
+    sync_corpus(corpora, corpus, exclude)
+    build_index(corpus, workdir / "index", embedder)
+    current = generations.current_generation(workdir / "index")
+    assert current is not None
+    return Searcher(IndexGeneration(current), embedder, Gazetteer.load())
+
+
+def evaluate(searcher: Searcher, questions: list[Question], mode: str,
+             options: SearchOptions | None = None, label: str | None = None) -> ModeScore:
+    score = ModeScore(label or mode)
+    for question in questions:
+        result = searcher.search(question.question, k=10, mode=mode, options=options,
+                                 highlight=False)
+        ranks = [hit.rank for hit in result.hits
+                 if is_hit(question, hit.document.path, hit.text)]
+        first = ranks[0] if ranks else None
+        score.hit1 += first == 1
+        score.hit5 += first is not None and first <= 5
+        score.mrr10 += 1.0 / first if first else 0.0
+        top5_docs = {Path(hit.document.path).name for hit in result.hits[:5]}
+        score.doc_recall5 += len(top5_docs & set(question.relevant)) / len(question.relevant)
+        if first != 1:
+            score.misses.append({
+                "id": question.id, "question": question.question, "rank": first,
+                "hint": question.answer_hint, "interpreted": result.interpreted,
+                "top": [f"{Path(h.document.path).name} p{h.page}: {collapse(h.text)[:90]}"
+                        for h in result.hits[:3]]})
+    count = max(len(questions), 1)
+    score.hit1, score.hit5 = score.hit1 / count, score.hit5 / count
+    score.mrr10, score.doc_recall5 = score.mrr10 / count, score.doc_recall5 / count
+    return score
+
+
+def format_table(scores: list[ModeScore], title: str) -> str:
+    lines = [title, f"| {'mode':<22} | hit@1 | hit@5 | MRR@10 | doc recall@5 |",
+             f"|{'-' * 24}|-------|-------|--------|--------------|"]
+    for s in scores:
+        lines.append(f"| {s.mode:<22} | {s.hit1:.3f} | {s.hit5:.3f} | {s.mrr10:.4f} | "
+                     f"{s.doc_recall5:.3f}        |")
+    return "\n".join(lines)
