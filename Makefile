@@ -41,8 +41,9 @@ lint: install
 	$(BIN)/ruff check service scripts tests
 	$(BIN)/mypy
 
+# The full run takes 30-60 min on 2 cores; BENCH_ARGS=--quick for the 3-minute version.
 bench: install
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 eval: install
 	$(BIN)/python scripts/evaluate.py --questions tests/data/seed-questions.jsonl --corpus corpus

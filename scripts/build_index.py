@@ -7,7 +7,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,12 +28,28 @@ def main() -> int:
                         "(default: $PLANSEARCH_MODEL, else all-MiniLM-L6-v2)")
     parser.add_argument("--json", action="store_true",
                         help="print the summary as one JSON object on stdout")
+    parser.add_argument("--events", action="store_true",
+                        help="print JSON lines on stdout: progress events, then the summary "
+                             "(used by the admin job runner)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    emit = event_printer() if args.events else None
     code, summary, text = run_build(args.corpus, args.index, args.model, args.full,
-                                    progress_bar=not args.json)
-    print(json.dumps(summary) if args.json else text)
+                                    progress_bar=not (args.json or args.events), events=emit)
+    if emit is not None:
+        emit({"event": "error" if "error" in summary else "summary", **(
+            {"message": summary["error"], "locked": summary.get("locked", False)}
+            if "error" in summary else summary)})
+    else:
+        print(json.dumps(summary) if args.json else text)
     return code
+
+
+def event_printer() -> Callable[[dict[str, Any]], None]:
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps(event), flush=True)
+
+    return emit
 
 
 if __name__ == "__main__":

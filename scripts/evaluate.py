@@ -41,18 +41,19 @@ def main() -> int:
     questions = load_questions(args.questions)
     base = SearchOptions()
     runs = [("dense", "dense", base), ("keyword", "keyword", base), ("hybrid", "hybrid", base),
-            ("hybrid (no area boost)", "hybrid", replace(base, area_boost=0.0)),
-            ("hybrid (convex fusion)", "hybrid", replace(base, fusion="convex"))]
-    if searcher.reranker is not None:
-        runs.append(("hybrid+rerank", "hybrid+rerank", base))
+            ("hybrid+rerank", "hybrid+rerank", base),
+            ("hybrid, no area boost", "hybrid", replace(base, area_boost=0.0)),
+            ("hybrid, no synonyms", "hybrid", replace(base, synonyms=False)),
+            ("hybrid, RRF fusion", "hybrid", replace(base, fusion="rrf"))]
     scores = [evaluate(searcher, questions, mode, options, label)
               for label, mode, options in runs]
     title = f"{args.questions.name}: {len(questions)} questions, " \
             f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
     print(format_table(scores, title))
     if searcher.reranker is None:
-        print("hybrid+rerank: not run (no cross-encoder is available offline; "
-              "set PLANSEARCH_RERANKER to a local cross-encoder folder)")
+        print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
+              "re-scores the top 30 by their best sentence's similarity (stored sentence "
+              "vectors); set PLANSEARCH_RERANKER to a local cross-encoder folder to use one")
     for score in scores:
         if args.misses == "all" or (args.misses == "default" and score.mode == "hybrid"):
             print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")

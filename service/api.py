@@ -6,11 +6,13 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from service.chat import Turn, extractive_answer, standalone_query
 from service.errors import ApiError
 from service.openapi import openapi_spec
 from service.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
+from service.store import IndexNotReady
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -26,9 +28,10 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, f"send JSON with Content-Type: application/json (got "
                             f"{request.mimetype or 'no content type'!r})")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "request body is not valid JSON", "invalid_json")
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise ApiError(400, "request body is not valid JSON", "invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object", "invalid_json")
     return body
@@ -45,10 +48,10 @@ def check_query(value: Any, name: str = "query") -> str:
     return value.strip()
 
 
-def check_k(value: Any) -> int:
+def check_k(value: Any, from_query_string: bool = False) -> int:
     if value is None:
         return 5
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if from_query_string and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
         raise ApiError(400, f"k must be an integer between 1 and {MAX_K}", "invalid_parameter")
@@ -103,7 +106,7 @@ def search() -> Response:
         query, k = check_query(body.get("query")), check_k(body.get("k"))
         mode, filters = check_mode(body.get("mode")), check_filters(body.get("filters"))
     else:
-        query, k = check_query(request.args.get("q"), "q"), check_k(request.args.get("k"))
+        query, k = check_query(request.args.get("q"), "q"), check_k(request.args.get("k"), from_query_string=True)
         mode = check_mode(request.args.get("mode"))
         filters = check_filters({"area": request.args.getlist("area"),
                                  "document": request.args.getlist("document")})
@@ -126,8 +129,9 @@ def check_messages(value: Any) -> list[Turn]:
         if not isinstance(content, str) or not content.strip():
             raise ApiError(400, f"messages[{i}].content must be a non-empty string",
                            "invalid_messages")
-        if item["role"] == "user":
-            check_query(content, f"messages[{i}].content")
+        if item["role"] == "user" and len(content) > MAX_QUERY:
+            raise ApiError(400, f"messages[{i}].content must be at most {MAX_QUERY} characters "
+                                f"(got {len(content)})", "invalid_messages")
         turns.append(Turn(item["role"], content))
     if turns[-1].role != "user":
         raise ApiError(400, "the last message must be the user's question", "invalid_messages")
@@ -144,10 +148,9 @@ def chat() -> Response:
     searcher: Searcher = live().searcher()
     query = standalone_query(turns, searcher.gazetteer)
     result = searcher.search(query, k, mode, filters)
-    scorer = searcher.sentence_scorer(searcher.query_vector(query))
     payload = result_payload(result, started)
     payload["query_used"] = query
-    payload["answer"] = extractive_answer(result.hits, scorer)
+    payload["answer"] = extractive_answer(result.hits)
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 
@@ -180,7 +183,7 @@ def health() -> Response | tuple[Response, int]:
     index = live()
     try:
         searcher: Searcher = index.searcher()
-    except Exception as error:  # health must answer even when nothing can be served
+    except IndexNotReady as error:  # health must answer even when nothing can be served
         return jsonify({"status": "unavailable", "problem": str(error),
                         "model": index.embedder.name}), 503
     manifest = searcher.generation.manifest

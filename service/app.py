@@ -10,10 +10,12 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from service.access import install_access_controls
 from service.config import load_config
 from service.embedding import SentenceTransformerEmbedder
 from service.errors import install_error_handlers
 from service.live import LiveIndex
+from service.rerank import CrossEncoderReranker
 
 access_log = logging.getLogger("plansearch.access")
 
@@ -30,7 +32,7 @@ SECURITY_HEADERS = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, PLANSEARCH_* variables, then `config`."""
-    from service import api, web
+    from service import admin, api, web
 
     settings = load_config(config)
     app = Flask(__name__)
@@ -40,11 +42,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     embedder = settings.get("EMBEDDER") or SentenceTransformerEmbedder(
         settings["MODEL"], batch_size=settings["ENCODE_BATCH"],
         threads=settings["TORCH_THREADS"])
+    reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
     app.extensions["plansearch"] = LiveIndex(Path(settings["INDEX_DIR"]), embedder,
+                                             reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
     app.register_blueprint(api.blueprint)
     app.register_blueprint(web.blueprint)
     install_error_handlers(app)
+    admin.init_app(app, install_access_controls(app))
 
     @app.before_request
     def start_timer() -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import faiss
 import numpy as np
 
-from service import generations, store
+from service import generations, store, vector_index
 from service.areas import Gazetteer
-from service.chunking import ChunkSettings, chunk_document, embedding_text
+from service.chunking import ChunkSettings, chunk_document, embedding_text, sentence_spans
 from service.corpus import CorpusFile, scan_corpus
 from service.documents import Document, ReadError, document_id
 from service.embedding import Embedder
@@ -94,7 +94,7 @@ def manifest_for(embedder: Embedder, settings: ChunkSettings, counts: dict[str, 
         "dimension": embedder.dimension,
         "max_seq_length": embedder.max_seq_length,
         "chunker": settings.as_dict(),
-        "vector_index": type(faiss.downcast_index(vectors.index)).__name__,
+        "vector_index": vector_index.kind(vectors),
         "counts": counts,
         "built_at": now(),
         "versions": {"faiss": faiss.__version__, "pdfplumber": pdfplumber.__version__,
@@ -142,8 +142,9 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, full: 
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
+            earlier = indexed_paths(previous) if full and previous is not None else set()
             _build_into(staging, previous if not full else None, corpus_dir, embedder, settings,
-                        read, progress, report)
+                        read, progress, report, earlier)
             if previous is not None and not full and not report.changed:
                 # nothing to publish: a new generation would only make servers reload
                 shutil.rmtree(staging)
@@ -159,16 +160,31 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, full: 
 
 
 def default_settings(embedder: Embedder) -> ChunkSettings:
-    """180 passage tokens unless the model's window is too small for that plus context."""
+    """The default passage size, unless the model's window is too small for it plus the
+    title-and-section context."""
     from service.chunking import MAX_CONTEXT_TOKENS
 
     room = embedder.max_seq_length - 2 - MAX_CONTEXT_TOKENS
-    return ChunkSettings(chunk_tokens=max(32, min(180, room)))
+    return ChunkSettings(chunk_tokens=max(32, min(ChunkSettings.chunk_tokens, room)))
+
+
+def indexed_paths(generation: Path) -> set[str]:
+    """Documents in a generation, so a full rebuild can still say updated and removed."""
+    try:
+        conn = store.connect(generation / store.DATABASE, read_only=True)
+        try:
+            return {row[0] for row in conn.execute("SELECT path FROM documents")}
+        finally:
+            conn.close()
+    except Exception:  # a damaged generation is why we rebuild: it just can't tell us
+        return set()
 
 
 def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder: Embedder,
                 settings: ChunkSettings, read: ReadFunction, progress: Progress | None,
-                report: BuildReport) -> None:
+                report: BuildReport, earlier: set[str] | None = None) -> None:
+    earlier = earlier or set()
+
     if previous is not None:
         shutil.copy2(previous / store.DATABASE, staging / store.DATABASE)
         vectors = faiss.read_index(str(previous / store.VECTORS))
@@ -180,6 +196,7 @@ def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder
     failed_before = {row["path"]: row for row in conn.execute("SELECT * FROM failures")}
     files = scan_corpus(corpus_dir)
     present = {file.relative for file in files}
+    report.removed.extend(sorted(earlier - present))
 
     to_read: list[CorpusFile] = []
     for file in files:
@@ -226,15 +243,23 @@ def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder
         planned.append((item, chunks))
     texts = [embedding_text(item.title, c.section, c.text, embedder.count_tokens, settings)
              for item, chunks in planned for c in chunks]
-    embeddings = _embed(embedder, texts, progress)
+    spans = [sentence_spans(c.text) for _, chunks in planned for c in chunks]
+    # the chunk text ends the embedded text, after the "title > section" line
+    lengths = [len(c.text) for _, chunks in planned for c in chunks]
+    shifted = [[(a + len(t) - n, b + len(t) - n) for a, b in chunk_spans]
+               for t, n, chunk_spans in zip(texts, lengths, spans, strict=True)]
+    embeddings, sentence_vectors = _embed(embedder, texts, shifted, progress)
     report.embedded_chunks = len(texts)
 
     next_id = int(conn.execute("SELECT coalesce(max(id), 0) FROM chunks").fetchone()[0]) + 1
     new_ids: list[int] = []
+    position = 0  # index into texts/spans/sentence_vectors
     for item, chunks in planned:
         doc_id = document_id(item.file.relative)
         if item.file.relative in known:
             removed_ids += _delete_document(conn, doc_id)
+            report.updated.append(item.file.relative)
+        elif item.file.relative in earlier:
             report.updated.append(item.file.relative)
         else:
             report.added.append(item.file.relative)
@@ -248,13 +273,19 @@ def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder
                           embedder.count_tokens(chunk.text) - 2))
             conn.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
                          (next_id, index_terms(f"{item.title} {chunk.section} {chunk.text}")))
+            if sentence_vectors is not None:
+                conn.execute("INSERT INTO sentences VALUES (?, ?, ?)",
+                             (next_id, json.dumps(spans[position]),
+                              sentence_vectors[position].astype(np.float16).tobytes()))
             new_ids.append(next_id)
             next_id += 1
+            position += 1
 
     if removed_ids:
         vectors.remove_ids(np.asarray(removed_ids, dtype=np.int64))
     if new_ids:
         vectors.add_with_ids(embeddings, np.asarray(new_ids, dtype=np.int64))
+    vectors = vector_index.fit_vector_index(vectors)  # exact or IVF, by size
     report.failures_changed = bool(stale_failures) or any(
         f["path"] not in failed_before for f in report.failed)
     report.chunks = int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
@@ -269,21 +300,35 @@ def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder
     (staging / store.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def _embed(embedder: Embedder, texts: list[str], progress: Progress | None) -> np.ndarray:
-    """Embed in slices so a progress bar can move; the model batches within each slice."""
+def _embed(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]],
+           progress: Progress | None) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Embed in slices so a progress bar can move; the model batches within each slice.
+    Sentence vectors come from the same pass when the embedder can give them; `spans`
+    are character offsets into each embedded text."""
+    with_sentences = hasattr(embedder, "embed_with_sentences")
     if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    parts, step = [], 256
+        return np.zeros((0, embedder.dimension), dtype=np.float32), []
+    parts: list[np.ndarray] = []
+    sentences: list[np.ndarray] = []
+    step = 256
     for start in range(0, len(texts), step):
-        parts.append(embedder.embed_documents(texts[start:start + step]))
+        batch = texts[start:start + step]
+        if with_sentences:
+            vectors, pooled = embedder.embed_with_sentences(  # type: ignore[attr-defined]
+                batch, spans[start:start + step])
+            parts.append(vectors)
+            sentences.extend(pooled)
+        else:
+            parts.append(embedder.embed_documents(batch))
         if progress:
             progress(min(start + step, len(texts)), len(texts))
-    return np.vstack(parts)
+    return np.vstack(parts), (sentences if with_sentences else None)
 
 
 def _delete_document(conn: Any, doc_id: str) -> list[int]:
     ids = [row[0] for row in conn.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
     conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+    conn.executemany("DELETE FROM sentences WHERE chunk_id = ?", [(i,) for i in ids])
     conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
     conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
     conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))

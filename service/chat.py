@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.areas import Gazetteer
-from service.chunking import sentence_spans
 from service.keywords import STOPWORDS
 from service.results import Hit
 
@@ -70,25 +69,32 @@ def standalone_query(messages: list[Turn], gazetteer: Gazetteer) -> str:
     return " ".join(query.split())
 
 
+def is_statement(sentence: str) -> bool:
+    """A sentence fit to quote: long enough, and not a heading or a menu line."""
+    text = sentence.strip()
+    bullet = bool(re.match(r"^[•●▪◦\-–*]\s", text))
+    words = text.split()
+    capitalised = sum(word[:1].isupper() for word in words)
+    if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
+        return False
+    return bullet or bool(re.search(r"[.!?:;)'’\"”]$", text))
+
+
 def clean_sentence(text: str) -> str:
     text = re.sub(r"^[\s•●▪◦\-–*]+", "", " ".join(text.split()))
     return text if len(text) <= 400 else text[:397].rsplit(" ", 1)[0] + "…"
 
 
-def extractive_answer(hits: list[Hit], scorer: Any, max_sentences: int = 4, min_sentences: int = 2) -> dict[str, Any]:
+def extractive_answer(hits: list[Hit], max_sentences: int = 4, min_sentences: int = 2
+                      ) -> dict[str, Any]:
     """The 2-4 best sentences from the top passages, each followed by its [n] marker."""
     scored: list[tuple[float, int, str]] = []
     for hit in hits[:5]:
-        spans = sentence_spans(hit.text)
-        sentences = [hit.text[s:e] for s, e in spans]
-        if not sentences:
-            continue
-        key = "|".join(str(i) for i in hit.chunk_ids or (hit.chunk_id,))
-        scores = scorer(key, sentences)
-        for score, sentence in zip(scores, sentences, strict=True):
-            if len(sentence.split()) >= 4:
+        for (start, end), score in hit.sentences:
+            sentence = hit.text[start:end]
+            if is_statement(sentence):
                 # earlier-ranked passages win ties: fusion already weighed them
-                scored.append((float(score) - 0.01 * (hit.rank - 1), hit.rank, sentence))
+                scored.append((score - 0.01 * (hit.rank - 1), hit.rank, sentence))
     scored.sort(key=lambda item: -item[0])
     chosen: list[tuple[float, int, str]] = []
     best = scored[0][0] if scored else 0.0

@@ -39,6 +39,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ENCODE_BATCH", 32, "Batch size when embedding chunks during a build."),
     Setting("MAX_BODY_KB", 64, "Largest JSON request body accepted by the API, in KiB."),
     Setting("QUERY_CACHE", 1024, "Query embeddings kept in each worker's LRU cache."),
+    Setting("RERANKER", "", "Local cross-encoder folder for mode hybrid+rerank. Empty: that "
+            "mode re-scores the top 30 by their best sentence instead."),
+    Setting("ADMIN_TOKEN", "",
+            "Bearer token for the admin endpoints (upload, delete, reindex, jobs). Unset: "
+            "they answer 403."),
+    Setting("API_KEYS", "",
+            "Comma-separated read-only keys for search, chat and documents, sent as "
+            "`Authorization: Bearer <key>` or `X-API-Key`. Unset: those stay open."),
+    Setting("MAX_UPLOAD_MB", 50, "Largest upload request (all its files together), in MiB."),
+    Setting("PARSE_TIMEOUT_S", 180, "Wall-time limit for parsing one file, in seconds."),
+    Setting("PARSE_MEMORY_MB", 1024,
+            "Memory one file's parser may allocate (address space, on top of the builder's), "
+            "in MiB."),
+    Setting("PARSE_MAX_PAGES", 2000, "PDFs with more pages than this are skipped."),
+    Setting("RATE_LIMIT_SEARCH", "120/minute",
+            "Per-IP limit on /api/search and /api/chat (flask-limiter syntax)."),
+    Setting("RATE_LIMIT_ADMIN", "120/minute", "Per-IP limit on the admin endpoints."),
+    Setting("RATE_LIMIT_STORAGE", "memory://",
+            "Where rate-limit counters live; `memory://` counts per worker process."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -65,11 +65,14 @@ class Document:
         return "\n\n".join(page.text for page in self.pages)
 
     def first_heading(self) -> str | None:
-        """A heading that opens the document; one found deeper in is a section, not a title."""
-        opening = [block for page in self.pages[:2] for block in page.blocks][:3]
-        for block in opening:
-            if block.heading_level is not None and 3 <= len(block.text) <= 150:
-                return block.text
+        """A heading that opens the document, before any body text: one found after the
+        first paragraph names a section, not the document."""
+        for page in self.pages[:2]:
+            for block in page.blocks:
+                if block.heading_level is None:
+                    return None
+                if 3 <= len(block.text) <= 150 and ">" not in block.text:  # not a breadcrumb
+                    return block.text
         return None
 
 

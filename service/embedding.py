@@ -130,3 +130,44 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+    def embed_with_sentences(self, texts: Sequence[str],
+                             spans: Sequence[Sequence[tuple[int, int]]]
+                             ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors plus one vector per sentence span, mean-pooled from the token
+        vectors of the same forward pass: sentence-level scores (highlights, answers)
+        then cost a dot product at query time instead of another model run."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        with self._lock:
+            outputs = self.model.encode(list(texts), output_value=None,
+                                        batch_size=self.batch_size, show_progress_bar=False)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        passages = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentences = []
+        for i, (output, encoding) in enumerate(zip(outputs, encodings, strict=True)):
+            passages[i] = output["sentence_embedding"].detach().cpu().numpy()
+            # with output_value=None the token vectors keep the batch's padding
+            length = int(output["attention_mask"].sum())
+            tokens = output["token_embeddings"][:length].detach().cpu().numpy()
+            sentences.append(pool_spans(tokens, encoding.offsets[: len(tokens)], spans[i]))
+        return normalise(passages), sentences
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def pool_spans(tokens: np.ndarray, offsets: Sequence[tuple[int, int]],
+               spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Mean of the token vectors that fall inside each character span, normalised."""
+    starts = np.array([a for a, _ in offsets])
+    ends = np.array([b for _, b in offsets])
+    real = ends > starts  # [CLS], [SEP] have empty offsets
+    pooled = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    for j, (s, e) in enumerate(spans):
+        inside = real & (starts >= s) & (ends <= e)
+        if inside.any():
+            pooled[j] = tokens[inside].mean(axis=0)
+    return normalise(pooled)

@@ -6,7 +6,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service.search import InvalidQuery
-from service.store import IncompatibleIndex, IndexNotReady
+from service.store import IndexNotReady
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
@@ -40,17 +40,13 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InvalidQuery)
     def invalid_query(error: InvalidQuery) -> Response:
-        return error_response(400, str(error), "invalid_query")
+        return error_response(400, str(error), error.code)
 
     @app.errorhandler(IndexNotReady)
     def not_ready(error: IndexNotReady) -> Response | tuple[str, int]:
         if wants_json():
             return error_response(503, str(error))
         return f"<h1>Index not ready</h1><p>{escape_text(str(error))}</p>", 503
-
-    @app.errorhandler(IncompatibleIndex)
-    def incompatible(error: IncompatibleIndex) -> Response:
-        return error_response(503, str(error), "index_incompatible")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:
@@ -62,7 +58,11 @@ def install_error_handlers(app: Flask) -> None:
             413: "request body too large",
         }
         status = error.code or 500
-        return error_response(status, messages.get(status, error.description or error.name))
+        response = error_response(status, messages.get(status, error.description or error.name))
+        for name, value in error.get_headers():  # e.g. Allow on a 405, Retry-After on a 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response | tuple[str, int]:

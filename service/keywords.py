@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
+from pathlib import Path
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
@@ -56,8 +59,63 @@ def query_terms(text: str) -> list[str]:
     return list(seen)
 
 
-def fts_match(terms: list[str]) -> str | None:
-    """An FTS5 MATCH expression: any term may match; BM25 ranks by how many and how rare."""
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)
+@lru_cache(maxsize=1)
+def synonym_groups() -> list[tuple[str, ...]]:
+    """Equivalent phrasings (NHS acronyms and everyday words), normalised like the index."""
+    data = json.loads((Path(__file__).parent / "data" / "nhs_terms.json").read_text())
+    return [tuple(" ".join(WORD.findall(normalise(p))) for p in group) for group in data["groups"]]
+
+
+def expansions(text: str) -> list[str]:
+    """Other phrasings of terms the text uses: "A&E" adds "accident and emergency"."""
+    normalised = " " + " ".join(WORD.findall(normalise(text))) + " "
+    found: dict[str, None] = {}
+    for group in synonym_groups():
+        if any(f" {phrase} " in normalised for phrase in group):
+            for phrase in group:
+                if f" {phrase} " not in normalised:
+                    found.setdefault(phrase, None)
+    return list(found)
+
+
+def fts_match(terms: list[str], phrases: list[str] | None = None) -> str | None:
+    """An FTS5 MATCH expression: any term or phrase may match; BM25 ranks by how many
+    match and how rare they are."""
+    parts = [f'"{term}"' for term in terms] + [f'"{phrase}"' for phrase in phrases or ()]
+    return " OR ".join(parts) if parts else None
+
+
+NAME_RUN = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w&'’-]*\s+){1,5}[A-Z][\w&'’-]*")
+
+
+def name_phrases(text: str) -> list[str]:
+    """Runs of capitalised words inside the question ("Community Care First", "Best use
+    of Medicines" excepted) searched as phrases: names of schemes, places and bodies
+    should match in order, not as scattered words."""
+    phrases: dict[str, None] = {}
+    for match in NAME_RUN.finditer(text.strip()):
+        words = WORD.findall(normalise(match.group()))
+        if len(words) >= 2:
+            phrases.setdefault(" ".join(words), None)
+    return list(phrases)
+
+
+def adjacent_pairs(text: str) -> list[str]:
+    """Neighbouring content words of the question as phrases: a passage that keeps
+    "planned care" together outranks one with the two words apart."""
+    words = WORD.findall(normalise(text))
+    pairs: dict[str, None] = {}
+    for first, second in zip(words, words[1:], strict=False):
+        if first not in STOPWORDS and second not in STOPWORDS and len(first) > 1 \
+                and len(second) > 1:
+            pairs.setdefault(f"{first} {second}", None)
+    return list(pairs)
+
+
+PHRASES = {"none": lambda text: [], "names": name_phrases, "pairs": adjacent_pairs}
+
+
+def keyword_query(text: str, expand: bool = True, phrases: str = "pairs") -> str | None:
+    """The FTS5 query for a question: its terms, other phrasings of them, and phrases."""
+    extra = (expansions(text) if expand else []) + PHRASES[phrases](text)
+    return fts_match(query_terms(text), extra)

@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 
-from service.chunking import sentence_spans
 from service.results import DocumentRef, Hit
 from service.store import ChunkRow, IndexGeneration
 
+MAX_MERGED = 3  # chunks in one passage, so a card stays readable
 NEAR_DUPLICATE = 0.6  # Jaccard overlap of word 5-grams above which a passage is a repeat
-SentenceScorer = Callable[[str, list[str]], np.ndarray]
+# chunks -> chunk id -> [(sentence span in the chunk text, similarity to the query)]
+SentenceScorer = Callable[[list[ChunkRow]], dict[int, list[tuple[tuple[int, int], float]]]]
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,26 @@ def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def best_sentences(text: str, key: str, scorer: SentenceScorer) -> tuple[tuple[int, int], ...]:
-    """The span of the sentence that best answers the query (two when nearly tied)."""
-    spans = sentence_spans(text)
-    if not spans:
+def ranked_sentences(passage: Passage, text: str, scores: dict[int, list[tuple[tuple[int, int],
+                     float]]]) -> list[tuple[tuple[int, int], float]]:
+    """The passage's sentences as spans in its text, best first."""
+    found: dict[tuple[int, int], float] = {}
+    for row in passage.rows:
+        for (s, e), score in scores.get(row.id, []):
+            position = text.find(row.text[s:e])
+            if position >= 0:
+                span = (position, position + e - s)
+                found[span] = max(score, found.get(span, -1.0))
+    return sorted(found.items(), key=lambda item: -item[1])
+
+
+def highlight_spans(ranked: list[tuple[tuple[int, int], float]]) -> tuple[tuple[int, int], ...]:
+    """The best sentence, and the runner-up when it is nearly as good."""
+    if not ranked:
         return ()
-    scores = scorer(key, [text[s:e] for s, e in spans])
-    order = np.argsort(-scores)
-    chosen = [spans[order[0]]]
-    if len(order) > 1 and scores[order[1]] >= scores[order[0]] - 0.02:
-        chosen.append(spans[order[1]])
+    chosen = [ranked[0][0]]
+    if len(ranked) > 1 and ranked[1][1] >= ranked[0][1] - 0.02:
+        chosen.append(ranked[1][0])
     return tuple(sorted(chosen))
 
 
@@ -85,14 +95,14 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGenerati
     passages: list[Passage] = []
     seen_shingles: list[set[tuple[str, ...]]] = []
     for candidate in window:
+        if len(passages) >= k:
+            break  # only chunks that made the top k merge: a lower one never joins
         row = rows.get(candidate.chunk_id)
         if row is None:
             continue
         neighbour = next((p for p in passages if p.touches(row)), None)
-        if neighbour is not None:
+        if neighbour is not None and len(neighbour.rows) < MAX_MERGED:
             neighbour.rows.append(row)  # adjacent chunks of one document read as one passage
-            continue
-        if len(passages) >= k:
             continue
         marks = shingles(row.text)
         if any(jaccard(marks, other) >= NEAR_DUPLICATE for other in seen_shingles):
@@ -100,16 +110,18 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGenerati
         seen_shingles.append(marks)
         passages.append(Passage([row], candidate.score))
     top = max_score or (passages[0].score if passages else 1.0)
+    scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
     hits = []
     for rank, passage in enumerate(passages, start=1):
         ordered = sorted(passage.rows, key=lambda r: r.ordinal)
         text = passage.text
-        key = "|".join(str(r.id) for r in ordered)
+        sentences = ranked_sentences(passage, text, scores)
         hits.append(Hit(
             rank=rank, score=min(1.0, passage.score / top) if top else 0.0, text=text,
             page=ordered[0].page_start, page_end=max(r.page_end for r in ordered),
             page_label=ordered[0].page_label, section=ordered[0].section,
             chunk_id=ordered[0].id, document=documents[passage.doc_id],
-            highlights=best_sentences(text, key, scorer) if scorer else (),
-            chunk_ids=tuple(r.id for r in ordered)))
+            highlights=highlight_spans(sentences),
+            chunk_ids=tuple(r.id for r in ordered),
+            sentences=tuple(sentences)))
     return hits

@@ -35,13 +35,16 @@ class Hit:
     document: DocumentRef
     highlights: tuple[tuple[int, int], ...] = ()
     chunk_ids: tuple[int, ...] = ()  # every chunk merged into this passage
+    # (span in text, similarity to the query) for each sentence, best first; not in JSON
+    sentences: tuple[tuple[tuple[int, int], float], ...] = ()
 
     @property
     def url(self) -> str:
         """Opens the source at this passage: the PDF at its page, else the reading view."""
         if self.document.is_pdf:
             return f"/documents/{self.document.id}/file#page={self.page}"
-        return f"/documents/{self.document.id}?chunk={self.chunk_id}#chunk-{self.chunk_id}"
+        chunks = "&".join(f"chunk={i}" for i in (self.chunk_ids or (self.chunk_id,)))
+        return f"/documents/{self.document.id}?{chunks}#chunk-{self.chunk_id}"
 
     @property
     def citation(self) -> str:

@@ -14,10 +14,11 @@ import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder
-from service.keywords import fts_match, query_terms
-from service.passages import Candidate, assemble_passages
+from service.keywords import keyword_query
+from service.chunking import sentence_spans
+from service.passages import Candidate, SentenceScorer, assemble_passages
 from service.results import DocumentRef, SearchResult
-from service.store import IndexGeneration
+from service.store import ChunkRow, IndexGeneration
 
 MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
 DEFAULT_MODE = "hybrid"
@@ -26,17 +27,35 @@ DEFAULT_MODE = "hybrid"
 class InvalidQuery(Exception):
     """A request the caller must fix; the message says how."""
 
+    code = "invalid_query"
+
+
+class InvalidFilter(InvalidQuery):
+    """A filter names an area or document that is not in the index."""
+
+    code = "invalid_filter"
+
 
 @dataclass(frozen=True)
 class SearchOptions:
-    fusion: str = "rrf"  # or "convex"
+    # convex fusion of min-max normalised scores, with both scores measured for every
+    # candidate, beat reciprocal-rank fusion on both evaluation sets (BENCHMARKS.md)
+    fusion: str = "convex"  # or "rrf"
     rrf_k: int = 60
     candidates: int = 50  # from each retriever
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
-    convex_alpha: float = 0.5  # dense share in convex fusion
-    area_boost: float = 0.5  # in units of a rank-1 RRF contribution; 0 turns it off
+    convex_alpha: float = 0.7  # dense share in convex fusion
+    # cosines are comparable across queries as they are; min-max stretching magnified
+    # noise when every candidate was about as similar (measured: BENCHMARKS.md)
+    dense_norm: str = "raw"  # or "minmax"
+    area_boost: float = 0.2  # share of the best possible fused score; 0 turns it off
     area_candidates: int = 20  # extra dense candidates drawn from the named area
+    synonyms: bool = True  # keyword search also looks for other phrasings (A&E, RTT...)
+    phrases: str = "pairs"  # keyword phrases: "pairs" of neighbouring words, "names", "none"
+    sentence_weight: float = 0.0  # in hybrid: weight of the best sentence's similarity
+    rerank_depth: int = 30  # candidates the rerank stage re-scores
+    rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 
 
 @dataclass(frozen=True)
@@ -93,9 +112,6 @@ class Searcher:
         options = options or self.options
         if mode not in MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
-        if mode == "hybrid+rerank" and self.reranker is None:
-            raise InvalidQuery("mode hybrid+rerank needs a cross-encoder: set PLANSEARCH_RERANKER "
-                               "to a local cross-encoder folder")
         self.check_filters(filters)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -120,17 +136,26 @@ class Searcher:
             clock = time.perf_counter()
         keyword: list[tuple[int, float]] = []
         if mode != "dense":
-            keyword = self.keyword(query, options.candidates, allowed)
+            keyword = self.keyword(query, options.candidates, allowed, options)
             timings["keyword"] = ms_since(clock)
             clock = time.perf_counter()
 
+        if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
+            dense, keyword = self.complete_scores(query, vector, dense, keyword, options)
         fused = fuse(dense, keyword, options, mode)
         if "area" in interpreted:
             fused = self.boost_area(fused, interpreted["area"], options)
         timings["fuse"] = ms_since(clock)
         clock = time.perf_counter()
+        if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
+            fused = self.sentence_rerank(fused, vector, options.sentence_weight,
+                                         options.rerank_depth)
         if mode == "hybrid+rerank":
-            fused = self.reranker.rerank(query, fused[:30], self.generation) + fused[30:]
+            depth = options.rerank_depth
+            if self.reranker is not None:  # a cross-encoder, when one is configured
+                fused = self.reranker.rerank(query, fused[:depth], self.generation) + fused[depth:]
+            elif vector is not None:
+                fused = self.sentence_rerank(fused, vector, options.rerank_weight, depth)
             timings["rerank"] = ms_since(clock)
             clock = time.perf_counter()
 
@@ -145,11 +170,11 @@ class Searcher:
     def check_filters(self, filters: Filters) -> None:
         unknown_areas = [a for a in filters.areas if a not in self.areas]
         if unknown_areas:
-            raise InvalidQuery(f"unknown area filter {unknown_areas[0]!r}; indexed areas: "
+            raise InvalidFilter(f"unknown area filter {unknown_areas[0]!r}; indexed areas: "
                                f"{', '.join(self.areas) or 'none'}")
         unknown_docs = [d for d in filters.documents if d not in self.documents]
         if unknown_docs:
-            raise InvalidQuery(f"unknown document filter {unknown_docs[0]!r}; see /api/documents "
+            raise InvalidFilter(f"unknown document filter {unknown_docs[0]!r}; see /api/documents "
                                "for document ids")
 
     def allowed_ids(self, filters: Filters) -> list[int] | None:
@@ -174,9 +199,10 @@ class Searcher:
             self._queries.store(key, vector)
         return vector
 
-    def keyword(self, query: str, limit: int, allowed: Sequence[int] | None
-                ) -> list[tuple[int, float]]:
-        match = fts_match(query_terms(query))
+    def keyword(self, query: str, limit: int, allowed: Sequence[int] | None,
+                options: SearchOptions | None = None) -> list[tuple[int, float]]:
+        options = options or self.options
+        match = keyword_query(query, options.synonyms, options.phrases)
         if match is None:
             return []
         fetch = limit if allowed is None else max(limit * 10, 500)
@@ -192,6 +218,53 @@ class Searcher:
                    if permitted is None or r[0] in permitted]
         return results[:limit]
 
+    def complete_scores(self, query: str, vector: np.ndarray, dense: list[tuple[int, float]],
+                        keyword: list[tuple[int, float]], options: SearchOptions
+                        ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """Give every candidate both scores, so convex fusion never treats "not in the
+        other list" as a zero it never measured."""
+        dense_ids, keyword_ids = {i for i, _ in dense}, {i for i, _ in keyword}
+        extra_dense = self.generation.similarities(vector, sorted(keyword_ids - dense_ids))
+        extra_keyword = self.keyword_scores(query, sorted(dense_ids - keyword_ids), options)
+        dense = dense + sorted(extra_dense.items(), key=lambda p: -p[1])
+        keyword = keyword + sorted(extra_keyword.items(), key=lambda p: -p[1])
+        return dense, keyword
+
+    def keyword_scores(self, query: str, ids: Sequence[int], options: SearchOptions
+                       ) -> dict[int, float]:
+        """BM25 of chosen chunks; chunks that match no query term score 0."""
+        match = keyword_query(query, options.synonyms, options.phrases)
+        if match is None or not ids:
+            return {i: 0.0 for i in ids}
+        marks = ",".join("?" * len(ids))
+        with self.generation.db() as conn:
+            rows = conn.execute(f"SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                                f"AND rowid IN ({marks})", [match, *ids]).fetchall()
+        scores = {i: 0.0 for i in ids}
+        scores.update({int(r[0]): -float(r[1]) for r in rows})
+        return scores
+
+    def sentence_rerank(self, fused: list[Candidate], vector: np.ndarray, weight: float,
+                        depth: int) -> list[Candidate]:
+        """Re-score the top candidates by their best sentence's similarity to the query,
+        from sentence vectors stored at build time. A fact usually sits in one sentence,
+        which a whole-passage vector blurs."""
+        top = fused[:depth]
+        stored = self.generation.sentence_vectors([c.chunk_id for c in top])
+        if not stored:
+            return fused
+        scale = max(c.score for c in top) if top else 1.0
+        rescored = []
+        for candidate in top:
+            best = 0.0
+            if candidate.chunk_id in stored:
+                _, vectors = stored[candidate.chunk_id]
+                if len(vectors):
+                    best = float(np.max(vectors @ vector))
+            rescored.append(replace(candidate, score=candidate.score / scale + weight * best))
+        rescored.sort(key=lambda c: -c.score)
+        return rescored + fused[depth:]
+
     def boost_area(self, fused: list[Candidate], area: str, options: SearchOptions
                    ) -> list[Candidate]:
         in_area = {d.id for d in self.documents.values() if d.area == area}
@@ -201,15 +274,28 @@ class Searcher:
                    for c in fused]
         return sorted(boosted, key=lambda c: -c.score)
 
-    def sentence_scorer(self, query_vector: np.ndarray):  # type: ignore[no-untyped-def]
-        """Score each sentence of a passage against the query with the same model."""
+    def sentence_scorer(self, query_vector: np.ndarray) -> SentenceScorer:
+        """Score every sentence of the given chunks against the query: stored sentence
+        vectors when the index has them, else embed the sentences (cached per chunk)."""
 
-        def score(key: str, sentences: list[str]) -> np.ndarray:
-            vectors = self._sentences.fetch(key)
-            if vectors is None:
-                vectors = self.embedder.embed_documents(sentences)
-                self._sentences.store(key, vectors)
-            return vectors @ query_vector
+        def score(rows: list[ChunkRow]) -> dict[int, list[tuple[tuple[int, int], float]]]:
+            stored = self.generation.sentence_vectors([r.id for r in rows])
+            result = {}
+            for row in rows:
+                if row.id in stored:
+                    spans, vectors = stored[row.id]
+                else:
+                    cached = self._sentences.fetch(row.id)
+                    if cached is None:
+                        spans = sentence_spans(row.text)
+                        vectors = self.embedder.embed_documents([row.text[s:e] for s, e in spans])
+                        cached = (spans, vectors)
+                        self._sentences.store(row.id, cached)
+                    spans, vectors = cached
+                similarities = vectors @ query_vector if len(spans) else np.zeros(0)
+                result[row.id] = [(tuple(span), float(value))
+                                  for span, value in zip(spans, similarities, strict=True)]
+            return result
 
         return score
 
@@ -226,8 +312,10 @@ def merge_ranked(first: list[tuple[int, float]], second: list[tuple[int, float]]
 
 
 def fusion_unit(options: SearchOptions) -> float:
-    """Score of a rank-1 hit from one retriever, the unit boosts are measured in."""
-    return 1.0 / (options.rrf_k + 1) if options.fusion == "rrf" else 1.0
+    """The best score fusion can give (rank 1 in both lists), the unit boosts use."""
+    if options.fusion == "rrf":
+        return (options.dense_weight + options.keyword_weight) / (options.rrf_k + 1)
+    return 1.0
 
 
 def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
@@ -243,7 +331,12 @@ def fuse(dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
             if not ranked:
                 continue
             values = np.array([s for _, s in ranked])
-            low, span = values.min(), max(values.max() - values.min(), 1e-9)
+            # keyword scores start at 0 (no term matched); dense ones at the weakest
+            # candidate, or at 0 when cosines are taken as they are ("raw")
+            low = 0.0 if ranked is keyword or options.dense_norm == "raw" else values.min()
+            span = max(values.max() - low, 1e-9)
+            if ranked is dense and options.dense_norm == "raw":
+                span = 1.0
             for (chunk_id, value) in ranked:
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * (value - low) / span
     else:

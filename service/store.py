@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
+
+from service import vector_index
 
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -39,6 +40,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk_id INTEGER PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
 );
@@ -80,7 +84,7 @@ def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
 
 
 def new_vector_index(dimension: int) -> Any:
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    return vector_index.new_vector_index(dimension)
 
 
 def read_manifest(generation: Path) -> dict[str, Any]:
@@ -112,7 +116,7 @@ class IndexGeneration:
         self.name = path.name
         self.manifest = read_manifest(path)
         try:
-            self.vectors = faiss.read_index(str(path / VECTORS))
+            self.vectors = vector_index.read_vector_index(path / VECTORS)
         except RuntimeError as error:
             raise IndexNotReady(f"{path.name}: damaged vector file ({error})") from None
         self._pool: queue.Queue[sqlite3.Connection] = queue.Queue()
@@ -144,13 +148,20 @@ class IndexGeneration:
         """Top-k chunk ids by inner product, optionally only among `allowed` ids."""
         if self.vectors.ntotal == 0:
             return []
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed,
-                                                                               dtype=np.int64)))
-        scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32),
-                                          min(k, self.vectors.ntotal), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        scores, ids = vector_index.search(self.vectors, query, k, allowed)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i != -1]
+
+    def similarities(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Exact inner products for chosen chunks, for fusing candidates that only the
+        keyword retriever found."""
+        scores = {}
+        for chunk_id in ids:
+            try:
+                vector = self.vectors.reconstruct(int(chunk_id))
+            except RuntimeError:  # an index type that can't reconstruct: leave it unscored
+                continue
+            scores[int(chunk_id)] = float(np.dot(vector, query))
+        return scores
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         if not ids:
@@ -170,6 +181,22 @@ class IndexGeneration:
         with self.db() as conn:
             rows = conn.execute(f"SELECT id, doc_id FROM chunks WHERE id IN ({marks})", list(ids))
             return {row[0]: row[1] for row in rows}
+
+    def sentence_vectors(self, ids: Sequence[int]
+                         ) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """chunk id -> (sentence spans in the chunk text, their vectors), where stored."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self.db() as conn:
+            rows = conn.execute(f"SELECT chunk_id, spans, vectors FROM sentences "
+                                f"WHERE chunk_id IN ({marks})", list(ids)).fetchall()
+        found = {}
+        for chunk_id, spans, blob in rows:
+            vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+            found[chunk_id] = ([tuple(s) for s in json.loads(spans)],
+                               vectors.reshape(-1, self.vectors.d))
+        return found
 
     def documents(self) -> list[dict[str, Any]]:
         with self.db() as conn:

@@ -61,20 +61,19 @@ def reading_view(doc_id: str) -> str:
     document = current.generation.document(doc_id)
     if document is None:
         abort(404)
-    chunk_id = request.args.get("chunk", type=int)
-    chunk = current.generation.chunks([chunk_id]).get(chunk_id) if chunk_id else None
-    if chunk is not None and chunk.doc_id != doc_id:
-        chunk = None
+    wanted = request.args.getlist("chunk", type=int)[:10]  # a merged passage has several
+    found = current.generation.chunks(wanted)
+    chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     pages = []
     for row in current.generation.pages(doc_id):
         paragraphs = []
         for text in row["text"].split("\n\n"):
             paragraphs.append({"text": text, "highlighted": False})
         pages.append({"number": row["number"], "label": row["label"], "paragraphs": paragraphs})
-    if chunk is not None:
+    for chunk in chunks:
         mark_chunk(pages, chunk)
     return render_template("document.html", document=document, pages=pages,
-                           chunk_id=chunk.id if chunk else None,
+                           chunk_id=chunks[0].id if chunks else None,
                            file_url=f"/documents/{doc_id}/file")
 
 
@@ -89,4 +88,4 @@ def mark_chunk(pages: list[dict[str, Any]], chunk: Any) -> None:
             position = end + 2
             after_start = page["number"] > chunk.page_start or end > chunk.char_start
             before_end = page["number"] < chunk.page_end or start < chunk.char_end
-            paragraph["highlighted"] = after_start and before_end
+            paragraph["highlighted"] = paragraph["highlighted"] or (after_start and before_end)

@@ -9,54 +9,68 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from service.documents import Block
+
 RUNNING_HEADER = "NHS Example ICS — Five Year Plan"
 BODY_SIZE = 10
 H1_SIZE = 16
 H2_SIZE = 13
 
-# The report's sections: (heading, level, paragraphs). Every paragraph is one line of
-# source text that fpdf2 wraps, except where it holds an explicit "\n".
-REPORT_SECTIONS: list[tuple[str, int, list[str]]] = [
-    ("1 Introduction", 1, [
-        "This plan sets out how the partners of the NHS Example integrated care system will "
-        "improve health outcomes for the people they serve over the next five years. It was "
-        "written with residents, clinicians and local councils during the spring of 2024.",
-        "The partners agreed three shared aims: to help people stay well for longer, to join "
-        "up care around the person, and to spend every pound where it does the most good.",
-    ]),
-    ("1.1 How the plan was written", 2, [
-        # the explicit break after "neighbour-" is the hyphenated line break under test
-        "Local people told us that they wanted care delivered by neighbour-\n"
-        "hood teams close to home, with fewer trips to the district hospital.",
-        "Over four hundred residents joined the listening events held in libraries, "
-        "community centres and the market hall between February and April.",
-    ]),
-    ("2 Our priorities", 1, [
-        "The first priority is prevention. Smoking cessation services will be offered to every "
-        "inpatient who smokes, and alcohol care teams will work in both acute hospitals.",
-        "The second priority is urgent and emergency care. Same day emergency care units will "
-        "open seven days a week so that fewer patients are admitted overnight.",
-        "The third priority is mental health. Crisis cafes will open in each of the four "
-        "towns and the crisis line will answer within two minutes at any hour.",
-    ]),
-    ("2.1 Money", 2, [
-        "The table below shows how the transformation budget for the first year is divided "
-        "between the programmes and who leads each of them.",
-    ]),
-    ("3 Delivering the plan", 1, [
-        "A delivery board chaired by the chief executive will meet every month and publish a "
-        "short report of progress against each of the commitments in this plan.",
-        "Each programme will name a senior responsible owner, a clinical lead and a patient "
-        "representative who together sign off the programme's annual milestones.",
-    ]),
-    ("3.1 Measuring progress", 2, [
-        "We will measure progress with a small set of outcome measures that matter to "
-        "residents, such as healthy life expectancy and the time waited for a first "
-        "appointment.",
-        "The measures and their baselines are listed in the appendix, with the source of each "
-        "figure so that anyone can check them against the published national statistics.",
-    ]),
+# The report, page by page: (heading, level, paragraphs) for each section. fpdf2 wraps
+# every paragraph, except where it holds an explicit "\n".
+Section = tuple[str, int, list[str]]
+REPORT_PAGES: list[list[Section]] = [
+    [
+        ("1 Introduction", 1, [
+            "This plan sets out how the partners of the NHS Example integrated care system will "
+            "improve health outcomes for the people they serve over the next five years. It was "
+            "written with residents, clinicians and local councils during the spring of 2024.",
+            "The partners agreed three shared aims: to help people stay well for longer, to join "
+            "up care around the person, and to spend every pound where it does the most good.",
+        ]),
+        ("1.1 How the plan was written", 2, [
+            # the explicit break after "neighbour-" is the hyphenated line break under test
+            "Local people told us that they wanted care delivered by neighbour-\n"
+            "hood teams close to home, with fewer trips to the district hospital.",
+            "Over four hundred residents joined the listening events held in libraries, "
+            "community centres and the market hall between February and April.",
+        ]),
+    ],
+    [
+        ("2 Our priorities", 1, [
+            "The first priority is prevention. Smoking cessation services will be offered to "
+            "every inpatient who smokes, and alcohol care teams will work in both acute "
+            "hospitals.",
+            "The second priority is urgent and emergency care. Same day emergency care units "
+            "will open seven days a week so that fewer patients are admitted overnight.",
+            "The third priority is mental health. Crisis cafes will open in each of the four "
+            "towns and the crisis line will answer within two minutes at any hour.",
+        ]),
+        ("2.1 Money", 2, [
+            "The table below shows how the transformation budget for the first year is divided "
+            "between the programmes and who leads each of them.",
+        ]),
+    ],
+    [
+        ("3 Delivering the plan", 1, [
+            "A delivery board chaired by the chief executive will meet every month and publish "
+            "a short report of progress against each of the commitments in this plan.",
+            "Each programme will name a senior responsible owner, a clinical lead and a patient "
+            "representative who together sign off the programme's annual milestones.",
+        ]),
+    ],
+    [
+        ("3.1 Measuring progress", 2, [
+            "We will measure progress with a small set of outcome measures that matter to "
+            "residents, such as healthy life expectancy and the time waited for a first "
+            "appointment.",
+            "The measures and their baselines are listed in the appendix, with the source of "
+            "each figure so that anyone can check them against the published national "
+            "statistics.",
+        ]),
+    ],
 ]
+TABLE_AFTER = "2.1 Money"  # the ruled table follows this section's paragraphs
 
 HYPHEN_JOINED = "neighbourhood teams close to home"
 
@@ -66,7 +80,7 @@ TABLE_ROWS = [
     ("Mental health", "£8.1m", "Professor Lena Whitcombe"),
     ("Prevention", "£3.4m", "Councillor Tobias Renfrew"),
 ]
-TABLE_PAGE = 2  # the "2.1 Money" section, and so the table, starts page 2
+TABLE_PAGE = 2
 
 LEFT_COLUMN_SENTENCE = (
     "Community diagnostic centres will open in Ashford, Bexley and Crayford by March 2026 so "
@@ -86,8 +100,24 @@ TWO_COLUMN_HEADING = "4 Local delivery"
 PAGE_LABELS = ["i", "1", "2", "3", "4"]  # roman front page, then arabic from 1
 
 
+APPENDIX_HEADING = "Appendix A Outcome measures"
+APPENDIX_SENTENCES = [
+    "Measure {n} tracks the share of residents in ward {n} who report good health.",
+    "The baseline for measure {n} comes from the 2021 census and the GP patient survey.",
+    "Progress on measure {n} is reported to the delivery board every quarter.",
+    "Where measure {n} falls behind its trajectory, the programme lead writes a recovery plan.",
+    "Residents can see measure {n} on the public dashboard, with the method used to calculate it.",
+    "Partners agreed that measure {n} should be read together with the inequality gap for it.",
+]
+
+
+def appendix_paragraph(n: int) -> str:
+    """A paragraph of about 110 model tokens; two never fit one 180-token chunk."""
+    return " ".join(sentence.format(n=n) for sentence in APPENDIX_SENTENCES)
+
+
 class ReportPDF(FPDF):
-    """A5-ish report styling: running header on top, "Page N of M" at the bottom."""
+    """Report styling: running header on top, "Page N of M" at the bottom."""
 
     def header(self) -> None:
         self.set_font("helvetica", "I", 8)
@@ -145,13 +175,13 @@ def _two_column_page(pdf: FPDF) -> None:
     pdf.multi_cell(85, 5, RIGHT_COLUMN, align="L")
 
 
-def make_report_pdf(path: Path, *, two_column: bool = False, page_labels: bool = False) -> Path:
-    """A numbered-heading plan over several pages, with a ruled table on page 2, and
-    optionally a two-column last page and /PageLabels (i, 1, 2, ...)."""
+def make_report_pdf(path: Path, *, two_column: bool = False, page_labels: bool = False,
+                    appendix_paragraphs: int = 0) -> Path:
+    """A numbered-heading plan over four pages with a ruled table on page 2; optionally a
+    two-column fifth page, /PageLabels (i, 1, 2, ...), and an appendix of long paragraphs
+    that flows over as many further pages as it needs."""
     pdf = _new_pdf()
-    sections_per_page = [REPORT_SECTIONS[:2], REPORT_SECTIONS[2:4], REPORT_SECTIONS[4:5],
-                         REPORT_SECTIONS[5:]]
-    for number, sections in enumerate(sections_per_page, start=1):
+    for number, sections in enumerate(REPORT_PAGES, start=1):
         pdf.add_page()
         if page_labels:
             if number == 1:
@@ -162,16 +192,34 @@ def make_report_pdf(path: Path, *, two_column: bool = False, page_labels: bool =
             _heading(pdf, heading, level)
             for text in paragraphs:
                 _paragraph(pdf, text)
-            if heading == "2.1 Money":
+            if heading == TABLE_AFTER:
                 _table(pdf)
     if two_column:
         _two_column_page(pdf)
+    if appendix_paragraphs:
+        pdf.add_page()
+        _heading(pdf, APPENDIX_HEADING, 1)
+        for n in range(1, appendix_paragraphs + 1):
+            _paragraph(pdf, appendix_paragraph(n))
     pdf.output(str(path))
     return path
 
 
-def report_page_count(two_column: bool = False) -> int:
-    return 5 if two_column else 4
+def report_blocks(two_column: bool = False) -> list[list[Block]]:
+    """What a perfect reader returns for `make_report_pdf` without an appendix: the blocks
+    of each page, with the hyphenated break mended and the table as rows."""
+    pages = []
+    for sections in REPORT_PAGES:
+        blocks = []
+        for heading, level, paragraphs in sections:
+            blocks.append(Block(heading, level))
+            blocks += [Block(text.replace("-\n", "").replace("\n", " ")) for text in paragraphs]
+            if heading == TABLE_AFTER:
+                blocks += [Block(" | ".join(row)) for row in TABLE_ROWS]
+        pages.append(blocks)
+    if two_column:
+        pages.append([Block(TWO_COLUMN_HEADING, 1), Block(LEFT_COLUMN), Block(RIGHT_COLUMN)])
+    return pages
 
 
 def make_encrypted_pdf(path: Path) -> Path:
@@ -230,20 +278,23 @@ def make_docx(path: Path) -> Path:
     return path
 
 
+# No <main>: the reader has to drop the navigation, header, footer and scripts itself.
 HTML_PAGE = """<!doctype html>
 <html><head><title>Example ICB | Winter plan</title>
 <script>var tracking = "SCRIPT-MARKER";</script>
 <style>.x { color: red } /* STYLE-MARKER */</style></head>
 <body>
-<nav><a href="/">Home</a> <a href="/news">NAV-MARKER news</a></nav>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/news">NAV-MARKER news</a></li></ul></nav>
 <header><p>HEADER-MARKER Example ICB</p></header>
-<main>
+<div class="content">
 <h1>Winter plan 2024/25</h1>
 <p>Extra beds will open in December at both acute hospitals.</p>
+<script>document.write("SCRIPT-MARKER two");</script>
 <h2>Urgent community response</h2>
-<p>The two-hour urgent community response service will run from 8am to 8pm.</p>
-<ul><li>Virtual wards for frailty</li><li>Falls pick-up service</li></ul>
-</main>
+<p>The two-hour urgent community response service will run from <b>8am</b> to 8pm.</p>
+<ul><li>Virtual wards for frailty</li><li><p>Falls pick-up service</p></li></ul>
+<table><tr><th>Site</th><th>Beds</th></tr><tr><td>North Hospital</td><td>24</td></tr></table>
+</div>
 <footer><p>FOOTER-MARKER Copyright Example ICB</p></footer>
 </body></html>
 """

@@ -13,11 +13,16 @@ HEADING_STYLE = re.compile(r"^(?:Heading|Title)\s*(\d*)$", re.IGNORECASE)
 
 def read_docx(path: Path, relative_path: str) -> Document:
     import docx  # python-docx; imported here so other readers don't pay for it
+    from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     try:
         document = docx.Document(str(path))
+    except PackageNotFoundError:
+        # python-docx says "Package not found at <path>" for any file that isn't a zip
+        raise ReadError("not a readable Word .docx file (not a zip package; an old .doc "
+                        "renamed?)") from None
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ReadError(f"not a readable Word .docx file ({error})") from None
     except Exception as error:  # python-docx raises bare lxml/opc errors on damaged parts

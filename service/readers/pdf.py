@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from service.documents import Block, Document, DocumentMeta, Page, ReadError
-from service.readers.paragraphs import SENTENCE_END, blocks_from_lines
+from service.readers.paragraphs import blocks_from_lines
 from service.readers.pdf_layout import Line, Word, reading_order
 
 MARGIN_BAND = 0.1  # headers and footers live in the top and bottom tenth of a page
@@ -170,12 +170,8 @@ def page_blocks(raw: RawPage, body_size: float, sizes: list[float]) -> list[Bloc
         if size in sizes and len(text) <= 120:
             items.append((line.top, Block(text, sizes.index(size) + 1)))
         else:
-            column_jump = previous is not None and line.top < previous.top
-            # a sentence running from the foot of one column to the head of the next
-            carried_on = (column_jump and previous is not None and text[:1].islower()
-                          and not SENTENCE_END.search(previous.text.strip()))
-            if previous is not None and not carried_on and (
-                    line.top - previous.bottom > leading * 1.8 + 1 or column_jump):
+            if previous is not None and (line.top - previous.bottom > leading * 1.8 + 1
+                                         or line.top < previous.top):
                 items.append((line.top, None))  # paragraph break
             items.append((line.top, text))
         previous = line

@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Benchmark build throughput, query latency (in process and over HTTP), memory,
+start-up and scale; print one table and write the results as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.benchmarking.report import table  # noqa: E402
+from service.benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes and short runs (under 3 minutes); skips 100k/1M")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench-results" / "latest.json",
+                        help="where to write the results (default: bench-results/latest.json)")
+    parser.add_argument("--workdir", type=Path,
+                        default=Path(os.environ.get("PLANSEARCH_BENCH_DIR",
+                                                    ROOT / ".cache" / "bench")),
+                        help="scratch folder for corpora and indexes (default: .cache/bench, "
+                        "or $PLANSEARCH_BENCH_DIR)")
+    parser.add_argument("--backends", default="onnx,onnx-int8",
+                        help="encoders compared with torch: comma-separated from onnx, "
+                        "onnx-int8, or 'none'")
+    parser.add_argument("--http-tool", choices=["auto", "wrk", "asyncio"], default="auto",
+                        help="load generator: wrk if installed (auto), or the asyncio client")
+    parser.add_argument("--only", help="comma-separated section names to run (default: all)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("sentence_transformers", "faiss", "httpx", "service.embedding"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    backends = tuple(b for b in args.backends.split(",") if b and b != "none")
+    benchmark = Benchmark(QUICK if args.quick else FULL, args.workdir, backends,
+                          args.http_tool)
+    if args.only:
+        benchmark.only = set(args.only.split(","))
+    started = time.perf_counter()
+    results = benchmark.run()
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(results))
+    print(f"\n{'quick' if args.quick else 'full'} run: {results['total_seconds']} s; "
+          f"JSON in {args.json}")
+    failed = [name for name, value in results["sections"].items()
+              if isinstance(value, dict) and "error" in value]
+    if failed:
+        print(f"sections that failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The one table `scripts/bench.py` prints: every measurement with its target, if any."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Row = tuple[str, str, str, str, str]  # section, measurement, value, target, verdict
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("met" if ok else "MISSED")
+
+
+def ms(stats: Any, key: str = "p50") -> str:
+    return f"{stats[key]:.1f}" if isinstance(stats, dict) and key in stats else "n/a"
+
+
+def _get(stats: Any, key: str) -> float | None:
+    return stats.get(key) if isinstance(stats, dict) else None
+
+
+def build_rows(build: dict[str, Any], encoders: dict[str, Any]) -> Iterator[Row]:
+    if "error" in build:
+        yield ("build", "error", build["error"], "", "")
+    else:
+        yield ("build", "full build", f"{build['documents']} docs, {build['chunks']} chunks, "
+               f"{build['embedded_tokens']} tokens in {build['seconds']:.1f} s", "", "")
+        yield ("build", "throughput chunks/s | tokens/s",
+               f"{build['chunks_per_s']:.1f} | {build['tokens_per_s']:.0f}", "", "")
+        yield ("build", "raw encode chunks/s | tokens/s (same texts)",
+               f"{build['raw_chunks_per_s']:.1f} | {build['raw_tokens_per_s']:.0f}", "", "")
+        yield ("build", "time split read/tokenize/encode/other s",
+               f"{build['read_s']:.1f}/{build['tokenize_s']:.1f}/{build['encode_s']:.1f}/"
+               f"{build['other_s']:.1f}", "", "")
+        overhead = build["overhead_vs_raw"]
+        yield ("build", "pipeline overhead over raw encode", f"{overhead:+.1%}", "<= 10%",
+               verdict(overhead <= 0.10))
+        excl = build["overhead_vs_raw_excluding_read"]
+        yield ("build", "  same, excluding file reading/parsing", f"{excl:+.1%}", "<= 10%",
+               verdict(excl <= 0.10))
+        cpu, cpu_excl = build["cpu_overhead_vs_raw"], build["cpu_overhead_vs_raw_excluding_read"]
+        yield ("build", "  in CPU time (steadier on a shared box): all | excluding reading",
+               f"{cpu:+.1%} | {cpu_excl:+.1%}", "<= 10%", verdict(cpu_excl <= 0.10))
+    if "error" in encoders:
+        yield ("encode", "error", encoders["error"], "", "")
+        return
+    base = encoders["baseline_torch_256"]
+    yield ("encode", "baseline torch fp32, 256-token passages/s", f"{base['per_s']:.1f}", "", "")
+    for name, row in encoders["backends"].items():
+        for key, rate in row.items():
+            if key.startswith("chunks_"):
+                size = key.split("_")[1]
+                speedup = rate["per_s"] / base["per_s"]
+                yield ("encode", f"{name}, {size}-token chunks: chunks/s (x baseline)",
+                       f"{rate['per_s']:.1f} ({speedup:.1f}x), {rate['tokens_per_s']:.0f} tok/s",
+                       ">= 2x", verdict(speedup >= 2))
+            if key.startswith("cosine_to_torch_"):
+                yield ("encode", f"{name}, cosine to torch fp32 min/mean ({key.split('_')[-1]})",
+                       f"{rate['min']:.4f}/{rate['mean']:.4f}", "", "")
+        yield ("encode", f"{name}, one query p50/p99 ms",
+               f"{ms(row['query_ms'])}/{ms(row['query_ms'], 'p99')}", "", "")
+    for name, seconds in encoders.get("import_s", {}).items():
+        yield ("encode", f"import {name} s", f"{seconds:.1f}", "", "")
+
+
+def incremental_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
+    if "error" in result:
+        yield ("incremental", name, result["error"], "", "")
+        return
+    overhead = result["overhead_s"]
+    yield ("incremental", f"add {result['pages']}-page doc ({result['added_chunks']} chunks) "
+           f"to {result['base_chunks']} chunks",
+           f"{result['seconds']:.2f} s = encode {result['encode_s']:.2f} + {overhead:.2f}",
+           "encode + <= 2 s", verdict(overhead <= 2.0))
+
+
+def query_rows(query: dict[str, Any]) -> Iterator[Row]:
+    if "error" in query:
+        yield ("query", "error", query["error"], "", "")
+        return
+    for label in ("cold", "cold_no_highlight", "warm", "warm_keyword_mode"):
+        run = query[label]
+        yield ("query", f"{label}: total p50/p95/p99 ms ({run['queries']} queries, "
+               f"{query['chunks']} chunks)",
+               f"{ms(run['total'])}/{ms(run['total'], 'p95')}/{ms(run['total'], 'p99')}", "", "")
+        stages = " ".join(f"{stage} {ms(stats)}/{ms(stats, 'p99')}"
+                          for stage, stats in run["stages"].items())
+        yield ("query", f"{label}: stage p50/p99 ms", stages, "", "")
+
+
+def http_rows(http: dict[str, Any], prefix: str = "http") -> Iterator[Row]:
+    if "error" in http:
+        yield (prefix, "error", http["error"], "", "")
+        return
+    start = http["start_to_first_answer_s"]
+    yield (prefix, "start to first answered query s", f"{start:.1f}", "<= 10 s",
+           verdict(start <= 10))
+    for label in ("warm", "cold"):
+        for run in http.get(label, []):
+            c = run["concurrency"]
+            target, ok = "", None
+            if label == "warm" and c == 1:
+                target, ok = "p50 <= 15, p99 <= 40", run["p50_ms"] <= 15 and run["p99_ms"] <= 40
+            if label == "warm" and c == 16:
+                target, ok = ">= 150 rps, p99 <= 150", run["rps"] >= 150 and run["p99_ms"] <= 150
+            yield (prefix, f"{label} c={c}: rps, p50/p99 ms ({run['tool']}, "
+                   f"{run['requests']} req, {run['errors']} errors)",
+                   f"{run['rps']:.1f}, {run['p50_ms']:.1f}/{run['p99_ms']:.1f}", target,
+                   verdict(ok))
+    memory = http.get("memory_mb", {})
+    for i, worker in enumerate(memory.get("workers", [])):
+        yield (prefix, f"worker {i + 1} RSS / PSS MB",
+               f"{worker.get('rss', 0):.0f} / {worker.get('pss', 0):.0f}", "", "")
+
+
+def ann_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
+    if "error" in result:
+        yield ("ann", name, result["error"], "", "")
+        return
+    n = result["count"]
+    flat = result["flat"]
+    yield ("ann", f"{n}: flat build s, p50/p99 ms, MB, add/remove 100 ms",
+           f"{flat['build_s']}, {ms(flat['search_ms'])}/{ms(flat['search_ms'], 'p99')}, "
+           f"{flat['file_mb']}, {flat['add_100_ms']}/{flat['remove_100_ms']}", "", "")
+    for kind in ("ivf_flat", "ivf_sq8"):
+        row = result[kind]
+        sweep = "; ".join(f"nprobe {p}: {ms(v['search_ms'])}/{ms(v['search_ms'], 'p99')} ms "
+                          f"r@10 {v['recall@10']:.3f}" for p, v in row["by_nprobe"].items())
+        yield ("ann", f"{n}: {kind} (nlist {row['nlist']}) build {row['build_s']} s, "
+               f"{row['file_mb']} MB, add/remove 100: {row['add_100_ms']}/"
+               f"{row['remove_100_ms']} ms", sweep, "", "")
+    if "hnsw32" in result:
+        row = result["hnsw32"]
+        sweep = "; ".join(f"ef {p}: {ms(v['search_ms'])}/{ms(v['search_ms'], 'p99')} ms "
+                          f"r@10 {v['recall@10']:.3f}" for p, v in row["by_ef_search"].items())
+        yield ("ann", f"{n}: hnsw32 build {row['build_s']} s, {row['file_mb']} MB, "
+               f"add/remove 100: {row['add_100_ms']}/{row['remove_100_ms']} ms", sweep, "", "")
+
+
+def scale_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
+    if "error" in result:
+        yield ("scale", name, result["error"], "", "")
+        return
+    n = result["chunks"]
+    yield ("scale", f"{n}: generation written (text+FTS5 s, vectors s)",
+           f"{result['text_and_fts_s']}, {result['vectors_s']} ({result['vector_index']})",
+           "", "")
+    search = result["search"]
+    total = search["total"]
+    big = n >= 1_000_000
+    yield ("scale", f"{n}: search p50/p99 ms, query encoding excluded",
+           f"{ms(total)}/{ms(total, 'p99')}", "p99 <= 50 ms" if big else "",
+           verdict(total["p99"] <= 50) if big else "")
+    stages = " ".join(f"{s} {ms(v)}/{ms(v, 'p99')}" for s, v in search["stages"].items())
+    yield ("scale", f"{n}: stage p50/p99 ms", stages, "", "")
+    memory = result["memory"]
+    yield ("scale", f"{n}: generation load s, process RSS MB before/after",
+           f"{memory['load_s']}, {memory['rss_before_mb']}/{memory['rss_after_mb']}", "", "")
+    if "incremental_add" in result:
+        yield from incremental_rows(f"{n}", result["incremental_add"])
+    if "server" in result:
+        yield from http_rows(result["server"], prefix=f"serve {n}")
+
+
+def table(results: dict[str, Any]) -> str:
+    sections = results["sections"]
+    rows: list[Row] = []
+    if "build" in sections or "encoders" in sections:
+        rows += build_rows(sections.get("build", {"error": "not run"}),
+                           sections.get("encoders", {"error": "not run"}))
+    for name, value in sections.items():
+        if name.startswith("incremental_"):
+            rows += incremental_rows(name, value)
+    if "query" in sections:
+        rows += query_rows(sections["query"])
+    if "http" in sections:
+        rows += http_rows(sections["http"])
+    if "http_onnx" in sections:
+        rows += http_rows(sections["http_onnx"], prefix="http (onnx server)")
+    for name, value in sections.items():
+        if name.startswith("ann_"):
+            rows += ann_rows(name, value)
+        if name.startswith("scale_"):
+            rows += scale_rows(name, value)
+    header = ("section", "measurement", "value", "target", "verdict")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Admin jobs (upload, delete, reindex) in `<index>/jobs.sqlite`: outside the
+generations, so they survive restarts and rebuilds, and shared by every worker process."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DATABASE = "jobs.sqlite"
+KINDS = ("upload", "delete", "reindex")
+STATUSES = ("queued", "running", "succeeded", "failed")
+INTERRUPTED = ("interrupted: the builder stopped before finishing (crash, kill or server "
+               "restart); the index is unchanged and a retry job indexes the files")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+    full INTEGER NOT NULL DEFAULT 0, files TEXT NOT NULL DEFAULT '[]',
+    progress TEXT NOT NULL DEFAULT '{}', errors TEXT NOT NULL DEFAULT '[]',
+    report TEXT, message TEXT, batch TEXT, builder_pid INTEGER, retry_of TEXT,
+    created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+"""
+JSON_COLUMNS = ("files", "progress", "errors", "report")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class JobStore:
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.path = index_dir / DATABASE
+        self._ready = False  # created on first use: a server that never gets a job writes nothing
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        # A connection per operation: cheap, and safe across request threads and forks.
+        if not self._ready:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        if not self._ready:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the runner
+            conn.executescript(SCHEMA)
+            self._ready = True
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def create(self, kind: str, files: Sequence[dict[str, Any]] = (), full: bool = False,
+               retry_of: str | None = None) -> dict[str, Any]:
+        assert kind in KINDS
+        job_id = uuid.uuid4().hex
+        files = [{**f, "status": "queued"} for f in files]
+        with self.connect() as conn:
+            conn.execute("INSERT INTO jobs (id, kind, status, full, files, retry_of, created_at) "
+                         "VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                         (job_id, kind, int(full), json.dumps(files), retry_of, now()))
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self.connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return job_dict(row) if row else None
+
+    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))
+            return [job_dict(row) for row in rows]
+
+    def pending_upload(self, sha256: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A queued or running upload of these exact bytes: (job, file entry)."""
+        with self.connect() as conn:
+            rows = conn.execute("SELECT * FROM jobs WHERE kind = 'upload' AND status IN "
+                                "('queued', 'running') ORDER BY created_at").fetchall()
+        for job in map(job_dict, rows):
+            for entry in job["files"]:
+                if entry.get("sha256") == sha256:
+                    return job, entry
+        return None
+
+    def claim_queued(self) -> tuple[str, list[dict[str, Any]]]:
+        """Mark every queued job running as one batch: they share one build."""
+        batch = uuid.uuid4().hex
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE jobs SET status = 'running', batch = ?, started_at = ?, "
+                         "progress = ? WHERE status = 'queued'",
+                         (batch, now(), json.dumps({"phase": "starting"})))
+            conn.execute("COMMIT")
+            rows = conn.execute("SELECT * FROM jobs WHERE batch = ? ORDER BY created_at",
+                                (batch,)).fetchall()
+        return batch, [job_dict(row) for row in rows]
+
+    def requeue(self, batch: str) -> None:
+        """Put a batch back, e.g. when a build started from a shell holds the lock."""
+        with self.connect() as conn:
+            conn.execute("UPDATE jobs SET status = 'queued', batch = NULL, started_at = NULL, "
+                         "builder_pid = NULL, progress = '{}' WHERE batch = ?", (batch,))
+
+    def set_builder(self, batch: str, pid: int) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE jobs SET builder_pid = ? WHERE batch = ?", (pid, batch))
+
+    def set_progress(self, batch: str, progress: dict[str, Any]) -> None:
+        with self.connect() as conn:
+            conn.execute("UPDATE jobs SET progress = ? WHERE batch = ? AND status = 'running'",
+                         (json.dumps(progress), batch))
+
+    def finish(self, job: dict[str, Any], status: str, files: list[dict[str, Any]],
+               errors: list[dict[str, str]], message: str | None,
+               report: dict[str, Any] | None, progress: dict[str, Any]) -> None:
+        assert status in {"succeeded", "failed"}
+        with self.connect() as conn:
+            conn.execute("UPDATE jobs SET status = ?, files = ?, errors = ?, message = ?, "
+                         "report = ?, progress = ?, finished_at = ? WHERE id = ?",
+                         (status, json.dumps(files), json.dumps(errors), message,
+                          json.dumps(report) if report is not None else None,
+                          json.dumps(progress), now(), job["id"]))
+
+    def running(self) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT * FROM jobs WHERE status = 'running'").fetchall()
+        return [job_dict(row) for row in rows]
+
+
+def job_dict(row: sqlite3.Row) -> dict[str, Any]:
+    values = dict(row)
+    for column in JSON_COLUMNS:
+        if values[column] is not None:
+            values[column] = json.loads(values[column])
+    values["full"] = bool(values["full"])
+    del values["batch"]
+    return values
+
+
+def outcome(job: dict[str, Any], summary: dict[str, Any]
+            ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]], str | None]:
+    """(status, files, errors, message) of a job whose build finished with `summary`."""
+    failed = {f["path"]: f["reason"] for f in summary.get("failed", [])}
+    indexed = set(summary.get("added_paths", []) + summary.get("updated_paths", [])
+                  + summary.get("unchanged_paths", []))
+    if job["kind"] == "reindex":
+        errors = [{"file": path, "reason": reason} for path, reason in sorted(failed.items())]
+        return "succeeded", [], errors, None
+    files, errors = [], []
+    for entry in job["files"]:
+        name = entry["name"]
+        if job["kind"] == "upload" and name in failed:
+            entry, reason = {**entry, "status": "failed", "reason": failed[name]}, failed[name]
+        elif job["kind"] == "upload" and name not in indexed:
+            reason = "the file was no longer in the corpus when the build ran"
+            entry = {**entry, "status": "failed", "reason": reason}
+        elif job["kind"] == "delete" and name in indexed:
+            reason = "the file is back in the corpus, so the document stays indexed"
+            entry = {**entry, "status": "failed", "reason": reason}
+        else:
+            entry, reason = {**entry, "status": "indexed" if job["kind"] == "upload"
+                             else "removed"}, ""
+            entry.pop("reason", None)
+        files.append(entry)
+        if reason:
+            errors.append({"file": name, "reason": reason})
+    if errors:
+        return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
+    return "succeeded", files, errors, None

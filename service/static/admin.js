@@ -1,0 +1,225 @@
+// The admin page. The token lives in this closure only: never in localStorage, a
+// cookie or the URL, so closing or reloading the tab forgets it. Everything that came
+// from the server is written with textContent, never as HTML.
+"use strict";
+
+(function () {
+  let token = null;
+  let pollTimer = null;
+
+  const $ = (id) => document.getElementById(id);
+
+  function say(id, text, isError) {
+    const element = $(id);
+    element.textContent = text;
+    element.classList.toggle("is-error", Boolean(isError));
+  }
+
+  async function call(method, url, body) {
+    if (!token) {
+      throw new Error("enter the admin token first");
+    }
+    const response = await fetch(url, {
+      method,
+      body,
+      headers: { Authorization: "Bearer " + token },
+      credentials: "omit",
+      cache: "no-store",
+    });
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (error) {
+      payload = null;
+    }
+    if (!response.ok) {
+      const message = payload && payload.error ? payload.error.message : response.statusText;
+      const failure = new Error(response.status + ": " + message);
+      failure.status = response.status;
+      throw failure;
+    }
+    return payload;
+  }
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    row.appendChild(td);
+    return td;
+  }
+
+  function progressText(job) {
+    const p = job.progress || {};
+    const parts = [p.phase || job.status];
+    if (p.documents_total != null) {
+      parts.push("documents " + (p.documents_done || 0) + "/" + p.documents_total);
+    }
+    if (p.chunks_total != null) {
+      parts.push("chunks " + (p.chunks_done || 0) + "/" + p.chunks_total);
+    }
+    return parts.join(", ");
+  }
+
+  function filesText(job) {
+    const lines = (job.files || []).map((f) => f.name + ": " + f.status + (f.reason ? " (" + f.reason + ")" : ""));
+    if (job.kind === "reindex") {
+      (job.errors || []).forEach((e) => lines.push(e.file + ": " + e.reason));
+    }
+    if (job.message) {
+      lines.push(job.message);
+    }
+    return lines;
+  }
+
+  function renderJobs(jobs) {
+    const body = $("jobs");
+    body.replaceChildren();
+    jobs.forEach((job) => {
+      const row = document.createElement("tr");
+      cell(row, job.id.slice(0, 8));
+      cell(row, job.kind + (job.full ? " (full)" : ""));
+      const status = cell(row, job.status);
+      status.className = "job-status job-status--" + job.status;
+      cell(row, progressText(job));
+      const files = cell(row, "");
+      filesText(job).forEach((line) => {
+        const div = document.createElement("div");
+        div.textContent = line;
+        files.appendChild(div);
+      });
+      cell(row, (job.created_at || "").replace("T", " ").slice(0, 19));
+      body.appendChild(row);
+    });
+  }
+
+  async function refreshJobs() {
+    const payload = await call("GET", "/api/jobs");
+    renderJobs(payload.jobs);
+    const active = payload.jobs.some((j) => j.status === "queued" || j.status === "running");
+    clearTimeout(pollTimer);
+    if (active) {
+      pollTimer = setTimeout(() => refreshAll().catch(report), 1000);
+    }
+    return active;
+  }
+
+  function renderDocuments(payload) {
+    const body = $("documents");
+    body.replaceChildren();
+    payload.documents.forEach((doc) => {
+      const row = document.createElement("tr");
+      const titleCell = cell(row, "");
+      const link = document.createElement("a");
+      link.href = "/documents/" + encodeURIComponent(doc.id);
+      link.textContent = doc.title;
+      titleCell.appendChild(link);
+      cell(row, doc.path);
+      cell(row, doc.area || "");
+      cell(row, doc.chunks);
+      const actions = cell(row, "");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button button--secondary";
+      button.textContent = "Delete";
+      button.setAttribute("aria-label", "Delete " + doc.title);
+      button.addEventListener("click", () => deleteDocument(doc).catch(report));
+      actions.appendChild(button);
+      body.appendChild(row);
+    });
+    const failed = $("failed");
+    failed.replaceChildren();
+    payload.failed.forEach((f) => {
+      const item = document.createElement("li");
+      item.textContent = f.path + ": " + f.reason;
+      failed.appendChild(item);
+    });
+  }
+
+  async function refreshDocuments() {
+    try {
+      renderDocuments(await call("GET", "/api/documents"));
+    } catch (error) {
+      if (error.status === 503) {
+        renderDocuments({ documents: [], failed: [] });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async function refreshAll() {
+    const active = await refreshJobs();
+    if (!active) {
+      await refreshDocuments();
+    }
+  }
+
+  function report(error) {
+    say("token-status", error.message, true);
+  }
+
+  async function deleteDocument(doc) {
+    if (!window.confirm("Delete “" + doc.title + "”? The file moves to corpus/.deleted/.")) {
+      return;
+    }
+    const payload = await call("DELETE", "/api/documents/" + encodeURIComponent(doc.id));
+    say("upload-status", "Deleting " + doc.path + " (job " + payload.job_id.slice(0, 8) + ")");
+    await refreshAll();
+  }
+
+  async function upload(event) {
+    event.preventDefault();
+    const form = $("upload-form");
+    if (!$("files").files.length) {
+      say("upload-status", "choose one or more files first", true);
+      return;
+    }
+    const data = new FormData(form);
+    say("upload-status", "Uploading…");
+    try {
+      const payload = await call("POST", "/api/documents", data);
+      const names = payload.files.map((f) => f.name + " (" + f.status + ")").join(", ");
+      say("upload-status", payload.status === "duplicate"
+        ? "Already indexed: " + names
+        : "Queued as job " + payload.job_id.slice(0, 8) + ": " + names);
+      form.reset();
+      await refreshAll();
+    } catch (error) {
+      say("upload-status", error.message, true);
+    }
+  }
+
+  async function reindex(full) {
+    const payload = await call("POST", "/api/reindex" + (full ? "?full=true" : ""));
+    say("upload-status", "Reindex queued as job " + payload.job_id.slice(0, 8));
+    await refreshAll();
+  }
+
+  async function useToken(event) {
+    event.preventDefault();
+    token = $("token").value.trim() || null;
+    $("token").value = "";
+    try {
+      await refreshAll();
+      say("token-status", "Token accepted.");
+    } catch (error) {
+      token = null;
+      report(error);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("token-form").addEventListener("submit", useToken);
+    $("forget-token").addEventListener("click", () => {
+      token = null;
+      clearTimeout(pollTimer);
+      $("jobs").replaceChildren();
+      $("documents").replaceChildren();
+      say("token-status", "Token forgotten.");
+    });
+    $("upload-form").addEventListener("submit", upload);
+    $("reindex").addEventListener("click", () => reindex(false).catch(report));
+    $("reindex-full").addEventListener("click", () => reindex(true).catch(report));
+    $("refresh-documents").addEventListener("click", () => refreshDocuments().catch(report));
+  });
+})();

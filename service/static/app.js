@@ -1,0 +1,200 @@
+// Plansearch chat page: the conversation state, the API calls and the controls.
+// Plain JS modules, no framework, no network beyond this origin.
+import {
+  announce, loadingIndicator, renderAnswer, renderError, scrollBehaviour, turnShell,
+} from "./render.js";
+
+const RESULTS_PER_QUESTION = 5;
+
+const form = document.getElementById("ask-form");
+const thread = document.getElementById("thread");
+const emptyState = document.getElementById("empty-state");
+const question = document.getElementById("question");
+const askButton = document.getElementById("ask-button");
+const askLabel = askButton.querySelector(".button__label");
+const newConversation = document.getElementById("new-conversation");
+const areaSelect = document.getElementById("filter-area");
+const documentSelect = document.getElementById("filter-document");
+
+let history = []; // the turns the server answered: [{role, content}]
+let turnCount = 0;
+let inFlight = null; // AbortController of the running request
+
+// ---- Talking to the API -----------------------------------------------
+
+function currentFilters() {
+  const filters = {};
+  const chosen = {};
+  if (areaSelect && areaSelect.value) {
+    filters.area = [areaSelect.value];
+    chosen.area = areaSelect.value;
+  }
+  if (documentSelect && documentSelect.value) {
+    filters.document = [documentSelect.value];
+    chosen.documentTitle = documentSelect.selectedOptions[0].textContent.trim();
+  }
+  return { filters, chosen };
+}
+
+async function postChat(messages, filters, signal) {
+  let response;
+  try {
+    response = await fetch("/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ messages, k: RESULTS_PER_QUESTION, filters }),
+      signal,
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new Error("Could not reach Plansearch. Check your connection and try again.");
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (error) {
+    data = null;
+  }
+  if (!response.ok || !data) {
+    const message = data && data.error && data.error.message;
+    throw new Error(message || `The service answered with an unexpected response (HTTP ${response.status}).`);
+  }
+  return data;
+}
+
+function setBusy(busy) {
+  askButton.disabled = busy;
+  askButton.classList.toggle("is-busy", busy);
+  askLabel.textContent = busy ? "Searching…" : "Ask";
+  thread.setAttribute("aria-busy", String(busy));
+}
+
+function showThread() {
+  emptyState.hidden = true;
+  newConversation.hidden = false;
+}
+
+async function ask(asked) {
+  if (inFlight) return;
+  const { filters, chosen } = currentFilters();
+  turnCount += 1;
+  const turn = turnCount;
+  const { article, body } = turnShell(asked, turn);
+  const loading = loadingIndicator();
+  body.append(loading);
+  thread.append(article);
+  showThread();
+  article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
+
+  const messages = [...history, { role: "user", content: asked }];
+  const controller = new AbortController();
+  inFlight = controller;
+  setBusy(true);
+  announce("Searching the plans…");
+  try {
+    const data = await postChat(messages, filters, controller.signal);
+    loading.remove();
+    renderAnswer(body, data, asked, chosen, turn);
+    history = messages;
+    if (data.answer && data.answer.text) history.push({ role: "assistant", content: data.answer.text });
+    const count = (data.results || []).length;
+    announce(`Answer ready, with ${count} source${count === 1 ? "" : "s"}.`);
+    article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
+  } catch (error) {
+    if (error.name === "AbortError") return; // the conversation was reset
+    loading.remove();
+    renderError(body, error.message, () => {
+      article.remove();
+      ask(asked);
+    });
+    announce(`The search did not work: ${error.message}`);
+  } finally {
+    if (inFlight === controller) {
+      inFlight = null;
+      setBusy(false);
+    }
+  }
+}
+
+function submitQuestion() {
+  const asked = question.value.trim();
+  if (!asked) {
+    question.focus();
+    announce("Type a question first.");
+    return;
+  }
+  if (inFlight) return;
+  question.value = "";
+  ask(asked);
+}
+
+function reset() {
+  if (inFlight) inFlight.abort();
+  inFlight = null;
+  setBusy(false);
+  history = [];
+  turnCount = 0;
+  thread.replaceChildren();
+  emptyState.hidden = false;
+  newConversation.hidden = true;
+  question.value = "";
+  question.focus();
+  announce("Started a new conversation.");
+}
+
+// ---- Filters: narrow the document list to the chosen area --------------
+
+async function loadDocumentAreas() {
+  if (!areaSelect || !documentSelect) return;
+  let data;
+  try {
+    const response = await fetch("/api/documents", { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    data = await response.json();
+  } catch (error) {
+    return; // the filters still work, just without narrowing
+  }
+  const areaOf = new Map((data.documents || []).map((d) => [d.id, d.area || ""]));
+  for (const option of documentSelect.options) {
+    if (option.value) option.dataset.area = areaOf.get(option.value) || "";
+  }
+  narrowDocuments();
+}
+
+function narrowDocuments() {
+  const area = areaSelect.value;
+  for (const option of documentSelect.options) {
+    if (!option.value || option.dataset.area === undefined) continue;
+    const fits = !area || option.dataset.area === area;
+    option.hidden = !fits;
+    option.disabled = !fits;
+  }
+  const chosen = documentSelect.selectedOptions[0];
+  if (chosen && chosen.disabled) documentSelect.value = "";
+}
+
+// ---- Wiring ------------------------------------------------------------
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submitQuestion();
+});
+
+question.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    submitQuestion();
+  }
+});
+
+for (const button of document.querySelectorAll(".example")) {
+  button.addEventListener("click", () => {
+    question.value = button.dataset.question;
+    submitQuestion();
+    question.focus();
+  });
+}
+
+newConversation.addEventListener("click", reset);
+if (areaSelect) areaSelect.addEventListener("change", narrowDocuments);
+loadDocumentAreas();

@@ -1,0 +1,314 @@
+"""The chat page in a real browser: Debian's Chromium driven by Playwright, against the
+real app served on loopback over a real index."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from service.app import create_app
+from service.build import build_index
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium dials Google's hosts at start-up.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+ANSWER_TIMEOUT_MS = 30_000
+XSS_PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+
+class LiveServer:
+    """The app on an ephemeral loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.netloc = urlsplit(self.url).netloc
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+        self._server.server_close()
+
+
+def serve(root: Path, embedder: Any) -> LiveServer:
+    return LiveServer(create_app({"INDEX_DIR": str(root / "index"),
+                                  "CORPUS_DIR": str(root / "corpus"), "EMBEDDER": embedder}))
+
+
+@pytest.fixture(scope="module")
+def server(bundled_index: Path, embedder: Any) -> Iterator[LiveServer]:
+    with serve(bundled_index, embedder) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Recorder:
+    """Every request the browser makes, and every console error or uncaught exception
+    (a CSP violation shows up as a console error)."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.urls: list[str] = []
+        self.problems: list[str] = []
+        context.on("request", lambda request: self.urls.append(request.url))
+        context.on("page", self.watch)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", lambda msg: msg.type == "error" and self.problems.append(msg.text))
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+
+    def foreign(self, netloc: str) -> list[str]:
+        return [url for url in self.urls if urlsplit(url).netloc != netloc]
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def recorder(context: BrowserContext) -> Recorder:
+    return Recorder(context)
+
+
+@pytest.fixture
+def page(context: BrowserContext, recorder: Recorder) -> Page:
+    return context.new_page()
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.get_by_label("Your question")
+    box.fill(question)
+    box.press("Enter")
+
+
+def turn(page: Page, number: int) -> Any:
+    return page.locator("article.turn").nth(number - 1)
+
+
+def whole_page_screenshot(page: Page, path: Path, width: int) -> None:
+    """The whole page, with the sticky question box at its foot rather than floating
+    where the first screenful ended (which is what full_page=True gives)."""
+    page.set_viewport_size({"width": width, "height": 800})
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": width, "height": height})
+    page.screenshot(path=str(path))
+
+
+def test_two_turn_conversation(page: Page, context: BrowserContext, recorder: Recorder,
+                               server: LiveServer, tmp_path: Path) -> None:
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.goto(server.url + "/")
+    expect(page.get_by_role("button", name="What are Gloucestershire's urgent care plans?")
+           ).to_be_visible()
+    expect(page.get_by_label("Area")).to_be_visible()
+    expect(page.get_by_label("Document")).to_be_visible()
+
+    ask(page, "what are Gloucestershire's urgent care plans")
+    first = turn(page, 1)
+    expect(first.locator(".question-bubble")).to_contain_text(
+        "what are Gloucestershire's urgent care plans")
+    card = first.locator(".card").filter(
+        has=page.locator(".card__area", has_text="Gloucestershire")).first
+    expect(card).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(card.locator(".card__title")).to_contain_text("Community Partner E-bulletin")
+    expect(card.locator(".card__page")).to_have_text(re.compile(r"^Pages? \d+"))
+    expect(card.get_by_role("meter")).to_have_attribute("aria-label",
+                                                        re.compile(r"^relevance \d{1,3}%$"))
+    link = card.get_by_role("link", name=re.compile(r"^Open at page \d+"))
+    expect(link).to_have_attribute("href", re.compile(r"^/documents/"))
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener")
+    expect(first.locator(".meta__item--area")).to_have_text("Focused on Gloucestershire")
+    expect(page.get_by_role("button", name="Ask")).to_be_enabled()
+
+    # a citation marker in the answer points at its card
+    marker = first.locator(".answer .cite").first
+    expect(marker).to_be_visible()
+    marker.click()
+    expect(first.locator(f".card{marker.get_attribute('href')}")).to_be_focused()
+
+    # the copy button copies the ready-made citation
+    top = first.locator(".card").first
+    top.get_by_role("button", name="Copy citation").click()
+    expect(top.get_by_role("button", name="Copied")).to_be_visible()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert re.fullmatch(r".+, p\.\d+.*", copied), copied
+
+    ask(page, "and what about Staffordshire?")
+    second = turn(page, 2)
+    expect(second.locator(".card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(second.locator(".card__area", has_text="Staffordshire").first).to_be_visible()
+    expect(second.locator(".meta__item--query")).to_contain_text("Staffordshire")
+    expect(page.locator("article.turn")).to_have_count(2)
+
+    screenshot = tmp_path / "conversation.png"
+    whole_page_screenshot(page, screenshot, width=1280)
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(screenshot, ROOT / "docs" / "screenshot-conversation.png")
+
+    # phone width: nothing may force sideways scrolling
+    page.set_viewport_size({"width": 375, "height": 812})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    whole_page_screenshot(page, tmp_path / "conversation-375.png", width=375)
+
+    # a long passage opens in full on request
+    page.set_viewport_size({"width": 1280, "height": 900})
+    toggle = page.locator(".passage-toggle").first
+    passage = page.locator(f"#{toggle.get_attribute('aria-controls')}")
+    shown = len(passage.inner_text())
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert len(passage.inner_text()) > shown
+
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("article.turn")).to_have_count(0)
+    expect(page.get_by_label("Your question")).to_be_focused()
+
+    assert recorder.foreign(server.netloc) == []
+    assert recorder.problems == []
+
+
+def test_loading_state_while_a_request_runs(page: Page, recorder: Recorder,
+                                            server: LiveServer) -> None:
+    held: list[Any] = []
+    # hold the real request at the browser so the in-between state can be seen
+    page.route("**/api/chat", lambda route: held.append(route))
+    page.goto(server.url + "/")
+    ask(page, "How is Staffordshire reducing waiting times for planned care?")
+    button = page.get_by_role("button", name="Searching…")
+    expect(button).to_be_disabled()
+    expect(turn(page, 1).locator(".loading")).to_have_text("Searching the plans…")
+    expect(page.get_by_role("status")).to_have_text("Searching the plans…")
+    for _ in range(100):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(turn(page, 1).locator(".card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Ask")).to_be_enabled()
+    expect(turn(page, 1).locator(".loading")).to_have_count(0)
+    assert recorder.foreign(server.netloc) == []
+    assert recorder.problems == []
+
+
+def test_filters_and_keyboard(page: Page, recorder: Recorder, server: LiveServer) -> None:
+    page.goto(server.url + "/")
+    box = page.get_by_label("Your question")
+    box.fill("urgent care")
+    box.press("Shift+Enter")
+    box.press_sequentially("plans")
+    expect(box).to_have_value("urgent care\nplans")
+    expect(page.locator("article.turn")).to_have_count(0)
+
+    area = "Staffordshire and Stoke-on-Trent"
+    page.get_by_label("Area").select_option(area)
+    documents = page.get_by_label("Document")
+    # the document list narrows to the chosen area once /api/documents has answered
+    expect(documents.locator("option:not([hidden])")).to_have_count(3)  # "All" and two plans
+    box.press("Enter")
+    first = turn(page, 1)
+    expect(first.locator(".card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(first.locator(".meta")).to_contain_text(f"Area filter: {area}")
+    areas = first.locator(".card__area").all_inner_texts()
+    assert areas and set(areas) == {area}
+    expect(box).to_have_value("")
+    assert recorder.foreign(server.netloc) == []
+    assert recorder.problems == []
+
+
+def test_reading_view_highlights_the_passage(page: Page, context: BrowserContext,
+                                             recorder: Recorder, server: LiveServer) -> None:
+    page.goto(server.url + "/")
+    page.get_by_role("button", name="What are Gloucestershire's urgent care plans?").click()
+    card = turn(page, 1).locator(".card").first
+    expect(card).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    link = card.get_by_role("link", name=re.compile(r"^Open at page"))
+    anchor = urlsplit(link.get_attribute("href") or "").fragment
+    assert re.fullmatch(r"chunk-\d+", anchor), anchor  # a text document: the reading view
+    with context.expect_page() as opened:
+        link.click()
+    reader = opened.value
+    reader.wait_for_load_state()
+    assert urlsplit(reader.url).path.startswith("/documents/")
+    highlighted = reader.locator(f"p.highlight#{anchor}")
+    expect(highlighted).to_be_visible()
+    expect(highlighted).to_be_in_viewport()
+    title = re.sub(r"^Source \d+: ", "", card.locator(".card__title").text_content() or "")
+    expect(reader.locator("h1")).to_have_text(title)
+    expect(reader.locator("section.reader__page h2").first).to_have_text(re.compile(r"^Page \d+"))
+    expect(reader.get_by_role("link", name="Open the original file")).to_be_visible()
+    assert recorder.foreign(server.netloc) == []
+    assert recorder.problems == []
+
+
+def test_document_text_is_never_markup(page: Page, recorder: Recorder, embedder: Any,
+                                       tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "hostile-plan.txt").write_text(
+        f"Hostile plan\n\nThe winter plan says {XSS_PAYLOAD} about urgent care beds.\n",
+        encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder)
+    with serve(tmp_path, embedder) as live:
+        page.goto(live.url + "/")
+        ask(page, "winter plan urgent care beds script")
+        card = turn(page, 1).locator(".card").first
+        expect(card).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+        expect(card.locator(".card__passage")).to_contain_text(XSS_PAYLOAD)
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert card.locator("script, img").count() == 0
+
+        page.goto(live.url + card.locator("a", has_text="Open at page").get_attribute("href"))
+        expect(page.locator("p.highlight", has_text="The winter plan says")
+               ).to_contain_text(XSS_PAYLOAD)
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert page.locator("main script, main img").count() == 0
+        assert recorder.foreign(live.netloc) == []
+    assert recorder.problems == []
+
+
+def test_errors_show_inline(page: Page, recorder: Recorder, embedder: Any,
+                            tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    with serve(tmp_path, embedder) as live:  # no index built: the API answers 503
+        page.goto(live.url + "/")
+        expect(page.get_by_text("No plans are indexed yet")).to_be_visible()
+        ask(page, "what are Gloucestershire's urgent care plans")
+        error = turn(page, 1).get_by_role("alert")
+        expect(error).to_contain_text("no index has been built yet")
+        expect(page.get_by_role("button", name="Ask")).to_be_enabled()
+        expect(error.get_by_role("button", name="Try again")).to_be_visible()
+        assert recorder.foreign(live.netloc) == []
+    # the page's own console error for the failed 503 fetch is expected here
+    assert all("503" in problem for problem in recorder.problems), recorder.problems
