@@ -47,9 +47,17 @@ def main() -> int:
             ("hybrid, RRF fusion", "hybrid", replace(base, fusion="rrf"))]
     scores = [evaluate(searcher, questions, mode, options, label)
               for label, mode, options in runs]
+    area_questions = [q for q in questions if "area" in q.tags]
+    area_scores = [evaluate(searcher, area_questions, mode, options, label)
+                   for label, mode, options in runs
+                   if label in ("hybrid", "hybrid, no area boost")] if area_questions else []
     title = f"{args.questions.name}: {len(questions)} questions, " \
             f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
     print(format_table(scores, title))
+    if area_scores:
+        print()
+        print(format_table(area_scores, f"the {len(area_questions)} questions tagged 'area' "
+                                        "(they name a place)"))
     if searcher.reranker is None:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
@@ -63,7 +71,8 @@ def main() -> int:
                 for line in miss["top"]:
                     print(f"      {line}")
     payload = {"questions": str(args.questions), "count": len(questions),
-               "modes": [s.row() for s in scores]}
+               "modes": [s.row() for s in scores],
+               "area_questions": [s.row() for s in area_scores]}
     print("\n" + json.dumps(payload))
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},
