@@ -22,7 +22,11 @@ logconfig_dict = {
     "formatters": {"plain": {"format": "%(asctime)s %(process)d %(name)s %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
                             "stream": "ext://sys.stderr"}},
+    # gunicorn merges this over its own defaults, whose root and access loggers name
+    # handlers we replace, so every logger it defines is restated here
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {
+        "gunicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         "plansearch": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "service": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
