@@ -341,7 +341,7 @@ def kill_trials(api: Api, expected: set[str], trials: int, window: float) -> dic
             "ok": passed == trials,
             "result": f"{passed}/{trials} recovered with identical document sets",
             "detail": f"killed {delays} s after the "
-                      f"builder started (phases {dict(phases)}); searches kept answering 200 "
+                      f"builder appeared (phases {dict(phases)}); searches kept answering 200 "
                       f"right after each kill; {missed} attempt(s) "
                       f"missed because the build finished first"
                       + "".join(f"; {r['problem']}" for r in results if r["problem"]),
@@ -371,7 +371,7 @@ def corrupt_live_vectors(api: Api, server: Server, expected: set[str]) -> dict[s
     return {"check": "truncate the live vectors.faiss, then reload (SIGHUP)", "ok": ok,
             "result": f"fell back to {health['generation']}; repaired by "
                       f"{repair['report']['generation'] if repair['report'] else 'nothing'}",
-            "detail": f"health said {health['status']!r}: {health['problem']}; searches "
+            "detail": f"health said {health['status']!r}: {shorten(health['problem'])}; searches "
                       f"answered {search_status} from {served} documents; POST /api/reindex "
                       f"rolled back past {live} and rebuilt; health then {repaired['status']!r}"
                       + (f"; {problem}" if problem else "")}
@@ -406,6 +406,10 @@ def upload_pdfs(api: Api, pdfs: Path, expected: set[str], timeout: float) -> dic
             "rows": rows}
 
 
+def shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
 def parse_time(stamp: str) -> float:
     from datetime import datetime
 
@@ -424,10 +428,11 @@ def render(results: list[dict[str, Any]], seconds: float, command: str) -> str:
     for result in results:
         if "rows" in result:
             lines += ["", "| PDF | outcome | reason | job seconds |", "|---|---|---|---|"]
-            lines += [f"| {name} | {status} | {cell(reason) or '–'} | {seconds:.0f} |"
-                      for name, status, reason, seconds in result["rows"]]
+            lines += [f"| {name} | {status} | {cell(reason) or '–'} | {took:.0f} |"
+                      for name, status, reason, took in result["rows"]]
         if "trials" in result:
-            lines += ["", "| trial | killed after (s) | builder phase | served meanwhile | "
+            lines += ["", "| trial | killed (s after the builder appeared) | job phase | "
+                          "served right after | "
                           "retry published | recovered |", "|---|---|---|---|---|---|"]
             lines += [f"| {i} | {t['delay']:.1f} | {t['phase']} | {t['served']} | {t['retry']} "
                       f"| {'yes' if t['ok'] else '**NO**'} |"
@@ -505,8 +510,7 @@ def main() -> int:
             print(f"kept {root}", file=sys.stderr)
         else:
             shutil.rmtree(root, ignore_errors=True)
-    command = "python scripts/chaos.py" + "".join(
-        f" {a}" for a in sys.argv[1:] if not a.startswith("--record"))
+    command = " ".join(["python scripts/chaos.py", *sys.argv[1:]])
     table = render(results, time.monotonic() - started, command)
     print(table)
     if str(args.record) != "-":

@@ -94,6 +94,30 @@ def upload() -> tuple[Response, int]:
 def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str, str]
            ) -> tuple[Response, int]:
     """Answer duplicates from the index, write the rest and queue one job for them."""
+    described, fresh, job_id = classify(staged)
+    uploads.check_collisions(fresh, corpus, replace)
+    committed: list[StagedFile] = []
+    try:
+        for item in fresh:
+            uploads.commit(item, corpus, replace, meta)
+            committed.append(item)
+    finally:
+        # a racing upload of the same name can still win between the check and the
+        # link: whatever did land in the corpus gets its job all the same
+        if committed:
+            job_id = queue_upload(committed)
+    described = [{**e, "job_id": job_id} if e["status"] == "queued" else e for e in described]
+    body = {"status": "queued" if fresh else "duplicate", "job_id": job_id,
+            "job_url": f"/api/jobs/{job_id}" if job_id else None,
+            "document_id": described[0]["document_id"] if len(described) == 1 else None,
+            "files": described}
+    return jsonify(body), 202 if fresh else 200
+
+
+def classify(staged: list[StagedFile]
+             ) -> tuple[list[dict[str, Any]], list[StagedFile], str | None]:
+    """(each file described, the files not already indexed or queued, a queued job that
+    already holds some of these bytes)."""
     indexed = indexed_by_sha256()
     described, fresh, pending_job = [], [], None
     for item in staged:
@@ -108,19 +132,13 @@ def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str
         else:
             described.append({**entry, "status": "queued"})
             fresh.append(item)
-    uploads.check_collisions(fresh, corpus, replace)
-    for item in fresh:
-        uploads.commit(item, corpus, replace, meta)
-    job_id = pending_job
-    if fresh:
-        job_id = runner().store.create("upload", [item.describe() for item in fresh])["id"]
-        runner().notify()
-        described = [{**e, "job_id": job_id} if e["status"] == "queued" else e for e in described]
-    body = {"status": "queued" if fresh else "duplicate", "job_id": job_id,
-            "job_url": f"/api/jobs/{job_id}" if job_id else None,
-            "document_id": described[0]["document_id"] if len(described) == 1 else None,
-            "files": described}
-    return jsonify(body), 202 if fresh else 200
+    return described, fresh, pending_job
+
+
+def queue_upload(committed: list[StagedFile]) -> str:
+    job_id: str = runner().store.create("upload", [item.describe() for item in committed])["id"]
+    runner().notify()
+    return job_id
 
 
 def indexed_by_sha256() -> dict[str, str]:

@@ -120,11 +120,15 @@ class JobRunner:
 
     def _loop(self) -> None:
         while True:
-            try:
-                while self.run_pending():
-                    pass
-            except Exception:  # the runner must outlive any one bad batch
-                log.exception("job runner pass failed")
+            # Polling catches jobs queued by other workers while this one held the lock,
+            # and jobs left over from before a restart; a server that never had a job
+            # (no jobs.sqlite) does nothing at all.
+            if self.store.exists():
+                try:
+                    while self.run_pending():
+                        pass
+                except Exception:  # the runner must outlive any one bad batch
+                    log.exception("job runner pass failed")
             self._wake.wait(self.poll_s)
             self._wake.clear()
 
@@ -190,8 +194,11 @@ class Progress:
     def update(self, event: Event) -> None:
         kind, phase = event.get("event"), self.values["phase"]
         if kind == "documents":
-            self.values.update(phase="reading", documents_done=event.get("done"),
-                               documents_total=event.get("total"))
+            done, total = event.get("done"), event.get("total")
+            # once every file is read, the builder loads the model and embeds
+            stage = "reading" if done != total else "embedding" if total else "publishing"
+            self.values.update(phase=stage,
+                               documents_done=done, documents_total=total)
         elif kind == "chunks":
             done, total = event.get("done"), event.get("total")
             self.values.update(phase="publishing" if done == total else "embedding",

@@ -41,6 +41,9 @@ class JobStore:
         self.path = index_dir / DATABASE
         self._ready = False  # created on first use: a server that never gets a job writes nothing
 
+    def exists(self) -> bool:
+        return self.path.exists()
+
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         # A connection per operation: cheap, and safe across request threads and forks.

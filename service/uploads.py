@@ -32,6 +32,7 @@ META_KEYS = ("title", "area", "source_url")
 SIDECARS = ".meta"
 DELETED = ".deleted"
 MAX_NAME = 120
+FILE_MODE = 0o644  # mkstemp's 0600 would hide uploads from everyone but the server's user
 CHUNK = 1 << 20
 
 
@@ -142,6 +143,7 @@ def stage(stream: IO[bytes], original_name: str, corpus_dir: Path) -> StagedFile
     handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=corpus_dir)
     digest, size = hashlib.sha256(), 0
     try:
+        os.fchmod(handle, FILE_MODE)
         with os.fdopen(handle, "wb") as out:
             for piece in iter(lambda: stream.read(CHUNK), b""):
                 digest.update(piece)
@@ -237,6 +239,7 @@ def write_sidecar(corpus_dir: Path, relative: str, meta: Mapping[str, str]) -> N
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".meta-", dir=path.parent)
+    os.fchmod(handle, FILE_MODE)
     with os.fdopen(handle, "w") as out:
         json.dump(values, out)
         out.flush()
