@@ -35,22 +35,33 @@ def main() -> int:
                         "onnx-int8, or 'none'")
     parser.add_argument("--http-tool", choices=["auto", "wrk", "asyncio"], default="auto",
                         help="load generator: wrk if installed (auto), or the asyncio client")
-    parser.add_argument("--only", help="comma-separated section names to run (default: all)")
+    parser.add_argument("--only", help="comma-separated section names (or prefixes) to run "
+                        "(default: all), e.g. build,query,http,incremental,ann,scale")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections already in the --json file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         stream=sys.stderr)
     for noisy in ("sentence_transformers", "faiss", "httpx", "service.embedding"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     backends = tuple(b for b in args.backends.split(",") if b and b != "none")
+    earlier = json.loads(args.json.read_text()) if args.merge and args.json.exists() else None
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(results: dict) -> None:
+        if earlier is not None:
+            for key in ("sections", "seconds", "load_average"):
+                results[key] = {**earlier.get(key, {}), **results.get(key, {})}
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
     benchmark = Benchmark(QUICK if args.quick else FULL, args.workdir, backends,
-                          args.http_tool)
+                          args.http_tool, checkpoint=save)
     if args.only:
         benchmark.only = set(args.only.split(","))
     started = time.perf_counter()
     results = benchmark.run()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    save(results)
     print(table(results))
     print(f"\n{'quick' if args.quick else 'full'} run: {results['total_seconds']} s; "
           f"JSON in {args.json}")

@@ -25,7 +25,7 @@ from service.benchmarking.measure import percentiles, proc_memory_mb
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 WRK_SCRIPT = """
-local queries, counter, stride = {}, 0, 1
+local queries, counter, stride, prefix = {}, 0, 1, "/api/search?k=5&q="
 local threads = {}
 function setup(thread)
   thread:set("tid", #threads)
@@ -34,12 +34,13 @@ end
 function init(args)
   for line in io.lines(args[1]) do table.insert(queries, line) end
   stride = tonumber(args[2])
+  prefix = args[3]
   counter = tid
 end
 function request()
   local q = queries[(counter % #queries) + 1]
   counter = counter + stride
-  return wrk.format("GET", "/api/search?k=5&q=" .. q)
+  return wrk.format("GET", prefix .. q)
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -141,8 +142,11 @@ class Server:
         self.log.close()
 
 
-def run_wrk(port: int, queries: Sequence[str], concurrency: int, seconds: float
-            ) -> dict[str, Any]:
+SEARCH = "/api/search?k=5&q="
+
+
+def run_wrk(port: int, queries: Sequence[str], concurrency: int, seconds: float,
+            prefix: str = SEARCH) -> dict[str, Any]:
     threads = min(2, concurrency)
     with tempfile.TemporaryDirectory() as folder:
         script, data = Path(folder) / "queries.lua", Path(folder) / "queries.txt"
@@ -151,7 +155,7 @@ def run_wrk(port: int, queries: Sequence[str], concurrency: int, seconds: float
         out = subprocess.run(
             ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
              "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
-             str(data), str(threads)],
+             str(data), str(threads), prefix],
             capture_output=True, text=True, timeout=seconds + 60, check=True)
     line = next(line for line in out.stdout.splitlines() if line.startswith("{"))
     raw = json.loads(line)
@@ -164,12 +168,12 @@ def run_wrk(port: int, queries: Sequence[str], concurrency: int, seconds: float
 
 
 async def _client(port: int, queries: Sequence[str], start: int, stride: int, deadline: float,
-                  latencies: list[float], errors: list[int]) -> None:
+                  latencies: list[float], errors: list[int], prefix: str) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     i = start
     try:
         while time.perf_counter() < deadline:
-            path = f"/api/search?k=5&q={quote_plus(queries[i % len(queries)])}"
+            path = f"{prefix}{quote_plus(queries[i % len(queries)])}"
             i += stride
             began = time.perf_counter()
             writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
@@ -186,8 +190,8 @@ async def _client(port: int, queries: Sequence[str], start: int, stride: int, de
         writer.close()
 
 
-def run_asyncio(port: int, queries: Sequence[str], concurrency: int, seconds: float
-                ) -> dict[str, Any]:
+def run_asyncio(port: int, queries: Sequence[str], concurrency: int, seconds: float,
+                prefix: str = SEARCH) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[int] = []
 
@@ -195,7 +199,7 @@ def run_asyncio(port: int, queries: Sequence[str], concurrency: int, seconds: fl
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(*(_client(port, queries, i, concurrency, deadline, latencies,
-                                       errors) for i in range(concurrency)))
+                                       errors, prefix) for i in range(concurrency)))
         return time.perf_counter() - started
 
     duration = asyncio.run(main())
@@ -207,16 +211,20 @@ def run_asyncio(port: int, queries: Sequence[str], concurrency: int, seconds: fl
 
 
 def load_run(port: int, queries: Sequence[str], concurrency: int, seconds: float,
-             tool: str = "auto") -> dict[str, Any]:
+             tool: str = "auto", prefix: str = SEARCH) -> dict[str, Any]:
     if tool == "wrk" or (tool == "auto" and shutil.which("wrk")):
-        return run_wrk(port, queries, concurrency, seconds)
-    return run_asyncio(port, queries, concurrency, seconds)
+        result = run_wrk(port, queries, concurrency, seconds, prefix)
+    else:
+        result = run_asyncio(port, queries, concurrency, seconds, prefix)
+    # more requests than queries means later ones were cache hits: not cold any more
+    result["queries"] = len(queries)
+    return result
 
 
 def http_benchmark(index_dir: Path, warm_queries: Sequence[str],
                    cold_queries: Sequence[Sequence[str]], concurrencies: Sequence[int],
                    seconds: float, tool: str = "auto", app: str = "service:create_app()",
-                   env: dict[str, str] | None = None) -> dict[str, Any]:
+                   env: dict[str, str] | None = None, rerank: bool = False) -> dict[str, Any]:
     """Start-up, then warm and cold runs at each concurrency, then memory."""
     server = Server(index_dir, app, env)
     result: dict[str, Any] = {"app": app, "env": env or {}}
@@ -229,6 +237,11 @@ def http_benchmark(index_dir: Path, warm_queries: Sequence[str],
                           for c in concurrencies]
         result["cold"] = [load_run(server.port, queries, c, seconds, tool)
                           for c, queries in zip(concurrencies, cold_queries, strict=False)]
+        if rerank:
+            rerank_prefix = "/api/search?k=5&mode=hybrid%2Brerank&q="
+            load_run(server.port, warm_queries, 4, max(2.0, seconds / 2), tool, rerank_prefix)
+            result["warm_rerank"] = [load_run(server.port, warm_queries, 1, seconds, tool,
+                                              rerank_prefix)]
         result["memory_mb"] = server.memory()
     finally:
         server.stop()

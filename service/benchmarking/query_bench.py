@@ -13,7 +13,7 @@ from service import generations
 from service.areas import Gazetteer
 from service.benchmarking.measure import percentiles
 from service.embedding import Embedder
-from service.search import Searcher
+from service.search import Searcher, SearchOptions
 from service.store import IndexGeneration
 
 STAGES = ("embed", "dense", "keyword", "fuse", "rerank", "hydrate")
@@ -62,12 +62,13 @@ def searcher_for(index_dir: Path, embedder: Embedder) -> Searcher:
 
 
 def run_queries(searcher: Searcher, queries: Sequence[str], mode: str = "hybrid",
-                highlight: bool = True, k: int = 5) -> dict[str, Any]:
+                highlight: bool = True, k: int = 5, options: SearchOptions | None = None
+                ) -> dict[str, Any]:
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     totals = []
     for query in queries:
         started = time.perf_counter()
-        result = searcher.search(query, k=k, mode=mode, highlight=highlight)
+        result = searcher.search(query, k=k, mode=mode, highlight=highlight, options=options)
         totals.append((time.perf_counter() - started) * 1000)
         for stage, value in result.timings.items():
             per_stage.setdefault(stage, []).append(value)
@@ -92,5 +93,10 @@ def query_breakdown(index_dir: Path, embedder: Embedder, questions: Sequence[str
     run_queries(searcher, warm)  # fill the caches
     results["warm"] = run_queries(searcher, warm * warm_rounds)
     results["warm_keyword_mode"] = run_queries(searcher, warm, mode="keyword")
+    run_queries(searcher, warm, mode="hybrid+rerank")  # its caches too
+    results["warm_rerank"] = run_queries(searcher, warm, mode="hybrid+rerank")
+    results["cold_rerank"] = run_queries(
+        searcher_for(index_dir, embedder), unique_variants(questions, cold_count, seed=13),
+        mode="hybrid+rerank")
     results["reranker"] = searcher.reranker is not None
     return results

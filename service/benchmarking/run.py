@@ -3,6 +3,7 @@ full one (about half an hour on 2 cores), and collects one JSON-able dict."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -43,7 +44,7 @@ class Plan:
     serve_largest: bool  # start gunicorn on the largest synthetic generation
     onnx_server: bool  # also serve with the ONNX embedder (and no torch import)
     added_pages: int  # size of the document added incrementally
-    encode_texts: int | None  # chunk texts per encoder comparison (None: all)
+    encode_texts: int  # chunk texts per encoder comparison (spread over the corpus)
 
 
 QUICK = Plan(quick=True, pdfs=False, chunk_sizes=(180,), cold_queries=15,
@@ -54,7 +55,14 @@ FULL = Plan(quick=False, pdfs=True, chunk_sizes=(180, 128), cold_queries=200,
             http_concurrency=(1, 4, 16), http_seconds=15.0,
             incremental_bases=(10_000, 100_000), ann_sizes=(100_000, 1_000_000),
             hnsw_up_to=100_000, generation_sizes=(1_000_000,), serve_largest=True,
-            onnx_server=True, added_pages=30, encode_texts=None)
+            onnx_server=True, added_pages=30, encode_texts=300)
+
+
+def evenly(items: list[str], count: int) -> list[str]:
+    """`count` items spread over the whole list (every document represented)."""
+    if len(items) <= count:
+        return items
+    return [items[i * len(items) // count] for i in range(count)]
 
 
 @contextmanager
@@ -72,11 +80,13 @@ def serving_threads() -> Iterator[None]:
 
 class Benchmark:
     def __init__(self, plan: Plan, workdir: Path, backends: tuple[str, ...],
-                 http_tool: str = "auto") -> None:
+                 http_tool: str = "auto", checkpoint: Callable[[dict[str, Any]], None] | None
+                 = None) -> None:
         self.plan = plan
         self.workdir = workdir
         self.backends = backends
         self.http_tool = http_tool
+        self.checkpoint = checkpoint  # called after every section with the results so far
         self.results: dict[str, Any] = {"plan": asdict(plan), "machine": machine(),
                                         "sections": {}, "seconds": {}}
         self.embedder = SentenceTransformerEmbedder(batch_size=32)
@@ -99,6 +109,8 @@ class Benchmark:
             log.exception("section %s failed", name)
             self.results["sections"][name] = {"error": f"{type(error).__name__}: {error}"}
         self.results["seconds"][name] = round(time.perf_counter() - started, 1)
+        if self.checkpoint is not None:
+            self.checkpoint(self.results)
 
     # --- shared inputs ---------------------------------------------------------------
     @property
@@ -153,15 +165,15 @@ class Benchmark:
                 backends["onnx-fp32"] = OnnxEmbedder()
             if "onnx-int8" in self.backends:
                 backends["onnx-int8"] = OnnxEmbedder(quantized=True)
-        limit = self.plan.encode_texts
-        texts = {size: build_bench.chunk_texts(self.corpora, self.embedder, size)[:limit]
+        texts = {size: evenly(build_bench.chunk_texts(self.corpora, self.embedder, size),
+                              self.plan.encode_texts)
                  for size in self.plan.chunk_sizes}
         baseline_texts = build_bench.long_passages(texts[self.plan.chunk_sizes[0]],
                                                    self.embedder)
         result: dict[str, Any] = {
             "texts": {size: len(t) for size, t in texts.items()},
-            "baseline_torch_256": build_bench.encode_rate(self.embedder, baseline_texts)[0],
-            "backends": build_bench.compare_backends(backends, texts),
+            **build_bench.compare_backends(backends, texts, baseline_texts,
+                                           rounds=1 if self.plan.quick else 2),
         }
         # one query at a time with one thread each, as a gunicorn worker runs them
         queries = query_bench.unique_variants(self.questions, 10 if self.plan.quick else 100,
@@ -196,7 +208,8 @@ class Benchmark:
         cold = [query_bench.unique_variants(self.questions, 4000, seed=100 + i + 10 * bool(env))
                 for i in range(len(plan.http_concurrency))]
         return http_bench.http_benchmark(index_dir, self.questions, cold, plan.http_concurrency,
-                                         plan.http_seconds, self.http_tool, app, env)
+                                         plan.http_seconds, self.http_tool, app, env,
+                                         rerank=env is None)
 
     def incremental(self, base: int) -> dict[str, Any]:
         return build_bench.incremental_add(base, self.workdir / f"incremental-{base}",
@@ -204,23 +217,42 @@ class Benchmark:
                                            self.plan.added_pages)
 
     def ann(self, size: int) -> dict[str, Any]:
+        questions = self.embedder.embed_documents(self.questions)
         return scale_bench.ann_comparison(size, self.anchors, self.workdir / "ann",
-                                          hnsw=size <= self.plan.hnsw_up_to)
+                                          hnsw=size <= self.plan.hnsw_up_to,
+                                          questions=questions)
 
     def scale(self, size: int) -> dict[str, Any]:
+        from dataclasses import replace
+
+        from service.build import default_settings, reuse_reason
+
         folder = self.workdir / f"scale-{size}"
-        result = scale_bench.synthetic_generation(folder / "index", folder / "corpus", size,
-                                                  self.perturber, self.anchors, self.embedder)
+        record = folder / "generation.json"
+        current = generations.current_generation(folder / "index")
+        if record.exists() and current is not None and reuse_reason(
+                current, self.embedder, default_settings(self.embedder)) is None:
+            result = json.loads(record.read_text())  # writing 1M chunks takes ~10 min
+            result["reused"] = True
+        else:
+            result = scale_bench.synthetic_generation(folder / "index", folder / "corpus", size,
+                                                      self.perturber, self.anchors,
+                                                      self.embedder)
+            record.write_text(json.dumps(result))
         searcher = query_bench.searcher_for(folder / "index", self.embedder)
-        for question in self.questions:  # query encoding is excluded at this scale
+        # a query takes seconds at 1M (FTS5, see BENCHMARKS.md): fewer of them there
+        questions = evenly(self.questions, 40) if size >= 500_000 else self.questions
+        for question in questions:  # query encoding is excluded at this scale
             searcher.query_vector(question)
         with serving_threads():
-            result["search"] = query_bench.run_queries(searcher, self.questions,
-                                                       highlight=False)
+            result["search"] = query_bench.run_queries(searcher, questions, highlight=False)
             result["search_with_highlight"] = query_bench.run_queries(searcher,
-                                                                      self.questions[:40])
-        result["keyword_pruning"] = scale_bench.keyword_pruning(searcher.generation,
-                                                                self.questions)
+                                                                      questions[:15])
+            rrf = replace(searcher.options, fusion="rrf")
+            result["search_rrf"] = query_bench.run_queries(searcher, questions, highlight=False,
+                                                           options=rrf)
+        result["fusion_default"] = searcher.options.fusion
+        result["keyword_pruning"] = scale_bench.keyword_pruning(searcher.generation, questions)
         searcher.generation.close()
         result["memory"] = scale_bench.generation_memory(folder / "index")
         result["incremental_add"] = build_bench.add_one_document(
@@ -228,5 +260,5 @@ class Benchmark:
             self.plan.added_pages)
         if self.plan.serve_largest:
             result["server"] = http_bench.http_benchmark(
-                folder / "index", self.questions, [], (1,), 10.0, self.http_tool)
+                folder / "index", questions, [], (1,), 10.0, self.http_tool)
         return result
