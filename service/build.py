@@ -187,7 +187,7 @@ def _build_into(staging: Path, previous: Path | None, corpus_dir: Path, embedder
 
     if previous is not None:
         shutil.copy2(previous / store.DATABASE, staging / store.DATABASE)
-        vectors = faiss.read_index(str(previous / store.VECTORS))
+        vectors: Any = faiss.read_index(str(previous / store.VECTORS))  # stubs lack remove_ids
     else:
         vectors = store.new_vector_index(embedder.dimension)
     conn = store.connect(staging / store.DATABASE)

@@ -26,10 +26,10 @@ def build_rows(build: dict[str, Any], encoders: dict[str, Any]) -> Iterator[Row]
     else:
         yield ("build", "full build", f"{build['documents']} docs, {build['chunks']} chunks, "
                f"{build['embedded_tokens']} tokens in {build['seconds']:.1f} s", "", "")
-        yield ("build", "throughput chunks/s | tokens/s",
-               f"{build['chunks_per_s']:.1f} | {build['tokens_per_s']:.0f}", "", "")
-        yield ("build", "raw encode chunks/s | tokens/s (same texts)",
-               f"{build['raw_chunks_per_s']:.1f} | {build['raw_tokens_per_s']:.0f}", "", "")
+        yield ("build", "throughput chunks/s; tokens/s",
+               f"{build['chunks_per_s']:.1f}; {build['tokens_per_s']:.0f}", "", "")
+        yield ("build", "raw encode chunks/s; tokens/s (same texts)",
+               f"{build['raw_chunks_per_s']:.1f}; {build['raw_tokens_per_s']:.0f}", "", "")
         yield ("build", "time split read/tokenize/encode/other s",
                f"{build['read_s']:.1f}/{build['tokenize_s']:.1f}/{build['encode_s']:.1f}/"
                f"{build['other_s']:.1f}", "", "")
@@ -40,8 +40,8 @@ def build_rows(build: dict[str, Any], encoders: dict[str, Any]) -> Iterator[Row]
         yield ("build", "  same, excluding file reading/parsing", f"{excl:+.1%}", "<= 10%",
                verdict(excl <= 0.10))
         cpu, cpu_excl = build["cpu_overhead_vs_raw"], build["cpu_overhead_vs_raw_excluding_read"]
-        yield ("build", "  in CPU time (steadier on a shared box): all | excluding reading",
-               f"{cpu:+.1%} | {cpu_excl:+.1%}", "<= 10%", verdict(cpu_excl <= 0.10))
+        yield ("build", "  in CPU time (steadier on a shared box): all; excluding reading",
+               f"{cpu:+.1%}; {cpu_excl:+.1%}", "<= 10%", verdict(cpu_excl <= 0.10))
     if "error" in encoders:
         yield ("encode", "error", encoders["error"], "", "")
         return
@@ -97,8 +97,9 @@ def http_rows(http: dict[str, Any], prefix: str = "http") -> Iterator[Row]:
         yield (prefix, "error", http["error"], "", "")
         return
     start = http["start_to_first_answer_s"]
-    yield (prefix, "start to first answered query s", f"{start:.1f}", "<= 10 s",
-           verdict(start <= 10))
+    targeted = prefix.startswith("http")  # the targets are for the bundled corpus
+    yield (prefix, "start to first answered query s", f"{start:.1f}",
+           "<= 10 s" if targeted else "", verdict(start <= 10) if targeted else "")
     for label in ("warm", "cold", "warm_rerank"):
         for run in http.get(label, []):
             c = run["concurrency"]
@@ -108,9 +109,9 @@ def http_rows(http: dict[str, Any], prefix: str = "http") -> Iterator[Row]:
             shown = label
             if label == "cold" and run["requests"] > run.get("queries", run["requests"]):
                 shown = "cold (query list wrapped: partly cached)"
-            if label == "warm" and c == 1:
+            if label == "warm" and c == 1 and targeted:
                 target, ok = "p50 <= 15, p99 <= 40", run["p50_ms"] <= 15 and run["p99_ms"] <= 40
-            if label == "warm" and c == 16:
+            if label == "warm" and c == 16 and targeted:
                 target, ok = ">= 150 rps, p99 <= 150", run["rps"] >= 150 and run["p99_ms"] <= 150
             yield (prefix, f"{shown} c={c}: rps, p50/p99 ms ({run['tool']}, "
                    f"{run['requests']} req, {run['errors']} errors)",
@@ -172,8 +173,8 @@ def scale_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
                f"{ms(rrf['total'])}/{ms(rrf['total'], 'p99')}", "", "")
     pruning = result.get("keyword_pruning")
     if pruning:
-        yield ("scale", f"{n}: FTS5 query p50/p99 ms: as now | common terms dropped",
-               f"{ms(pruning['current_ms'])}/{ms(pruning['current_ms'], 'p99')} | "
+        yield ("scale", f"{n}: FTS5 query p50/p99 ms: as now; common terms dropped",
+               f"{ms(pruning['current_ms'])}/{ms(pruning['current_ms'], 'p99')}; "
                f"{ms(pruning['pruned_ms'])}/{ms(pruning['pruned_ms'], 'p99')} "
                f"(top-10 overlap {pruning['top10_overlap_with_current']})", "", "")
     memory = result["memory"]
@@ -207,5 +208,5 @@ def table(results: dict[str, Any]) -> str:
             rows += scale_rows(name, value)
     header = ("section", "measurement", "value", "target", "verdict")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
