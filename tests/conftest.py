@@ -83,3 +83,20 @@ def bundled_index(tmp_path_factory: pytest.TempPathFactory,
     shutil.copytree(BUNDLED_CORPUS, corpus)
     build_index(corpus, root / "index", embedder)
     return root
+
+
+@pytest.fixture(scope="module")
+def app(bundled_index: Path, embedder: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
+    """The app over the read-only bundled index. One per module shares the searcher's
+    caches; modules that need another app define their own `app`."""
+    from service import create_app
+
+    return create_app({"INDEX_DIR": str(bundled_index / "index"),
+                       "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
+                       # API tests send far more than a person would in a minute
+                       "RATE_LIMIT_SEARCH": "100000/minute"})
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()

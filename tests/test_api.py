@@ -29,21 +29,6 @@ SEARCH_FIELDS = {"query", "mode", "took_ms", "interpreted", "timings_ms", "resul
 TEMPLATES = Path(__file__).resolve().parent.parent / "service" / "templates"
 
 
-@pytest.fixture(scope="module")
-def app(bundled_index: Path, embedder: Any) -> Flask:
-    # Read-only over the read-only bundled index. One app for the module shares the
-    # searcher's sentence-vector cache, which keeps highlighting from dominating the run.
-    return create_app({"INDEX_DIR": str(bundled_index / "index"),
-                       "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
-                       # this module sends far more than a person would in a minute
-                       "RATE_LIMIT_SEARCH": "100000/minute"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 @pytest.fixture
 def pdf_client(tmp_path: Path, embedder: Any) -> FlaskClient:
     """A one-document index of a four-page generated PDF."""

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.app import create_app
 from service.areas import Gazetteer
 from service.chat import Turn, standalone_query
 
@@ -95,20 +93,6 @@ def test_assistant_turns_are_not_searched(gazetteer: Gazetteer) -> None:
 
 
 # --- POST /api/chat ---------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def app(bundled_index: Path, embedder: Any) -> Flask:
-    # Read-only over the read-only bundled index; one app shares the sentence cache.
-    return create_app({"INDEX_DIR": str(bundled_index / "index"),
-                       "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
-                       # this module sends far more than a person would in a minute
-                       "RATE_LIMIT_SEARCH": "100000/minute"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
 
 def messages(*questions: str) -> list[dict[str, str]]:
     return [{"role": turn.role, "content": turn.content} for turn in conversation(*questions)]

@@ -24,20 +24,6 @@ def error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-@pytest.fixture(scope="module")
-def app(bundled_index: Path, embedder: Any) -> Flask:
-    # Read-only over the read-only bundled index; one app keeps the module quick.
-    return create_app({"INDEX_DIR": str(bundled_index / "index"),
-                       "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
-                       # this module sends far more than a person would in a minute
-                       "RATE_LIMIT_SEARCH": "100000/minute"})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def assert_json_error(response: TestResponse, status: int, payload: dict[str, Any]) -> None:
     assert response.status_code == status
     assert response.mimetype == "application/json"
