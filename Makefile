@@ -29,7 +29,7 @@ $(INDEX_DIR)/CURRENT:
 	$(BIN)/python scripts/build_index.py --index $(INDEX_DIR)
 
 run: install $(INDEX_DIR)/CURRENT
-	PLANSEARCH_INDEX_DIR=$(INDEX_DIR) $(BIN)/gunicorn --config python:service.gunicorn_conf \
+	PLANSEARCH_INDEX_DIR=$(INDEX_DIR) $(BIN)/gunicorn --config python:service.web.gunicorn_conf \
 		--bind $(HOST):$(PORT) "service:create_app()"
 
 serve: run

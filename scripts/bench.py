@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.benchmarking.report import table  # noqa: E402
-from service.benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
+from scripts.benchmarking.report import table  # noqa: E402
+from scripts.benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
 
 
 def main() -> int:
@@ -42,7 +42,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         stream=sys.stderr)
-    for noisy in ("sentence_transformers", "faiss", "httpx", "service.embedding"):
+    for noisy in ("sentence_transformers", "faiss", "httpx", "service.embedding.models"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     backends = tuple(b for b in args.backends.split(",") if b and b != "none")
     earlier = json.loads(args.json.read_text()) if args.merge and args.json.exists() else None

@@ -13,7 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.cli import run_build  # noqa: E402
+from service.indexing.cli import run_build  # noqa: E402
 
 
 def main() -> int:

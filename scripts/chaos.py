@@ -39,8 +39,8 @@ MARK_START, MARK_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
 # folder), and a root logger (gunicorn refuses a logconfig_dict whose handlers replace
 # its "console" one while its default root logger still names it).
 GUNICORN_CONFIG = """
-from service.gunicorn_conf import *  # noqa: F401,F403
-from service.gunicorn_conf import logconfig_dict as _base
+from service.web.gunicorn_conf import *  # noqa: F401,F403
+from service.web.gunicorn_conf import logconfig_dict as _base
 
 control_socket_disable = True
 logconfig_dict = {**_base, "root": {"level": "WARNING", "handlers": ["stderr"]}}

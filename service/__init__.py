@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The Flask app factory (imported lazily so the core never pulls in Flask)."""
-    from service.app import create_app as factory
+    from service.web.app import create_app as factory
 
     return factory(config)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from service.areas import Gazetteer
-from service.build import build_index
-from service.embedding import Embedder
-from service.search import Searcher, SearchOptions
-from service.store import IndexGeneration
-from service import generations
+from service.indexing.build import build_index
+from service.embedding.models import Embedder
+from service.retrieval.search import Searcher, SearchOptions
+from service.store.sqlite import IndexGeneration
+from service.store import generations
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from service.documents import Block
+from service.indexing.documents import Block
 
 RUNNING_HEADER = "NHS Example ICS — Five Year Plan"
 BODY_SIZE = 10

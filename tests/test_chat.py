@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.areas import Gazetteer
-from service.chat import Turn, standalone_query
+from service.retrieval.chat import Turn, standalone_query
 
 GLOUCESTERSHIRE_QUESTION = "what are Gloucestershire's urgent care plans"
 MARKER = re.compile(r"\[(\d+)\]")

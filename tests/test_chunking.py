@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from pdf_factory import make_report_pdf
 
-from service.chunking import (
+from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
     Chunk,
     ChunkSettings,
     chunk_document,
     embedding_text,
 )
-from service.documents import Block, Document, Page
-from service.embedding import SentenceTransformerEmbedder
-from service.readers import read_document
+from service.indexing.documents import Block, Document, Page
+from service.embedding.models import SentenceTransformerEmbedder
+from service.indexing.readers import read_document
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 BUDGET = ChunkSettings().chunk_tokens

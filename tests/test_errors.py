@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service.app import create_app
+from service.web.app import create_app
 
 AREAS = ("Birmingham and Solihull, Coventry and Warwickshire, Gloucestershire, "
          "Staffordshire and Stoke-on-Trent")

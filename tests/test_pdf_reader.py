@@ -24,8 +24,8 @@ from pdf_factory import (
     report_blocks,
 )
 
-from service.documents import Block, ReadError
-from service.readers import read_document
+from service.indexing.documents import Block, ReadError
+from service.indexing.readers import read_document
 
 SHARED_PDFS = Path(__file__).resolve().parent.parent.parent / "shared" / "pdfs"
 PAGE_N_OF_M = re.compile(r"\bPage \d+ of \d+\b")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from service import generations
+from service.store import generations
 from service.areas import Gazetteer
 from service.evaluation import evaluate, load_questions
-from service.search import DEFAULT_MODE, Searcher
-from service.store import IndexGeneration
+from service.retrieval.search import DEFAULT_MODE, Searcher
+from service.store.sqlite import IndexGeneration
 
 SEED = Path(__file__).parent / "data" / "seed-questions.jsonl"
 
@@ -58,7 +58,7 @@ def test_question_without_a_place_is_left_alone(searcher: Searcher) -> None:
 
 
 def test_explicit_area_filter_wins_over_the_named_place(searcher: Searcher) -> None:
-    from service.search import Filters
+    from service.retrieval.search import Filters
 
     result = searcher.search("what are Gloucestershire's urgent care plans",
                              filters=Filters(areas=("Staffordshire and Stoke-on-Trent",)))

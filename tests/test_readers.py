@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pdf_factory import make_docx, make_html
 
-from service.documents import Block, DocumentMeta, ReadError
-from service.readers import read_document
+from service.indexing.documents import Block, DocumentMeta, ReadError
+from service.indexing.readers import read_document
 
 
 def write(path: Path, text: str) -> Path:

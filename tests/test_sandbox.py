@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from pdf_factory import make_report_pdf
 
-from service import generations
-from service.build import build_index
+from service.store import generations
+from service.indexing.build import build_index
 from service.config import load_config
-from service.documents import Document, ReadError
-from service.parsing import read_document_safely
-from service.readers import read_document
-from service.sandbox import ParseLimits, parse_in_sandbox, read_with_page_cap
+from service.indexing.documents import Document, ReadError
+from service.indexing.parsing import read_document_safely
+from service.indexing.readers import read_document
+from service.indexing.sandbox import ParseLimits, parse_in_sandbox, read_with_page_cap
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ParseLimits(timeout_s=20, memory_mb=512, max_pages=50)
@@ -174,8 +174,8 @@ BUILDER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from service import generations
-    from service.sandbox import ParseLimits, parse_in_sandbox
+    from service.store import generations
+    from service.indexing.sandbox import ParseLimits, parse_in_sandbox
 
     def stuck(path, relative, limits):
         Path({marker!r}).write_text(str(os.getpid()))

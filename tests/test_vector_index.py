@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from service import vector_index
+from service.store import vector_index
 
 
 @pytest.fixture

@@ -1,0 +1,273 @@
+"""100k to 1M chunks: exact against approximate vector search, and whole searches over a
+synthetic generation (perturbed real text in FTS5, clustered vectors in FAISS)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss as _faiss
+import numpy as np
+
+from service.store import generations, vector_index
+
+from service.store import sqlite as store
+from scripts.benchmarking.measure import percentiles, proc_memory_mb
+from scripts.benchmarking.synthetic import Perturber, clustered_vectors, sentence_vectors
+from service.indexing.build import default_settings, manifest_for
+from service.embedding.sentences import sentence_spans
+from service.embedding.models import Embedder
+from service.store.keywords import index_terms
+
+faiss: Any = _faiss  # the bundled stubs miss most SWIG attributes
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    hits = [len(set(f[:k]) & set(t[:k])) / k for f, t in zip(found, truth, strict=True)]
+    return round(float(np.mean(hits)), 4)
+
+
+def single_query_ms(index: Any, queries: np.ndarray, k: int = 10, **params: Any
+                    ) -> tuple[dict[str, float], np.ndarray]:
+    """Latency of one-query searches (as the server makes them) and the ids found."""
+    times, found = [], []
+    search_params = faiss.SearchParametersIVF(**params) if params else None
+    for query in queries:
+        started = time.perf_counter()
+        _, ids = index.search(query.reshape(1, -1), k, params=search_params)
+        times.append((time.perf_counter() - started) * 1000)
+        found.append(ids[0])
+    return percentiles(times), np.array(found)
+
+
+def index_file_mb(index: Any, folder: Path) -> float:
+    path = folder / "probe.faiss"
+    faiss.write_index(index, str(path))
+    size = path.stat().st_size / 1e6
+    path.unlink()
+    return round(size, 1)
+
+
+def update_costs(index: Any, vectors: np.ndarray, next_id: int) -> dict[str, Any]:
+    """Adding one document's worth of vectors (100) and removing them again."""
+    ids = np.arange(next_id, next_id + len(vectors), dtype=np.int64)
+    started = time.perf_counter()
+    index.add_with_ids(vectors, ids)
+    added = time.perf_counter() - started
+    started = time.perf_counter()
+    try:
+        index.remove_ids(ids)
+        removed: float | str = round((time.perf_counter() - started) * 1000, 1)
+    except RuntimeError:
+        removed = "unsupported"
+    return {"add_100_ms": round(added * 1000, 1), "remove_100_ms": removed}
+
+
+def ann_comparison(count: int, anchors: np.ndarray, workdir: Path, queries: int = 200,
+                   hnsw: bool = True, nprobes: tuple[int, ...] = (8, 16, 32, 64),
+                   questions: np.ndarray | None = None) -> dict[str, Any]:
+    """Exact, IVF-Flat (the service's choice above the threshold), IVF-SQ8 and HNSW on the
+    same clustered vectors: build time, single-query latency, recall@10, size, updates.
+    `questions` (real query embeddings) give a second recall figure: real questions sit
+    further from every chunk than synthetic queries do, which is harder for IVF."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = clustered_vectors(count, anchors, seed=1)
+    query_vectors = clustered_vectors(queries, anchors, seed=2)
+    ids = np.arange(1, count + 1, dtype=np.int64)
+    extra = clustered_vectors(100, anchors, seed=3)
+    rows: dict[str, Any] = {"count": count}
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # one query per request thread, as in the server
+
+    started = time.perf_counter()
+    flat = vector_index.new_vector_index(data.shape[1])
+    flat.add_with_ids(data, ids)
+    build = time.perf_counter() - started
+    latency, truth = single_query_ms(flat, query_vectors)
+    question_truth = single_query_ms(flat, questions)[1] if questions is not None else None
+    rows["flat"] = {"build_s": round(build, 2), "search_ms": latency, "recall@10": 1.0,
+                    "file_mb": index_file_mb(flat, workdir),
+                    **update_costs(flat, extra, count + 1)}
+    del flat
+
+    faiss.omp_set_num_threads(threads)  # training uses every core, as a build would
+    for name, factory in (("ivf_flat", None), ("ivf_sq8", "SQ8")):
+        started = time.perf_counter()
+        index = _ivf(data, ids, factory)
+        build = time.perf_counter() - started
+        faiss.omp_set_num_threads(1)
+        sweep = {}
+        for nprobe in nprobes:
+            latency, found = single_query_ms(index, query_vectors, nprobe=nprobe)
+            sweep[str(nprobe)] = {"search_ms": latency, "recall@10": recall_at(found, truth)}
+            if questions is not None and question_truth is not None:
+                found = single_query_ms(index, questions, nprobe=nprobe)[1]
+                sweep[str(nprobe)]["questions_recall@10"] = recall_at(found, question_truth)
+        rows[name] = {"build_s": round(build, 2), "nlist": faiss.downcast_index(index).nlist,
+                      "by_nprobe": sweep, "file_mb": index_file_mb(index, workdir),
+                      **update_costs(index, extra, count + 1)}
+        faiss.omp_set_num_threads(threads)
+        del index
+
+    if hnsw:
+        started = time.perf_counter()
+        graph = faiss.IndexHNSWFlat(data.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = 40
+        mapped = faiss.IndexIDMap2(graph)
+        mapped.add_with_ids(data, ids)
+        build = time.perf_counter() - started
+        faiss.omp_set_num_threads(1)
+        sweep = {}
+        for ef in (32, 64, 128):
+            graph.hnsw.efSearch = ef
+            latency, found = single_query_ms(mapped, query_vectors)
+            sweep[str(ef)] = {"search_ms": latency, "recall@10": recall_at(found, truth)}
+        rows["hnsw32"] = {"build_s": round(build, 2), "by_ef_search": sweep,
+                          "file_mb": index_file_mb(mapped, workdir),
+                          **update_costs(mapped, extra, count + 1)}
+        del mapped
+    faiss.omp_set_num_threads(threads)
+    return rows
+
+
+def _ivf(data: np.ndarray, ids: np.ndarray, codec: str | None) -> Any:
+    if codec is None:
+        return vector_index.ivf_index(ids, data)
+    dimension, nlist = data.shape[1], vector_index.nlist_for(len(data))
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dimension), dimension, nlist,
+                                          faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    sample = data[np.random.default_rng(0).choice(len(data), min(len(data), nlist * 64),
+                                                  replace=False)]
+    index.cp.niter = 10
+    index.train(sample)
+    index.nprobe = vector_index.NPROBE
+    index.add_with_ids(data, ids)
+    return index
+
+
+def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturber: Perturber,
+                         anchors: np.ndarray, embedder: Embedder, per_document: int = 100
+                         ) -> dict[str, Any]:
+    """A published generation of `count` chunks, written directly (no chunker, no model):
+    perturbed real text for FTS5 and hydration, clustered vectors for FAISS, and corpus
+    files whose hashes match, so a real incremental build can extend it."""
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.rmtree(corpus_dir, ignore_errors=True)
+    corpus_dir.mkdir(parents=True)
+    staging = index_dir / "staging-synthetic"
+    staging.mkdir(parents=True)
+    started = time.perf_counter()
+    conn = store.connect(staging / store.DATABASE)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    chunk_vectors = clustered_vectors(max(1, count // per_document) * per_document, anchors,
+                                      seed=5)
+    next_id = 1
+    for number in range(max(1, count // per_document)):
+        title, area, _ = perturber.document(pages=1, words_per_page=1)
+        texts = perturber.chunk_texts(per_document)
+        relative = f"plan-{number:06d}.md"
+        body = "\f".join("\n\n".join(texts[i:i + 3]) for i in range(0, len(texts), 3))
+        raw = f"---\ntitle: {title}\narea: {area}\n---\n{body}".encode()
+        (corpus_dir / relative).write_bytes(raw)
+        doc_id = relative.removesuffix(".md")
+        pages = [texts[i:i + 3] for i in range(0, len(texts), 3)]
+        conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (doc_id, relative, title, area, None, None,
+                      hashlib.sha256(raw).hexdigest(), len(raw), len(pages), len(texts),
+                      "2026-01-01T00:00:00+00:00", "[]"))
+        conn.executemany("INSERT INTO pages VALUES (?,?,?,?)",
+                         [(doc_id, p + 1, str(p + 1), "\n\n".join(page))
+                          for p, page in enumerate(pages)])
+        rows, terms, sentences = [], [], []
+        for ordinal, text in enumerate(texts):
+            page, offset = ordinal // 3 + 1, sum(len(t) + 2 for t in pages[ordinal // 3]
+                                                 [:ordinal % 3])
+            rows.append((next_id, doc_id, ordinal, page, page, str(page), "Plan", offset,
+                         offset + len(text), text, 150))
+            terms.append((next_id, index_terms(f"{title} Plan {text}")))
+            spans = sentence_spans(text) or [(0, len(text))]
+            pooled = sentence_vectors(chunk_vectors[next_id - 1], len(spans), next_id)
+            sentences.append((next_id, json.dumps(spans), pooled.astype(np.float16).tobytes()))
+            next_id += 1
+        conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", terms)
+        conn.executemany("INSERT INTO sentences VALUES (?, ?, ?)", sentences)
+    conn.commit()
+    conn.close()
+    text_s = time.perf_counter() - started
+    started = time.perf_counter()
+    total = next_id - 1
+    vectors = vector_index.new_vector_index(anchors.shape[1])
+    vectors.add_with_ids(chunk_vectors[:total], np.arange(1, total + 1, dtype=np.int64))
+    del chunk_vectors
+    vectors = vector_index.fit_vector_index(vectors)
+    faiss.write_index(vectors, str(staging / store.VECTORS))
+    vector_s = time.perf_counter() - started
+    counts = {"documents": count // per_document, "chunks": total, "failed": 0}
+    manifest = manifest_for(embedder, default_settings(embedder), counts, vectors)
+    (staging / store.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    generations.publish(index_dir, staging, 1)
+    return {"chunks": total, "text_and_fts_s": round(text_s, 1), "vectors_s": round(vector_s, 1),
+            "vector_index": vector_index.kind(vectors)}
+
+
+def generation_memory(index_dir: Path) -> dict[str, Any]:
+    """RSS of a process that has loaded the generation (memory-mapped vectors)."""
+    before = proc_memory_mb()
+    current = generations.current_generation(index_dir)
+    assert current is not None
+    started = time.perf_counter()
+    generation = store.IndexGeneration(current)
+    load_s = time.perf_counter() - started
+    after = proc_memory_mb()
+    generation.close()
+    return {"load_s": round(load_s, 2), "rss_before_mb": before.get("rss"),
+            "rss_after_mb": after.get("rss")}
+
+
+def keyword_pruning(generation: store.IndexGeneration, questions: list[str],
+                    max_share: float = 0.05) -> dict[str, Any]:
+    """What dropping very common terms from the FTS5 OR-query would save at this size.
+
+    FTS5 scores every row that matches any term before it can sort by rank, so a query
+    holding "care" or "plan" costs time in proportion to the whole index. Terms in more
+    than `max_share` of the chunks add little BM25 weight; the rarest two always stay."""
+    from service.store.keywords import expansions, fts_match, keyword_query, query_terms
+
+    frequency: dict[str, int] = {}
+    with generation.db() as conn:
+        total = conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+        full_ms: list[float] = []
+        pruned_ms: list[float] = []
+        overlap: list[float] = []
+        for question in questions:
+            match = keyword_query(question)
+            if match is None:
+                continue
+            terms = query_terms(question)
+            for term in terms:
+                if term not in frequency:
+                    frequency[term] = conn.execute(
+                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                        (f'"{term}"',)).fetchone()[0]
+            ranked = sorted(terms, key=lambda t: frequency[t])
+            kept = [t for t in ranked if frequency[t] <= max_share * total] or ranked[:2]
+            pruned = fts_match(kept, expansions(question))
+            runs = []
+            for expression, sink in ((match, full_ms), (pruned, pruned_ms)):
+                started = time.perf_counter()
+                rows = conn.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
+                                    "ORDER BY rank LIMIT 50", (expression,)).fetchall()
+                sink.append((time.perf_counter() - started) * 1000)
+                runs.append([r[0] for r in rows])
+            if runs[0]:
+                overlap.append(len(set(runs[0][:10]) & set(runs[1][:10])) / min(10, len(runs[0])))
+    return {"chunks": total, "max_share": max_share, "current_ms": percentiles(full_ms),
+            "pruned_ms": percentiles(pruned_ms),
+            "top10_overlap_with_current": round(float(np.mean(overlap)), 3) if overlap else None}

@@ -1,0 +1,188 @@
+"""An ONNX Runtime embedder: the same all-MiniLM-L6-v2 vectors as sentence-transformers,
+without importing torch at run time.
+
+The packaged model is exported to ONNX once (that one step needs torch) into a cache
+folder, optionally with int8 dynamic quantisation; afterwards loading takes well under a
+second, against the 6-9 s `import sentence_transformers` costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.embedding.models import SentenceTransformerEmbedder
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+_export_lock = threading.Lock()
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "plansearch" / "onnx"
+
+
+def model_fingerprint(model_path: Path) -> str:
+    """Changes whenever the weights or the config change, so a stale export is never used."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        path = model_path / name
+        if path.exists():
+            stat = path.stat()
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def export_onnx(model_path: Path, target: Path) -> None:
+    """Export the transformer (token embeddings out; pooling stays in numpy) to ONNX."""
+    import torch
+    from transformers import AutoModel
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            # keyword arguments: transformers 5 rejects these three passed positionally
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    model = AutoModel.from_pretrained(str(model_path)).eval()
+    sample = torch.ones((2, 16), dtype=torch.int64)
+    axes = {0: "batch", 1: "tokens"}
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    with torch.no_grad():
+        torch.onnx.export(Encoder(model), (sample, sample, torch.zeros_like(sample)),
+                          str(partial), input_names=["input_ids", "attention_mask",
+                                                     "token_type_ids"],
+                          output_names=["last_hidden_state"], opset_version=OPSET,
+                          dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                                        "token_type_ids": axes, "last_hidden_state": axes},
+                          dynamo=False)
+    os.replace(partial, target)  # two workers exporting at once each publish a whole file
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the MatMul weights (activations quantised per call)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    quantize_dynamic(str(source), str(partial), weight_type=QuantType.QUInt8,
+                     per_channel=False, op_types_to_quantize=["MatMul"])
+    os.replace(partial, target)
+
+
+class OnnxEmbedder(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 through onnxruntime; tokenising and counting as the parent class.
+
+    `quantized=True` uses an int8 export: faster, with vectors slightly off fp32 (see
+    BENCHMARKS.md); the name stays the model's, so either variant can query an index the
+    other built.
+    """
+
+    def __init__(self, name: str | None = None, batch_size: int = 32, threads: int | None = None,
+                 quantized: bool = False, cache_dir: Path | None = None) -> None:
+        super().__init__(name, batch_size=batch_size, threads=threads)
+        self.quantized = quantized
+        self.cache_dir = (cache_dir or default_cache_dir()) / model_fingerprint(self.path)
+
+    @property
+    def backend(self) -> str:
+        return "onnx-int8" if self.quantized else "onnx-fp32"
+
+    def onnx_file(self) -> Path:
+        """The exported model, exporting (and quantising) it on first use."""
+        fp32 = self.cache_dir / "model.onnx"
+        wanted = self.cache_dir / "model-int8.onnx" if self.quantized else fp32
+        if wanted.exists():
+            return wanted
+        with _export_lock:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            if not fp32.exists():
+                log.info("exporting %s to ONNX in %s (once)", self.name, self.cache_dir)
+                export_onnx(self.path, fp32)
+            if self.quantized and not wanted.exists():
+                quantize_onnx(fp32, wanted)
+        return wanted
+
+    @cached_property
+    def session(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = 1
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        return ort.InferenceSession(str(self.onnx_file()), options,
+                                    providers=["CPUExecutionProvider"])
+
+    @cached_property
+    def model(self) -> Any:  # the parent's contract: loading happens on first use
+        return self.session
+
+    @cached_property
+    def _truncating_tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        tokenizer.enable_truncation(self.max_seq_length)
+        tokenizer.no_padding()
+        return tokenizer
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._run(texts, None)[0]
+
+    def embed_with_sentences(self, texts: Sequence[str],
+                             spans: Sequence[Sequence[tuple[int, int]]]
+                             ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors plus sentence vectors pooled from the same token vectors, as
+        the sentence-transformers embedder gives them."""
+        vectors, sentences = self._run(texts, spans)
+        return vectors, sentences or []
+
+    def _run(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None
+             ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), ([] if spans else None)
+        from service.embedding.models import pool_spans
+
+        encodings = self._truncating_tokenizer.encode_batch(list(texts))
+        # longest first and batched by similar length, as sentence-transformers does,
+        # so little time goes on padding
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        sentences: list[np.ndarray] = [np.zeros(0)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            hidden, lengths = self._hidden([encodings[i].ids for i in batch])
+            for row, i in enumerate(batch):
+                tokens = hidden[row, :lengths[row]]
+                out[i] = tokens.mean(axis=0)
+                if spans is not None:
+                    sentences[i] = pool_spans(tokens, encodings[i].offsets, spans[i])
+        out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out, (sentences if spans is not None else None)
+
+    def _hidden(self, rows: list[list[int]]) -> tuple[np.ndarray, list[int]]:
+        """Token vectors of a padded batch, and each row's real length."""
+        width = max(len(row) for row in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, :len(row)] = row
+            mask[i, :len(row)] = 1
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                         "token_type_ids": np.zeros_like(ids)})[0]
+        return hidden, [len(row) for row in rows]

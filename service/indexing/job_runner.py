@@ -1,0 +1,275 @@
+"""Running admin jobs: a background thread per server process claims every queued job
+and runs one build for the whole batch, in a subprocess, so a crash or `kill -9` of the
+builder never takes a server down. Only the process holding `<index>/jobs.lock` runs
+builds, and the builder itself takes the build lock, so there is only ever one writer."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.indexing.jobs import INTERRUPTED, JobStore, outcome
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER_LOCK = "jobs.lock"
+EXPORTED_SETTINGS = ("PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "ENCODE_BATCH")
+
+Event = dict[str, Any]
+
+
+@dataclass
+class BuildOutcome:
+    summary: dict[str, Any] | None = None  # BuildReport.summary() when a build finished
+    error: str | None = None
+    locked: bool = False  # another builder (e.g. `make index` in a shell) holds the lock
+    crashed: bool = False  # the builder died: worth one automatic retry
+
+
+BuildFunction = Callable[[bool, Callable[[Event], None], Callable[[int], None]], BuildOutcome]
+
+
+class SubprocessBuild:
+    """`scripts/build_index.py --events` in a child process: JSON lines on stdout."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = settings
+
+    def command(self, full: bool) -> list[str]:
+        command = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--events",
+                   "--corpus", str(self.settings["CORPUS_DIR"]),
+                   "--index", str(self.settings["INDEX_DIR"]),
+                   "--model", str(self.settings["MODEL"])]
+        return command + (["--full"] if full else [])
+
+    def __call__(self, full: bool, on_event: Callable[[Event], None],
+                 on_start: Callable[[int], None]) -> BuildOutcome:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        env.update({f"PLANSEARCH_{key}": str(self.settings[key]) for key in EXPORTED_SETTINGS})
+        final: Event = {}
+        with tempfile.TemporaryFile("w+") as stderr, subprocess.Popen(
+                self.command(full), stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT,
+                env=env) as process:
+            on_start(process.pid)
+            assert process.stdout is not None
+            for line in process.stdout:
+                event = parse_event(line)
+                if event.get("event") in {"summary", "error"}:
+                    final = event
+                elif event:
+                    on_event(event)
+            code = process.wait()
+            stderr.seek(0)
+            tail = " ".join(stderr.read()[-600:].split())
+        if code < 0:
+            return BuildOutcome(error=f"the builder was killed by {signal.Signals(-code).name}",
+                                crashed=True)
+        if final.get("event") == "summary" and code == 0:
+            return BuildOutcome(summary={k: v for k, v in final.items() if k != "event"})
+        if final.get("event") == "error":
+            return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")))
+        return BuildOutcome(error=f"the builder exited with status {code}: {tail}", crashed=True)
+
+
+def parse_event(line: str) -> Event:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+class JobRunner:
+    def __init__(self, store: JobStore, index_dir: Path, build: BuildFunction,
+                 poll_s: float = 1.0) -> None:
+        self.store = store
+        self.index_dir = index_dir
+        self.build = build
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._started_in: int | None = None
+        self._start_lock = threading.Lock()
+
+    def ensure_started(self) -> None:
+        """Start the thread in this process; a forked gunicorn worker starts its own."""
+        if self._started_in == os.getpid():
+            return
+        with self._start_lock:
+            if self._started_in != os.getpid():
+                self._wake = threading.Event()
+                threading.Thread(target=self._loop, name="plansearch-jobs", daemon=True).start()
+                self._started_in = os.getpid()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            # Polling catches jobs queued by other workers while this one held the lock,
+            # and jobs left over from before a restart; a server that never had a job
+            # (no jobs.sqlite) does nothing at all.
+            if self.store.exists():
+                try:
+                    while self.run_pending():
+                        pass
+                except Exception:  # the runner must outlive any one bad batch
+                    log.exception("job runner pass failed")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def run_pending(self) -> bool:
+        """Run one batch of queued jobs if no other process is running one."""
+        with runner_lock(self.index_dir) as held:
+            if not held:
+                return False
+            self.recover_interrupted()
+            batch, jobs = self.store.claim_queued()
+            if not jobs:
+                return False
+            return self._run_batch(batch, jobs)
+
+    def recover_interrupted(self) -> None:
+        """Jobs still marked running while we hold the runner lock lost their runner."""
+        orphans = self.store.running()
+        if orphans:
+            self._fail(orphans, INTERRUPTED, retry=True)
+
+    def _run_batch(self, batch: str, jobs: list[dict[str, Any]]) -> bool:
+        full = any(job["full"] for job in jobs)
+        progress = Progress(self.store, batch)
+        log.info("running %d job(s) in one %s build", len(jobs), "full" if full else "incremental")
+        result = self.build(full, progress.update, lambda pid: self.store.set_builder(batch, pid))
+        if result.locked:
+            self.store.requeue(batch)
+            return False  # wait a poll interval for the other builder
+        if result.summary is None:
+            self._fail(jobs, result.error or "the build failed", retry=result.crashed)
+            return True
+        report = {k: v for k, v in result.summary.items() if k != "unchanged_paths"}
+        for job in jobs:
+            status, files, errors, message = outcome(job, result.summary)
+            self.store.finish(job, status, files, errors, message, report, progress.final())
+        return True
+
+    def _fail(self, jobs: list[dict[str, Any]], reason: str, retry: bool) -> None:
+        message = reason
+        if retry and not all(job["retry_of"] for job in jobs):
+            # the files are in the corpus already; an incremental build picks them up
+            again = self.store.create("reindex", full=any(job["full"] for job in jobs),
+                                      retry_of=",".join(job["id"] for job in jobs))
+            message = f"{reason}; retried by job {again['id']}"
+        for job in jobs:
+            files = [{**f, "status": "failed", "reason": reason} for f in job["files"]]
+            self.store.finish(job, "failed", files, [{"file": f["name"], "reason": reason}
+                                                     for f in job["files"]],
+                              message, None, {**job["progress"], "phase": "failed"})
+        log.warning("job(s) %s failed: %s", ", ".join(j["id"] for j in jobs), message)
+
+
+class Progress:
+    """Documents read and chunks embedded, written to the batch's rows a few times a second."""
+
+    def __init__(self, store: JobStore, batch: str, interval_s: float = 0.25) -> None:
+        self.store, self.batch, self.interval_s = store, batch, interval_s
+        self.values: dict[str, Any] = {"phase": "starting", "documents_done": 0,
+                                       "documents_total": None, "chunks_done": 0,
+                                       "chunks_total": None}
+        self._written = 0.0
+
+    def update(self, event: Event) -> None:
+        kind, phase = event.get("event"), self.values["phase"]
+        if kind == "documents":
+            done, total = event.get("done"), event.get("total")
+            # once every file is read, the builder loads the model and embeds
+            stage = "reading" if done != total else "embedding" if total else "publishing"
+            self.values.update(phase=stage,
+                               documents_done=done, documents_total=total)
+        elif kind == "chunks":
+            done, total = event.get("done"), event.get("total")
+            self.values.update(phase="publishing" if done == total else "embedding",
+                               chunks_done=done, chunks_total=total)
+        if self.values["phase"] != phase or time.monotonic() - self._written > self.interval_s:
+            self.store.set_progress(self.batch, dict(self.values))
+            self._written = time.monotonic()
+
+    def final(self) -> dict[str, Any]:
+        values = dict(self.values, phase="done")
+        if values["documents_total"] is not None:
+            values["documents_done"] = values["documents_total"]
+        if values["chunks_total"] is None:
+            values.update(chunks_done=0, chunks_total=0)
+        return values
+
+
+@contextmanager
+def runner_lock(index_dir: Path) -> Iterator[bool]:
+    """Non-blocking flock on jobs.lock; yields whether this process got it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / RUNNER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def pending_documents(corpus_dir: Path, index_dir: Path, full: bool) -> int:
+    """How many files the build will read: the total for the documents progress."""
+    from service.store import generations
+    from service.store import sqlite as store
+    from service.indexing.corpus import scan_corpus
+
+    files = scan_corpus(corpus_dir)
+    current = generations.current_generation(index_dir)
+    if full or current is None:
+        return len(files)
+    try:
+        conn = store.connect(current / store.DATABASE, read_only=True)
+        try:
+            seen = {(row[0], row[1]) for row in conn.execute(
+                "SELECT path, sha256 FROM documents UNION ALL SELECT path, sha256 FROM failures")}
+        finally:
+            conn.close()
+    except Exception:  # a damaged index is rebuilt in full: every file is read
+        return len(files)
+    return sum(1 for f in files if (f.relative, f.sha256) not in seen)
+
+
+class BuildEvents:
+    """The builder's side of the protocol: documents read and chunks embedded."""
+
+    def __init__(self, emit: Callable[[Event], None], corpus_dir: Path, index_dir: Path,
+                 full: bool) -> None:
+        self.emit = emit
+        self.total = pending_documents(corpus_dir, index_dir, full)
+        self.done = 0
+        emit({"event": "documents", "done": 0, "total": self.total})
+
+    def document_read(self, relative: str) -> None:
+        self.done += 1
+        self.emit({"event": "documents", "done": self.done, "total": max(self.total, self.done),
+                   "path": relative})
+
+    def chunks_embedded(self, done: int, total: int) -> None:
+        self.emit({"event": "chunks", "done": done, "total": total})

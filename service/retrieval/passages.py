@@ -1,0 +1,127 @@
+"""From ranked chunk ids to cited passages: merge neighbouring chunks, drop
+near-duplicates, hydrate text and attribution, and highlight the best sentence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+from service.retrieval.results import DocumentRef, Hit
+from service.store.sqlite import ChunkRow, IndexGeneration
+
+MAX_MERGED = 3  # chunks in one passage, so a card stays readable
+NEAR_DUPLICATE = 0.6  # Jaccard overlap of word 5-grams above which a passage is a repeat
+# chunks -> chunk id -> [(sentence span in the chunk text, similarity to the query)]
+SentenceScorer = Callable[[list[ChunkRow]], dict[int, list[tuple[tuple[int, int], float]]]]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk_id: int
+    score: float
+    dense_score: float | None = None
+
+
+@dataclass
+class Passage:
+    rows: list[ChunkRow]
+    score: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.rows[0].doc_id
+
+    def touches(self, row: ChunkRow) -> bool:
+        ordinals = [r.ordinal for r in self.rows]
+        return row.doc_id == self.doc_id and min(ordinals) - 1 <= row.ordinal <= max(ordinals) + 1
+
+    @property
+    def text(self) -> str:
+        rows = sorted(self.rows, key=lambda r: r.ordinal)
+        text = rows[0].text
+        for row in rows[1:]:
+            text = join_overlapping(text, row.text)
+        return text
+
+
+def join_overlapping(first: str, second: str) -> str:
+    """Concatenate neighbouring chunks without repeating their shared overlap sentence."""
+    limit = min(len(first), len(second))
+    for size in range(limit, 20, -1):
+        if first.endswith(second[:size]):
+            return first + second[size:]
+    return f"{first}\n\n{second}"
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i:i + 5]) for i in range(max(1, len(words) - 4))}
+
+
+def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def ranked_sentences(passage: Passage, text: str, scores: dict[int, list[tuple[tuple[int, int],
+                     float]]]) -> list[tuple[tuple[int, int], float]]:
+    """The passage's sentences as spans in its text, best first."""
+    found: dict[tuple[int, int], float] = {}
+    for row in passage.rows:
+        for (s, e), score in scores.get(row.id, []):
+            position = text.find(row.text[s:e])
+            if position >= 0:
+                span = (position, position + e - s)
+                found[span] = max(score, found.get(span, -1.0))
+    return sorted(found.items(), key=lambda item: -item[1])
+
+
+def highlight_spans(ranked: list[tuple[tuple[int, int], float]]) -> tuple[tuple[int, int], ...]:
+    """The best sentence, and the runner-up when it is nearly as good."""
+    if not ranked:
+        return ()
+    chosen = [ranked[0][0]]
+    if len(ranked) > 1 and ranked[1][1] >= ranked[0][1] - 0.02:
+        chosen.append(ranked[1][0])
+    return tuple(sorted(chosen))
+
+
+def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGeneration,
+                      documents: dict[str, DocumentRef], scorer: SentenceScorer | None,
+                      max_score: float | None = None) -> list:  # list[Hit]
+    window = ranked[: max(k * 4, 20)]
+    rows = generation.chunks([c.chunk_id for c in window])
+    passages: list[Passage] = []
+    seen_shingles: list[set[tuple[str, ...]]] = []
+    for candidate in window:
+        if len(passages) >= k:
+            break  # only chunks that made the top k merge: a lower one never joins
+        row = rows.get(candidate.chunk_id)
+        if row is None:
+            continue
+        neighbour = next((p for p in passages if p.touches(row)), None)
+        if neighbour is not None and len(neighbour.rows) < MAX_MERGED:
+            neighbour.rows.append(row)  # adjacent chunks of one document read as one passage
+            continue
+        marks = shingles(row.text)
+        if any(jaccard(marks, other) >= NEAR_DUPLICATE for other in seen_shingles):
+            continue  # the same boilerplate in another document
+        seen_shingles.append(marks)
+        passages.append(Passage([row], candidate.score))
+    top = max_score or (passages[0].score if passages else 1.0)
+    scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
+    hits = []
+    for rank, passage in enumerate(passages, start=1):
+        ordered = sorted(passage.rows, key=lambda r: r.ordinal)
+        text = passage.text
+        sentences = ranked_sentences(passage, text, scores)
+        hits.append(Hit(
+            rank=rank, score=min(1.0, passage.score / top) if top else 0.0, text=text,
+            page=ordered[0].page_start, page_end=max(r.page_end for r in ordered),
+            page_label=ordered[0].page_label, section=ordered[0].section,
+            chunk_id=ordered[0].id, document=documents[passage.doc_id],
+            highlights=highlight_spans(sentences),
+            chunk_ids=tuple(r.id for r in ordered),
+            sentences=tuple(sentences)))
+    return hits

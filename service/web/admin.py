@@ -1,0 +1,223 @@
+"""The admin API (upload, delete, reindex, jobs) and the /admin page. Every API route
+needs the admin bearer token; the page itself is static and asks for the token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask_limiter import Limiter
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from service.indexing import uploads
+from service.web.access import require_admin
+from service.web.errors import ApiError
+from service.indexing.job_runner import JobRunner, SubprocessBuild
+from service.indexing.jobs import JobStore
+from service.store.sqlite import IndexNotReady
+from service.indexing.uploads import StagedFile, UploadRejected
+
+api = Blueprint("admin_api", __name__, url_prefix="/api")
+page = Blueprint("admin", __name__)
+
+MIB = 1024 * 1024
+META_LIMITS = {"title": 300, "area": 120, "source_url": 2000}
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+def init_app(app: Flask, limiter: Limiter) -> None:
+    """Register the blueprints and this process's job runner."""
+    index_dir = Path(app.config["INDEX_DIR"])
+    build = app.config.get("JOB_BUILDER") or SubprocessBuild(app.config)
+    runner = JobRunner(JobStore(index_dir), index_dir, build)
+    app.extensions["plansearch_jobs"] = runner
+    limiter.limit(app.config["RATE_LIMIT_ADMIN"])(api)
+    app.register_blueprint(api)
+    app.register_blueprint(page)
+    if app.config.get("JOB_RUNNER_THREAD", True):
+        # started on a worker's first request: threads don't survive gunicorn's fork
+        app.before_request(runner.ensure_started)
+
+
+def runner() -> JobRunner:
+    job_runner: JobRunner = current_app.extensions["plansearch_jobs"]
+    return job_runner
+
+
+@api.before_request
+def authenticate() -> None:
+    require_admin()
+
+
+@api.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page.get("/admin")
+def admin_page() -> str:
+    return render_template("admin.html")
+
+
+@api.post("/documents")
+def upload() -> tuple[Response, int]:
+    limit_mb = int(current_app.config["MAX_UPLOAD_MB"])
+    request.max_content_length = limit_mb * MIB
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "send the files as multipart/form-data (e.g. curl -F file=@plan.pdf)")
+    try:
+        files = [f for key in request.files for f in request.files.getlist(key)]
+        form = request.form
+    except RequestEntityTooLarge:
+        raise ApiError(413, f"upload larger than {limit_mb} MiB (PLANSEARCH_MAX_UPLOAD_MB); "
+                            "nothing was written") from None
+    if not files:
+        raise ApiError(400, "no file in the upload; send one or more `file` fields",
+                       "invalid_upload")
+    meta, replace = upload_metadata(form, len(files)), flag(form.get("replace"), "replace")
+    corpus = Path(current_app.config["CORPUS_DIR"])
+    staged: list[StagedFile] = []
+    try:
+        for item in files:
+            staged.append(uploads.stage(item.stream, item.filename or "", corpus))
+        return accept(staged, corpus, replace, meta)
+    except UploadRejected as error:
+        raise ApiError(error.status, str(error), error.code) from None
+    finally:
+        uploads.discard(staged)  # whatever was not moved into place
+
+
+def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str, str]
+           ) -> tuple[Response, int]:
+    """Answer duplicates from the index, write the rest and queue one job for them."""
+    described, fresh, job_id = classify(staged)
+    uploads.check_collisions(fresh, corpus, replace)
+    committed: list[StagedFile] = []
+    try:
+        for item in fresh:
+            uploads.commit(item, corpus, replace, meta)
+            committed.append(item)
+    finally:
+        # a racing upload of the same name can still win between the check and the
+        # link: whatever did land in the corpus gets its job all the same
+        if committed:
+            job_id = queue_upload(committed)
+    described = [{**e, "job_id": job_id} if e["status"] == "queued" else e for e in described]
+    body = {"status": "queued" if fresh else "duplicate", "job_id": job_id,
+            "job_url": f"/api/jobs/{job_id}" if job_id else None,
+            "document_id": described[0]["document_id"] if len(described) == 1 else None,
+            "files": described}
+    return jsonify(body), 202 if fresh else 200
+
+
+def classify(staged: list[StagedFile]
+             ) -> tuple[list[dict[str, Any]], list[StagedFile], str | None]:
+    """(each file described, the files not already indexed or queued, a queued job that
+    already holds some of these bytes)."""
+    indexed = indexed_by_sha256()
+    described, fresh, pending_job = [], [], None
+    for item in staged:
+        entry = item.describe()
+        pending = runner().store.pending_upload(item.sha256)
+        if item.sha256 in indexed:
+            described.append({**entry, "status": "duplicate", "document_id": indexed[item.sha256]})
+        elif pending is not None:
+            pending_job = pending[0]["id"]
+            described.append({**entry, "status": "duplicate", "job_id": pending_job,
+                              "document_id": pending[1]["document_id"]})
+        else:
+            described.append({**entry, "status": "queued"})
+            fresh.append(item)
+    return described, fresh, pending_job
+
+
+def queue_upload(committed: list[StagedFile]) -> str:
+    job_id: str = runner().store.create("upload", [item.describe() for item in committed])["id"]
+    runner().notify()
+    return job_id
+
+
+def indexed_by_sha256() -> dict[str, str]:
+    try:
+        generation = current_app.extensions["plansearch"].searcher().generation
+    except IndexNotReady:
+        return {}  # nothing indexed yet, so nothing can be a duplicate
+    return {d["sha256"]: d["id"] for d in generation.documents()}
+
+
+def upload_metadata(form: MultiDict[str, str], file_count: int) -> dict[str, str]:
+    meta = {}
+    for key, limit in META_LIMITS.items():
+        value = " ".join((form.get(key) or "").split())
+        if len(value) > limit:
+            raise ApiError(400, f"{key} must be at most {limit} characters", "invalid_metadata")
+        if value:
+            meta[key] = value
+    if "title" in meta and file_count > 1:
+        raise ApiError(400, "title applies to one file; upload the files separately",
+                       "invalid_metadata")
+    url = urlsplit(meta.get("source_url", "https://x"))
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        raise ApiError(400, "source_url must be an http:// or https:// address",
+                       "invalid_metadata")
+    return meta
+
+
+def flag(value: Any, name: str) -> bool:
+    text = str(value if value is not None else "").strip().lower()
+    if isinstance(value, bool):
+        return value
+    if text not in TRUE | FALSE:
+        raise ApiError(400, f"{name} must be true or false", "invalid_parameter")
+    return text in TRUE
+
+
+@api.delete("/documents/<doc_id>")
+def delete_document(doc_id: str) -> tuple[Response, int]:
+    document = current_app.extensions["plansearch"].searcher().generation.document(doc_id)
+    if document is None:
+        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+    corpus = Path(current_app.config["CORPUS_DIR"])
+    source = (corpus / document["path"]).resolve()
+    if not source.is_relative_to(corpus.resolve()):
+        raise ApiError(404, f"document {doc_id!r} is not in the corpus folder")
+    moved = None
+    if source.is_file():  # else an earlier delete moved it and its build is pending
+        moved = uploads.move_to_deleted(corpus, document["path"]).relative_to(corpus).as_posix()
+    job = runner().store.create("delete", [{"name": document["path"], "document_id": doc_id,
+                                            "moved_to": moved}])
+    runner().notify()
+    return jsonify({"status": "queued", "job_id": job["id"], "job_url": f"/api/jobs/{job['id']}",
+                    "document_id": doc_id, "moved_to": moved}), 202
+
+
+@api.post("/reindex")
+def reindex() -> tuple[Response, int]:
+    full = request.args.get("full")
+    if request.content_length:
+        body = request.get_json(silent=True) if request.is_json else None
+        if not isinstance(body, dict):
+            raise ApiError(400, 'send no body, or a JSON object such as {"full": true}',
+                           "invalid_json")
+        full = body.get("full", full)
+    job = runner().store.create("reindex", full=flag(full, "full"))
+    runner().notify()
+    return jsonify({"status": "queued", "job_id": job["id"],
+                    "job_url": f"/api/jobs/{job['id']}"}), 202
+
+
+@api.get("/jobs")
+def jobs() -> Response:
+    return jsonify({"jobs": runner().store.recent()})
+
+
+@api.get("/jobs/<job_id>")
+def job(job_id: str) -> Response:
+    found = runner().store.get(job_id)
+    if found is None:
+        raise ApiError(404, f"no job with id {job_id!r}")
+    return jsonify(found)

@@ -1,0 +1,203 @@
+"""The JSON API blueprint: search, chat, documents, health and the OpenAPI spec."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from service.retrieval.chat import Turn, extractive_answer, standalone_query
+from service.web.errors import ApiError
+from service.web.openapi import openapi_spec
+from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
+from service.store.sqlite import IndexNotReady
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_QUERY = 1000
+MAX_K = 50
+
+
+def live() -> Any:
+    return current_app.extensions["plansearch"]
+
+
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise ApiError(415, f"send JSON with Content-Type: application/json (got "
+                            f"{request.mimetype or 'no content type'!r})")
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise ApiError(400, "request body is not valid JSON", "invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object", "invalid_json")
+    return body
+
+
+def check_query(value: Any, name: str = "query") -> str:
+    if value is None:
+        raise ApiError(400, f"{name} is required", "invalid_query")
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f"{name} must be a non-empty string", "invalid_query")
+    if len(value) > MAX_QUERY:
+        raise ApiError(400, f"{name} must be at most {MAX_QUERY} characters (got {len(value)})",
+                       "invalid_query")
+    return value.strip()
+
+
+def check_k(value: Any, from_query_string: bool = False) -> int:
+    if value is None:
+        return 5
+    if from_query_string and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
+        raise ApiError(400, f"k must be an integer between 1 and {MAX_K}", "invalid_parameter")
+    return value
+
+
+def check_mode(value: Any) -> str:
+    if value is None:
+        return DEFAULT_MODE
+    if value not in MODES:
+        raise ApiError(400, f"mode must be one of {', '.join(MODES)}", "invalid_parameter")
+    return str(value)
+
+
+def check_filters(value: Any) -> Filters:
+    if value is None:
+        return Filters()
+    if not isinstance(value, dict):
+        raise ApiError(400, "filters must be an object with optional 'area' and 'document' lists",
+                       "invalid_filter")
+    unknown = set(value) - {"area", "document"}
+    if unknown:
+        raise ApiError(400, f"unknown filter {sorted(unknown)[0]!r}; use 'area' or 'document'",
+                       "invalid_filter")
+    lists = {}
+    for key in ("area", "document"):
+        items = value.get(key) or []
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise ApiError(400, f"filters.{key} must be a list of strings", "invalid_filter")
+        lists[key] = tuple(items)
+    return Filters(areas=lists["area"], documents=lists["document"])
+
+
+def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
+    return {
+        "query": result.query,
+        "mode": result.mode,
+        "took_ms": round((time.perf_counter() - started) * 1000, 2),
+        "interpreted": result.interpreted,
+        "timings_ms": result.timings,
+        "results": [hit.to_dict() for hit in result.hits],
+    }
+
+
+@blueprint.route("/search", methods=["GET", "POST"])
+def search() -> Response:
+    started = time.perf_counter()
+    if request.method == "POST":
+        body = json_body()
+        query, k = check_query(body.get("query")), check_k(body.get("k"))
+        mode, filters = check_mode(body.get("mode")), check_filters(body.get("filters"))
+    else:
+        query, k = check_query(request.args.get("q"), "q"), check_k(request.args.get("k"), from_query_string=True)
+        mode = check_mode(request.args.get("mode"))
+        filters = check_filters({"area": request.args.getlist("area"),
+                                 "document": request.args.getlist("document")})
+    searcher: Searcher = live().searcher()
+    return jsonify(result_payload(searcher.search(query, k, mode, filters), started))
+
+
+def check_messages(value: Any) -> list[Turn]:
+    if not isinstance(value, list) or not value:
+        raise ApiError(400, "messages must be a non-empty list of {role, content} objects",
+                       "invalid_messages")
+    if len(value) > 50:
+        raise ApiError(400, "messages may hold at most 50 turns", "invalid_messages")
+    turns = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
+            raise ApiError(400, f"messages[{i}].role must be 'user' or 'assistant'",
+                           "invalid_messages")
+        content = item.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise ApiError(400, f"messages[{i}].content must be a non-empty string",
+                           "invalid_messages")
+        if item["role"] == "user" and len(content) > MAX_QUERY:
+            raise ApiError(400, f"messages[{i}].content must be at most {MAX_QUERY} characters "
+                                f"(got {len(content)})", "invalid_messages")
+        turns.append(Turn(item["role"], content))
+    if turns[-1].role != "user":
+        raise ApiError(400, "the last message must be the user's question", "invalid_messages")
+    return turns
+
+
+@blueprint.post("/chat")
+def chat() -> Response:
+    started = time.perf_counter()
+    body = json_body()
+    turns = check_messages(body.get("messages"))
+    k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
+    mode = check_mode(body.get("mode"))
+    searcher: Searcher = live().searcher()
+    query = standalone_query(turns, searcher.gazetteer)
+    result = searcher.search(query, k, mode, filters)
+    payload = result_payload(result, started)
+    payload["query_used"] = query
+    payload["answer"] = extractive_answer(result.hits)
+    payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return jsonify(payload)
+
+
+@blueprint.get("/documents")
+def documents() -> Response:
+    searcher: Searcher = live().searcher()
+    return jsonify({"documents": [public_document(d) for d in searcher.generation.documents()],
+                    "failed": searcher.generation.failures()})
+
+
+@blueprint.get("/documents/<doc_id>")
+def document(doc_id: str) -> Response:
+    found = live().searcher().generation.document(doc_id)
+    if found is None:
+        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+    return jsonify(public_document(found))
+
+
+def public_document(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "title", "area", "path", "source_url", "published", "pages", "chunks",
+            "indexed_at", "sha256", "size", "warnings")
+    values = {key: row.get(key) for key in keys}
+    values["file_url"] = f"/documents/{row['id']}/file"
+    return values
+
+
+@blueprint.get("/health")
+def health() -> Response | tuple[Response, int]:
+    index = live()
+    try:
+        searcher: Searcher = index.searcher()
+    except IndexNotReady as error:  # health must answer even when nothing can be served
+        return jsonify({"status": "unavailable", "problem": str(error),
+                        "model": index.embedder.name}), 503
+    manifest = searcher.generation.manifest
+    return jsonify({
+        "status": "degraded" if index.problem else "ok",
+        "problem": index.problem,
+        "documents": len(searcher.documents),
+        "chunks": searcher.generation.chunk_count,
+        "generation": searcher.generation.name,
+        "model": manifest.get("model"),
+        "built_at": manifest.get("built_at"),
+    })
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_spec())

@@ -1,0 +1,72 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from service.web.access import install_access_controls
+from service.config import load_config
+from service.embedding.models import SentenceTransformerEmbedder
+from service.web.errors import install_error_handlers
+from service.retrieval.live import LiveIndex
+from service.retrieval.rerank import CrossEncoderReranker
+
+access_log = logging.getLogger("plansearch.access")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from defaults, PLANSEARCH_* variables, then `config`."""
+    from service.web import admin, api, pages
+
+    settings = load_config(config)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_KB"]) * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    embedder = settings.get("EMBEDDER") or SentenceTransformerEmbedder(
+        settings["MODEL"], batch_size=settings["ENCODE_BATCH"],
+        threads=settings["TORCH_THREADS"])
+    reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
+    app.extensions["plansearch"] = LiveIndex(Path(settings["INDEX_DIR"]), embedder,
+                                             reranker=reranker,
+                                             query_cache_size=settings["QUERY_CACHE"])
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(pages.blueprint)
+    install_error_handlers(app)
+    admin.init_app(app, install_access_controls(app))
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code,
+                        elapsed)
+        return response
+
+    return app
+
+
+def live_index(app: Flask) -> LiveIndex:
+    index: LiveIndex = app.extensions["plansearch"]
+    return index

@@ -1,0 +1,78 @@
+"""One JSON error shape for the API, from one helper, mapped in one place."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from service.retrieval.search import InvalidQuery
+from service.store.sqlite import IndexNotReady
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+              415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
+              503: "index_not_ready"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or HTTP_CODES.get(status, "error")
+
+
+def error_response(status: int, message: str, code: str | None = None) -> Response:
+    response = jsonify({"error": {"code": code or HTTP_CODES.get(status, "error"),
+                                  "message": message}})
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.message, error.code)
+
+    @app.errorhandler(InvalidQuery)
+    def invalid_query(error: InvalidQuery) -> Response:
+        return error_response(400, str(error), error.code)
+
+    @app.errorhandler(IndexNotReady)
+    def not_ready(error: IndexNotReady) -> Response | tuple[str, int]:
+        if wants_json():
+            return error_response(503, str(error))
+        return f"<h1>Index not ready</h1><p>{escape_text(str(error))}</p>", 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | HTTPException:
+        if not wants_json():
+            return error  # HTML pages keep Flask's HTML errors
+        messages = {
+            404: f"no such endpoint: {request.path}; see /api/openapi.json",
+            405: f"method {request.method} is not allowed on {request.path}",
+            413: "request body too large",
+        }
+        status = error.code or 500
+        response = error_response(status, messages.get(status, error.description or error.name))
+        for name, value in error.get_headers():  # e.g. Allow on a 405, Retry-After on a 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response | tuple[str, int]:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():  # never a stack trace to an API client
+            return error_response(500, "internal error; the server log has the details")
+        return "<h1>Internal error</h1>", 500
+
+
+def escape_text(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))

@@ -1,0 +1,254 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.retrieval.search import MODES
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    text = {400: "Invalid request", 401: "Missing or wrong token or API key",
+            403: "Admin endpoints are disabled (no PLANSEARCH_ADMIN_TOKEN)", 404: "Not found",
+            405: "Method not allowed", 409: "Name already taken", 413: "Body too large",
+            415: "Wrong content type", 429: "Rate limited",
+            503: "No usable index (the message names the command to run)"}
+    return {str(s): {"description": text[s], "content": {"application/json": {
+        "schema": ref("Error")}}} for s in statuses}
+
+
+def ok(schema: str, description: str = "OK") -> dict[str, Any]:
+    return {"200": {"description": description,
+                    "content": {"application/json": {"schema": ref(schema)}}}}
+
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+    "Filters": {"type": "object", "additionalProperties": False, "properties": {
+        "area": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "document": {"type": "array", "items": {"type": "string", "minLength": 1}}}},
+    "DocumentRef": {"type": "object", "required": ["id", "title", "area", "path", "source_url"],
+                    "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                   "area": NULLABLE_STRING, "path": {"type": "string"},
+                                   "source_url": NULLABLE_STRING}},
+    "Result": {"type": "object", "required": [
+        "rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
+        "highlights", "document", "url"], "properties": {
+        "rank": {"type": "integer", "minimum": 1},
+        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "text": {"type": "string"}, "page": {"type": "integer", "minimum": 1},
+        "page_end": {"type": "integer", "minimum": 1}, "page_label": NULLABLE_STRING,
+        "section": {"type": "string"}, "chunk_id": {"type": "integer"},
+        "chunk_ids": {"type": "array", "items": {"type": "integer"}},
+        "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
+                                                  "minItems": 2, "maxItems": 2}},
+        "document": ref("DocumentRef"), "url": {"type": "string"},
+        "citation": {"type": "string"}}},
+    "SearchRequest": {"type": "object", "required": ["query"], "properties": {
+        "query": {"type": "string", "minLength": 1, "maxLength": 1000},
+        "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "mode": {"type": "string", "enum": list(MODES)},
+        "filters": ref("Filters")}},
+    "SearchResponse": {"type": "object", "required": ["query", "took_ms", "results"],
+                       "properties": {
+                           "query": {"type": "string"}, "mode": {"type": "string"},
+                           "took_ms": {"type": "number"},
+                           "interpreted": {"type": "object",
+                                           "properties": {"area": {"type": "string"}}},
+                           "timings_ms": {"type": "object",
+                                          "additionalProperties": {"type": "number"}},
+                           "results": {"type": "array", "items": ref("Result")}}},
+    "Message": {"type": "object", "required": ["role", "content"], "properties": {
+        "role": {"type": "string", "enum": ["user", "assistant"]},
+        "content": {"type": "string", "minLength": 1}}},
+    "ChatRequest": {"type": "object", "required": ["messages"], "properties": {
+        "messages": {"type": "array", "minItems": 1, "maxItems": 50, "items": ref("Message")},
+        "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "mode": {"type": "string", "enum": list(MODES)},
+        "filters": ref("Filters")}},
+    "ChatResponse": {"allOf": [ref("SearchResponse"), {
+        "type": "object", "required": ["query_used", "answer"], "properties": {
+            "query_used": {"type": "string"},
+            "answer": {"type": "object", "required": ["text", "citations"], "properties": {
+                "text": {"type": "string"},
+                "citations": {"type": "array", "items": {"type": "object", "properties": {
+                    "marker": {"type": "integer"}, "rank": {"type": "integer"},
+                    "chunk_id": {"type": "integer"}, "document_id": {"type": "string"},
+                    "page": {"type": "integer"}, "citation": {"type": "string"}}}}}}}}]},
+    "Document": {"type": "object", "required": ["id", "title", "path", "pages", "chunks"],
+                 "properties": {
+                     "id": {"type": "string"}, "title": {"type": "string"},
+                     "area": NULLABLE_STRING, "path": {"type": "string"},
+                     "source_url": NULLABLE_STRING, "published": NULLABLE_STRING,
+                     "pages": {"type": "integer"}, "chunks": {"type": "integer"},
+                     "indexed_at": {"type": "string"}, "sha256": {"type": "string"},
+                     "size": {"type": "integer"}, "file_url": {"type": "string"},
+                     "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "DocumentList": {"type": "object", "required": ["documents", "failed"], "properties": {
+        "documents": {"type": "array", "items": ref("Document")},
+        "failed": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],
+                                              "properties": {"path": {"type": "string"},
+                                                             "reason": {"type": "string"},
+                                                             "failed_at": {"type": "string"}}}}}},
+    "Health": {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
+        "problem": NULLABLE_STRING, "documents": {"type": "integer"},
+        "chunks": {"type": "integer"}, "generation": {"type": "string"},
+        "model": {"type": "string"}, "built_at": NULLABLE_STRING}},
+}
+
+JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
+    "name": {"type": "string"}, "document_id": {"type": "string"},
+    "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"]},
+    "sha256": {"type": "string"}, "size": {"type": "integer"},
+    "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed"]},
+    "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING}}
+NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+ADMIN_SCHEMAS: dict[str, Any] = {
+    "Upload": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "title": {"type": "string", "maxLength": 300},
+        "area": {"type": "string", "maxLength": 120},
+        "source_url": {"type": "string", "maxLength": 2000},
+        "replace": {"type": "string", "enum": ["true", "false"]}}},
+    "UploadResult": {"type": "object", "required": ["status", "job_id", "files"], "properties": {
+        "status": {"type": "string", "enum": ["queued", "duplicate"]},
+        "job_id": NULLABLE_STRING, "job_url": NULLABLE_STRING, "document_id": NULLABLE_STRING,
+        "files": {"type": "array", "items": JOB_FILE}}},
+    "JobQueued": {"type": "object", "required": ["status", "job_id", "job_url"], "properties": {
+        "status": {"const": "queued"}, "job_id": {"type": "string"},
+        "job_url": {"type": "string"}, "document_id": {"type": "string"},
+        "moved_to": NULLABLE_STRING}},
+    "Job": {"type": "object", "required": ["id", "kind", "status", "files", "progress", "errors",
+                                           "created_at"], "properties": {
+        "id": {"type": "string"}, "kind": {"type": "string", "enum": ["upload", "delete",
+                                                                      "reindex"]},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "full": {"type": "boolean"}, "files": {"type": "array", "items": JOB_FILE},
+        "progress": {"type": "object", "properties": {
+            "phase": {"type": "string"}, "documents_done": NULLABLE_COUNT,
+            "documents_total": NULLABLE_COUNT, "chunks_done": NULLABLE_COUNT,
+            "chunks_total": NULLABLE_COUNT}},
+        "errors": {"type": "array", "items": {"type": "object", "required": ["file", "reason"],
+                                              "properties": {"file": {"type": "string"},
+                                                             "reason": {"type": "string"}}}},
+        "message": NULLABLE_STRING, "report": {"type": ["object", "null"]},
+        "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
+        "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
+        "finished_at": NULLABLE_STRING}},
+    "JobList": {"type": "object", "required": ["jobs"], "properties": {
+        "jobs": {"type": "array", "items": ref("Job")}}},
+}
+
+
+def admin_operations() -> dict[str, dict[str, Any]]:
+    """The admin endpoints, keyed by path then method. All need the admin token."""
+    secured: dict[str, Any] = {"security": [{"adminToken": []}]}
+    denied = error_responses(401, 403, 429)
+    job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "/api/documents": {"post": {
+            **secured, "summary": "Upload documents; they are indexed by a background job",
+            "operationId": "upload", "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": ref("Upload")}}},
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("UploadResult")}}},
+                **ok("UploadResult", "Byte-identical to an indexed or queued document"),
+                **denied, **error_responses(400, 409, 413, 415)}}},
+        "/api/documents/{doc_id}": {"delete": {
+            **secured, "summary": "Remove a document (its file moves to corpus/.deleted/)",
+            "operationId": "deleteDocument", "parameters": doc_id,
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(404, 503)}}},
+        "/api/reindex": {"post": {
+            **secured, "summary": "Start a build job", "operationId": "reindex",
+            "parameters": [{"name": "full", "in": "query",
+                            "schema": {"type": "string", "enum": ["true", "false"]}}],
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(400)}}},
+        "/api/jobs": {"get": {
+            **secured, "summary": "Recent jobs, newest first", "operationId": "jobs",
+            "responses": {**ok("JobList"), **denied}}},
+        "/api/jobs/{job_id}": {"get": {
+            **secured, "summary": "One job's status, progress and per-file errors",
+            "operationId": "job", "parameters": job_id,
+            "responses": {**ok("Job"), **denied, **error_responses(404)}}},
+    }
+
+
+QUERY_PARAMETERS = [
+    {"name": "q", "in": "query", "required": True,
+     "schema": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+    {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
+    {"name": "area", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+     "style": "form", "explode": True},
+    {"name": "document", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+     "style": "form", "explode": True},
+]
+
+
+def openapi_spec() -> dict[str, Any]:
+    json_body = {"required": True, "content": {"application/json": {"schema": None}}}
+
+    def body(schema: str) -> dict[str, Any]:
+        copy = {**json_body, "content": {"application/json": {"schema": ref(schema)}}}
+        return copy
+
+    doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    spec: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "Plansearch API", "version": "1.0.0",
+                 "description": "Search NHS health-and-care plans; every passage carries its "
+                                "document, page, section and a link that opens it there."},
+        "paths": {
+            "/api/search": {
+                "get": {"summary": "Search passages", "operationId": "searchGet",
+                        "parameters": QUERY_PARAMETERS,
+                        "responses": {**ok("SearchResponse"),
+                                      **error_responses(400, 401, 429, 503)}},
+                "post": {"summary": "Search passages (JSON body)", "operationId": "searchPost",
+                         "requestBody": body("SearchRequest"),
+                         "responses": {**ok("SearchResponse"),
+                                       **error_responses(400, 401, 413, 415, 429, 503)}}},
+            "/api/chat": {"post": {
+                "summary": "Answer the last question of a conversation, with citations",
+                "operationId": "chat", "requestBody": body("ChatRequest"),
+                "responses": {**ok("ChatResponse"),
+                              **error_responses(400, 401, 413, 415, 429, 503)}}},
+            "/api/documents": {"get": {
+                "summary": "Indexed documents and files that failed", "operationId": "documents",
+                "responses": {**ok("DocumentList"), **error_responses(401, 503)}}},
+            "/api/documents/{doc_id}": {"get": {
+                "summary": "One document's metadata", "operationId": "document",
+                "parameters": doc_id,
+                "responses": {**ok("Document"), **error_responses(401, 404, 503)}}},
+            "/api/health": {"get": {
+                "summary": "Service and index status", "operationId": "health",
+                "responses": {**ok("Health"), "503": {"description": "No usable index",
+                                                      "content": {"application/json": {
+                                                          "schema": ref("Health")}}}}}},
+            "/api/openapi.json": {"get": {
+                "summary": "This document", "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3.1",
+                                      "content": {"application/json": {
+                                          "schema": {"type": "object"}}}}}}},
+        },
+        "components": {"schemas": {**SCHEMAS, **ADMIN_SCHEMAS}, "securitySchemes": {
+            "adminToken": {"type": "http", "scheme": "bearer",
+                           "description": "PLANSEARCH_ADMIN_TOKEN"},
+            "apiKey": {"type": "http", "scheme": "bearer",
+                       "description": "one of PLANSEARCH_API_KEYS, when any are set"}}},
+    }
+    for path, operations in admin_operations().items():
+        spec["paths"].setdefault(path, {}).update(operations)
+    return spec

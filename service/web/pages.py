@@ -1,0 +1,91 @@
+"""HTML pages: the chat page, the original files, and the reading view."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+
+from service.store.sqlite import IndexNotReady
+
+blueprint = Blueprint("web", __name__)
+
+
+def searcher() -> Any:
+    return current_app.extensions["plansearch"].searcher()
+
+
+@blueprint.get("/")
+def index() -> str:
+    try:
+        current = searcher()
+        areas = current.areas
+        documents = [{"id": d.id, "title": d.title} for d in current.documents.values()]
+    except IndexNotReady:
+        areas, documents = [], []
+    return render_template("index.html", areas=areas,
+                           documents=sorted(documents, key=lambda d: d["title"].lower()))
+
+
+def corpus_file(doc_id: str) -> tuple[dict[str, Any], Path]:
+    """The document's file, found by its server-side id; never a client-supplied path."""
+    document = searcher().generation.document(doc_id)
+    if document is None:
+        abort(404)
+    corpus = Path(current_app.config["CORPUS_DIR"]).resolve()
+    path = (corpus / document["path"]).resolve()
+    if not path.is_relative_to(corpus) or not path.is_file():
+        abort(404)
+    return document, path
+
+
+@blueprint.get("/documents/<doc_id>/file")
+def document_file(doc_id: str) -> Any:
+    document, path = corpus_file(doc_id)
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if mimetype in {"text/html", "image/svg+xml"}:
+        mimetype = "text/plain"  # never let an uploaded page run in our origin
+    response = send_file(path, mimetype=mimetype, as_attachment=mimetype not in {
+        "application/pdf", "text/plain", "text/markdown"}, download_name=path.name,
+        conditional=True)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'; " \
+                                                  "sandbox"
+    return response
+
+
+@blueprint.get("/documents/<doc_id>")
+def reading_view(doc_id: str) -> str:
+    current = searcher()
+    document = current.generation.document(doc_id)
+    if document is None:
+        abort(404)
+    wanted = request.args.getlist("chunk", type=int)[:10]  # a merged passage has several
+    found = current.generation.chunks(wanted)
+    chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
+    pages = []
+    for row in current.generation.pages(doc_id):
+        paragraphs = []
+        for text in row["text"].split("\n\n"):
+            paragraphs.append({"text": text, "highlighted": False})
+        pages.append({"number": row["number"], "label": row["label"], "paragraphs": paragraphs})
+    for chunk in chunks:
+        mark_chunk(pages, chunk)
+    return render_template("document.html", document=document, pages=pages,
+                           chunk_id=chunks[0].id if chunks else None,
+                           file_url=f"/documents/{doc_id}/file")
+
+
+def mark_chunk(pages: list[dict[str, Any]], chunk: Any) -> None:
+    """Flag the paragraphs the chunk's character offsets cover."""
+    for page in pages:
+        if not chunk.page_start <= page["number"] <= chunk.page_end:
+            continue
+        position = 0
+        for paragraph in page["paragraphs"]:
+            start, end = position, position + len(paragraph["text"])
+            position = end + 2
+            after_start = page["number"] > chunk.page_start or end > chunk.char_start
+            before_end = page["number"] < chunk.page_end or start < chunk.char_end
+            paragraph["highlighted"] = paragraph["highlighted"] or (after_start and before_end)
