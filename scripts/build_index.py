@@ -7,13 +7,12 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.indexing.cli import run_build  # noqa: E402
+from service.config import load_config  # noqa: E402
+from service.indexing.builder import EventProgress, ProgressBar, final_event, run_build  # noqa: E402  # noqa: E402
 
 
 def main() -> int:
@@ -30,26 +29,25 @@ def main() -> int:
                         help="print the summary as one JSON object on stdout")
     parser.add_argument("--events", action="store_true",
                         help="print JSON lines on stdout: progress events, then the summary "
-                             "(used by the admin job runner)")
+                             "(the protocol of `python -m service.indexing`)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    emit = event_printer() if args.events else None
-    code, summary, text = run_build(args.corpus, args.index, args.model, args.full,
-                                    progress_bar=not (args.json or args.events), events=emit)
-    if emit is not None:
-        emit({"event": "error" if "error" in summary else "summary", **(
-            {"message": summary["error"], "locked": summary.get("locked", False)}
-            if "error" in summary else summary)})
-    else:
-        print(json.dumps(summary) if args.json else text)
+    settings = load_config({key: str(value) for key, value in (
+        ("CORPUS_DIR", args.corpus), ("INDEX_DIR", args.index), ("MODEL", args.model))
+        if value is not None})
+    if args.events:
+        progress = EventProgress(lambda event: print(json.dumps(event), flush=True))
+        code, summary, _ = run_build(settings, args.full, progress)
+        print(json.dumps(final_event(summary)))
+        return code
+    bar = ProgressBar() if not args.json else None
+    try:
+        code, summary, text = run_build(settings, args.full, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(json.dumps(summary) if args.json else text)
     return code
-
-
-def event_printer() -> Callable[[dict[str, Any]], None]:
-    def emit(event: dict[str, Any]) -> None:
-        print(json.dumps(event), flush=True)
-
-    return emit
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ from service.areas import Gazetteer
 from service.indexing.build import build_index
 from service.embedding.models import Embedder
 from service.retrieval.search import Searcher, SearchOptions
-from service.store.sqlite import IndexGeneration
-from service.store import generations
+from service.store import open_store
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,10 @@ def prepare_searcher(corpora: list[Path], workdir: Path, embedder: Embedder,
                      exclude: tuple[str, ...] = ()) -> Searcher:
     corpus = workdir / "corpus"
     sync_corpus(corpora, corpus, exclude)
-    build_index(corpus, workdir / "index", embedder)
-    current = generations.current_generation(workdir / "index")
-    assert current is not None
-    return Searcher(IndexGeneration(current), embedder, Gazetteer.load())
+    store = open_store(workdir / "index")
+    report = build_index(corpus, store, embedder)
+    assert report.generation is not None
+    return Searcher(store.open(report.generation), embedder, Gazetteer.load())
 
 
 def evaluate(searcher: Searcher, questions: list[Question], mode: str,

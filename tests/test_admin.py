@@ -28,9 +28,10 @@ from service.store import generations
 from service.web.app import create_app
 from service.indexing.build import build_index
 from service.store.generations import BuildLocked
-from service.indexing.job_runner import BuildEvents, BuildOutcome, JobRunner, SubprocessBuild
-from service.indexing.jobs import JobStore
+from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
+from service.store.jobs import JobStore
 from service.indexing.parsing import corpus_reader
+from service.indexing.builder import EventProgress
 from service.indexing.uploads import UploadRejected, commit, sanitise_name, stage
 
 TOKEN = "test-admin-token-0123456789"
@@ -49,11 +50,9 @@ def in_process_build(corpus: Path, index: Path, embedder: Any) -> Callable[..., 
     def build(full: bool, on_event: Callable[[dict[str, Any]], None],
               on_start: Callable[[int], None]) -> BuildOutcome:
         on_start(os.getpid())
-        events = BuildEvents(on_event, corpus, index, full)
         try:
             report = build_index(corpus, index, embedder, full=full,
-                                 read=corpus_reader(corpus, on_read=events.document_read),
-                                 progress=events.chunks_embedded)
+                                 read=corpus_reader(corpus), progress=EventProgress(on_event))
         except BuildLocked as error:
             return BuildOutcome(error=str(error), locked=True)
         return BuildOutcome(summary=report.summary())
@@ -418,7 +417,7 @@ def test_jobs_survive_a_restart_and_an_interrupted_job_is_retried(
 class KilledBuild(SubprocessBuild):
     """A real builder process that dies of SIGKILL halfway."""
 
-    def command(self, full: bool) -> list[str]:
+    def command(self) -> list[str]:
         return [sys.executable, "-c", "import os, signal, sys; print('{\"event\": \"documents\","
                 " \"done\": 0, \"total\": 1}', flush=True); os.kill(os.getpid(), signal.SIGKILL)"]
 

@@ -7,10 +7,12 @@ import hashlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,15 @@ from pdf_factory import make_image_only_pdf, make_report_pdf
 
 from service.store import generations
 
-from service.store import sqlite as store
+from service.store import layout as store
 from service.indexing.build import BuildReport, build_index
 from service.indexing.chunking import ChunkSettings
 from service.indexing.documents import Document
 from service.embedding.models import DEFAULT_MODEL
 from service.store.generations import BuildLocked
 from service.indexing.parsing import read_document_safely
-from service.store.sqlite import IncompatibleIndex, IndexGeneration
+from service.store import IncompatibleIndex
+from service.store.reader import EmbeddedGeneration as IndexGeneration
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = ROOT / "scripts" / "build_index.py"
@@ -75,11 +78,21 @@ def loaded(index_dir: Path) -> IndexGeneration:
     return IndexGeneration(current)
 
 
+@contextmanager
+def database(generation: IndexGeneration) -> Iterator[sqlite3.Connection]:
+    """The generation's SQLite file, opened directly: these tests check what is on disk."""
+    conn = store.connect(generation.path / store.DATABASE, read_only=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def chunk_rows(index_dir: Path) -> set[tuple[Any, ...]]:
     """Everything that identifies a chunk except its numeric id."""
     generation = loaded(index_dir)
     try:
-        with generation.db() as conn:
+        with database(generation) as conn:
             rows = conn.execute(
                 "SELECT d.path, c.ordinal, c.page_start, c.page_end, c.page_label, c.section, "
                 "c.char_start, c.char_end, c.text, c.tokens FROM chunks c "
@@ -93,7 +106,7 @@ def vectors_by_chunk(index_dir: Path) -> dict[tuple[str, int], np.ndarray]:
     """Each chunk's vector as FAISS holds it, keyed by (path, ordinal)."""
     generation = loaded(index_dir)
     try:
-        with generation.db() as conn:
+        with database(generation) as conn:
             rows = conn.execute("SELECT c.id, d.path, c.ordinal FROM chunks c "
                                 "JOIN documents d ON d.id = c.doc_id").fetchall()
         return {(path, ordinal): generation.vectors.reconstruct(chunk_id)
@@ -119,7 +132,7 @@ def test_documents_get_title_area_and_hash(tmp_path: Path, fake_embedder: Any) -
     build_index(corpus, tmp_path / "index", fake_embedder)
     generation = loaded(tmp_path / "index")
     try:
-        documents = {d["path"]: d for d in generation.documents()}
+        documents = {d.path: d.to_dict() for d in generation.documents()}
     finally:
         generation.close()
     winter = documents["stoke-winter.md"]
@@ -215,7 +228,7 @@ def test_bad_files_are_reported_and_good_files_indexed(tmp_path: Path,
     assert {row[0] for row in chunk_rows(index)} == set(PLANS)
     generation = loaded(index)
     try:
-        assert {f["path"]: f["reason"] for f in generation.failures()} == reasons
+        assert {f.path: f.reason for f in generation.failures()} == reasons
     finally:
         generation.close()
 
@@ -255,7 +268,7 @@ def test_faiss_top_k_matches_numpy_brute_force(tmp_path: Path, fake_embedder: An
     build_index(corpus, tmp_path / "index", fake_embedder)
     generation = loaded(tmp_path / "index")
     try:
-        with generation.db() as conn:
+        with database(generation) as conn:
             ids = np.array([row[0] for row in conn.execute("SELECT id FROM chunks ORDER BY id")],
                            dtype=np.int64)
         assert len(ids) == generation.chunk_count > 20
@@ -393,7 +406,7 @@ def test_shared_pdfs_build_with_the_awkward_four_failing(tmp_path: Path,
 
     generation = loaded(index)
     try:
-        with generation.db() as conn:
+        with database(generation) as conn:
             rows = conn.execute(
                 "SELECT c.page_start, c.page_end, c.text FROM chunks c JOIN documents d "
                 "ON d.id = c.doc_id WHERE d.path = 'nhse_ifr_policy.pdf'").fetchall()

@@ -16,10 +16,11 @@ from flask.testing import FlaskClient
 
 from service.store import generations
 
-from service.store import sqlite as store
+from service.store import layout as store
 from service.web.app import create_app
 from service.indexing.build import build_index
-from service.indexing.cli import run_build
+from service.config import load_config
+from service.indexing.builder import run_build
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = {"gloucestershire.txt": "# Urgent care\n\nGloucestershire opens two urgent treatment "
@@ -146,8 +147,8 @@ def real_index(tmp_path: Path, embedder: Any) -> dict[str, Path]:
 def test_an_incremental_build_rolls_back_past_a_damaged_generation(
         real_index: dict[str, Path], embedder: Any) -> None:
     scribble(real_index["index"] / "gen-000002" / store.DATABASE)
-    code, summary, _ = run_build(real_index["corpus"], real_index["index"], None, False,
-                                 progress_bar=False)
+    code, summary, _ = run_build(load_config({"CORPUS_DIR": real_index["corpus"],
+                                              "INDEX_DIR": real_index["index"]}))
     assert code == 0
     assert summary["warnings"][0].startswith("the live index was damaged: gen-000002: damaged "
                                              "database")

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from service.store import generations
 from service.areas import Gazetteer
 from service.evaluation import evaluate, load_questions
 from service.retrieval.search import DEFAULT_MODE, Searcher
-from service.store.sqlite import IndexGeneration
+from service.store import open_store
 
 SEED = Path(__file__).parent / "data" / "seed-questions.jsonl"
 
 
 @pytest.fixture(scope="module")
 def searcher(bundled_index: Path, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    current = generations.current_generation(bundled_index / "index")
+    store = open_store(bundled_index / "index")
+    current = store.current()
     assert current is not None
-    return Searcher(IndexGeneration(current), embedder, Gazetteer.load())
+    return Searcher(store.open(current), embedder, Gazetteer.load())
 
 
 @pytest.fixture(scope="module")

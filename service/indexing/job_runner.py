@@ -5,14 +5,10 @@ builds, and the builder itself takes the build lock, so there is only ever one w
 
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import logging
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,15 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.indexing.jobs import INTERRUPTED, JobStore, outcome
+from service.indexing.builder import Event, child_command, parse_event, request
+from service.store.generations import exclusive
+from service.store.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNNER_LOCK = "jobs.lock"
-EXPORTED_SETTINGS = ("PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "ENCODE_BATCH")
-
-Event = dict[str, Any]
+# the folder holding the `service` package, so the child imports the same code
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+INTERRUPTED = ("interrupted: the builder stopped before finishing (crash, kill or server "
+               "restart); the index is unchanged and a retry job indexes the files")
 
 
 @dataclass
@@ -45,28 +43,28 @@ BuildFunction = Callable[[bool, Callable[[Event], None], Callable[[int], None]],
 
 
 class SubprocessBuild:
-    """`scripts/build_index.py --events` in a child process: JSON lines on stdout."""
+    """`python -m service.indexing` in a child process (see `protocol`), so a crash or
+    kill -9 of the builder never takes a server down."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = settings
 
-    def command(self, full: bool) -> list[str]:
-        command = [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--events",
-                   "--corpus", str(self.settings["CORPUS_DIR"]),
-                   "--index", str(self.settings["INDEX_DIR"]),
-                   "--model", str(self.settings["MODEL"])]
-        return command + (["--full"] if full else [])
+    def command(self) -> list[str]:
+        return child_command()
 
     def __call__(self, full: bool, on_event: Callable[[Event], None],
                  on_start: Callable[[int], None]) -> BuildOutcome:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-        env.update({f"PLANSEARCH_{key}": str(self.settings[key]) for key in EXPORTED_SETTINGS})
+        path = os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH"))
+                               if p)
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
         final: Event = {}
         with tempfile.TemporaryFile("w+") as stderr, subprocess.Popen(
-                self.command(full), stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT,
-                env=env) as process:
+                self.command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                text=True, env=env) as process:
             on_start(process.pid)
-            assert process.stdout is not None
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(request(self.settings, full))
+            process.stdin.close()
             for line in process.stdout:
                 event = parse_event(line)
                 if event.get("event") in {"summary", "error"}:
@@ -84,14 +82,6 @@ class SubprocessBuild:
         if final.get("event") == "error":
             return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")))
         return BuildOutcome(error=f"the builder exited with status {code}: {tail}", crashed=True)
-
-
-def parse_event(line: str) -> Event:
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return {}
-    return event if isinstance(event, dict) else {}
 
 
 class JobRunner:
@@ -219,57 +209,37 @@ class Progress:
 @contextmanager
 def runner_lock(index_dir: Path) -> Iterator[bool]:
     """Non-blocking flock on jobs.lock; yields whether this process got it."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / RUNNER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+    with exclusive(index_dir / RUNNER_LOCK) as fd:
+        yield fd is not None
 
 
-def pending_documents(corpus_dir: Path, index_dir: Path, full: bool) -> int:
-    """How many files the build will read: the total for the documents progress."""
-    from service.store import generations
-    from service.store import sqlite as store
-    from service.indexing.corpus import scan_corpus
-
-    files = scan_corpus(corpus_dir)
-    current = generations.current_generation(index_dir)
-    if full or current is None:
-        return len(files)
-    try:
-        conn = store.connect(current / store.DATABASE, read_only=True)
-        try:
-            seen = {(row[0], row[1]) for row in conn.execute(
-                "SELECT path, sha256 FROM documents UNION ALL SELECT path, sha256 FROM failures")}
-        finally:
-            conn.close()
-    except Exception:  # a damaged index is rebuilt in full: every file is read
-        return len(files)
-    return sum(1 for f in files if (f.relative, f.sha256) not in seen)
-
-
-class BuildEvents:
-    """The builder's side of the protocol: documents read and chunks embedded."""
-
-    def __init__(self, emit: Callable[[Event], None], corpus_dir: Path, index_dir: Path,
-                 full: bool) -> None:
-        self.emit = emit
-        self.total = pending_documents(corpus_dir, index_dir, full)
-        self.done = 0
-        emit({"event": "documents", "done": 0, "total": self.total})
-
-    def document_read(self, relative: str) -> None:
-        self.done += 1
-        self.emit({"event": "documents", "done": self.done, "total": max(self.total, self.done),
-                   "path": relative})
-
-    def chunks_embedded(self, done: int, total: int) -> None:
-        self.emit({"event": "chunks", "done": done, "total": total})
+def outcome(job: dict[str, Any], summary: dict[str, Any]
+            ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]], str | None]:
+    """(status, files, errors, message) of a job whose build finished with `summary`."""
+    failed = {f["path"]: f["reason"] for f in summary.get("failed", [])}
+    indexed = set(summary.get("added_paths", []) + summary.get("updated_paths", [])
+                  + summary.get("unchanged_paths", []))
+    if job["kind"] == "reindex":
+        errors = [{"file": path, "reason": reason} for path, reason in sorted(failed.items())]
+        return "succeeded", [], errors, None
+    files, errors = [], []
+    for entry in job["files"]:
+        name = entry["name"]
+        if job["kind"] == "upload" and name in failed:
+            entry, reason = {**entry, "status": "failed", "reason": failed[name]}, failed[name]
+        elif job["kind"] == "upload" and name not in indexed:
+            reason = "the file was no longer in the corpus when the build ran"
+            entry = {**entry, "status": "failed", "reason": reason}
+        elif job["kind"] == "delete" and name in indexed:
+            reason = "the file is back in the corpus, so the document stays indexed"
+            entry = {**entry, "status": "failed", "reason": reason}
+        else:
+            entry, reason = {**entry, "status": "indexed" if job["kind"] == "upload"
+                             else "removed"}, ""
+            entry.pop("reason", None)
+        files.append(entry)
+        if reason:
+            errors.append({"file": name, "reason": reason})
+    if errors:
+        return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
+    return "succeeded", files, errors, None

@@ -32,18 +32,12 @@ def drop_unsafe_link(document: Document) -> Document:
     return document
 
 
-def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None,
-                  on_read: Callable[[str], None] | None = None
+def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None
                   ) -> Callable[[Path, str], Document]:
     """The build's reader: sandboxed, with upload metadata (`.meta/` sidecars) applied."""
     limits = limits or ParseLimits.from_config(load_config())
 
     def read(path: Path, relative: str) -> Document:
-        try:
-            return apply_sidecar(read_document_safely(path, relative, limits), corpus_dir,
-                                 relative)
-        finally:
-            if on_read is not None:
-                on_read(relative)
+        return apply_sidecar(read_document_safely(path, relative, limits), corpus_dir, relative)
 
     return read

@@ -7,9 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from service.retrieval.results import DocumentRef, Hit
-from service.store.sqlite import ChunkRow, IndexGeneration
+from service.store import ChunkRow, IndexReader
 
 MAX_MERGED = 3  # chunks in one passage, so a card stays readable
 NEAR_DUPLICATE = 0.6  # Jaccard overlap of word 5-grams above which a passage is a repeat
@@ -87,9 +86,9 @@ def highlight_spans(ranked: list[tuple[tuple[int, int], float]]) -> tuple[tuple[
     return tuple(sorted(chosen))
 
 
-def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGeneration,
-                      documents: dict[str, DocumentRef], scorer: SentenceScorer | None,
-                      max_score: float | None = None) -> list:  # list[Hit]
+def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
+                      documents: dict[str, DocumentRef], scorer: SentenceScorer | None
+                      ) -> list[Hit]:
     window = ranked[: max(k * 4, 20)]
     rows = generation.chunks([c.chunk_id for c in window])
     passages: list[Passage] = []
@@ -109,7 +108,7 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexGenerati
             continue  # the same boilerplate in another document
         seen_shingles.append(marks)
         passages.append(Passage([row], candidate.score))
-    top = max_score or (passages[0].score if passages else 1.0)
+    top = passages[0].score if passages else 1.0
     scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
     hits = []
     for rank, passage in enumerate(passages, start=1):

@@ -12,13 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from service.store.records import BuildLocked
+
 POINTER = "CURRENT"
 LOCK = "build.lock"
 GENERATION = re.compile(r"^gen-(\d{6})$")
-
-
-class BuildLocked(Exception):
-    """Another build holds the lock."""
 
 
 def generation_name(number: int) -> str:
@@ -113,24 +111,37 @@ def prune(index_dir: Path, keep: int = 2) -> list[str]:
 
 
 @contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
-    """One builder at a time. flock is released by the kernel even after kill -9,
-    so a crashed build never leaves a stale lock behind."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+def exclusive(path: Path) -> Iterator[int | None]:
+    """A non-blocking flock on `path`: yields the open descriptor if this process got the
+    lock, None if another holds it. The kernel releases it even after kill -9, so a
+    crashed holder never leaves a stale lock behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
             if error.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            yield None
+            return
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One builder at a time; the holder's PID is written into the lock file."""
+    with exclusive(index_dir / LOCK) as fd:
+        if fd is None:
+            try:
+                holder = (index_dir / LOCK).read_text().strip() or "unknown"
+            except OSError:
+                holder = "unknown"
             raise BuildLocked(
                 f"another build is running (PID {holder}); wait for it to finish, or stop it "
-                f"and run the build again"
-            ) from None
+                f"and run the build again")
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
-    finally:
-        os.close(fd)

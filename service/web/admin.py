@@ -16,8 +16,8 @@ from service.indexing import uploads
 from service.web.access import require_admin
 from service.web.errors import ApiError
 from service.indexing.job_runner import JobRunner, SubprocessBuild
-from service.indexing.jobs import JobStore
-from service.store.sqlite import IndexNotReady
+from service.store.jobs import JobStore
+from service.store import IndexNotReady
 from service.indexing.uploads import StagedFile, UploadRejected
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
@@ -146,7 +146,7 @@ def indexed_by_sha256() -> dict[str, str]:
         generation = current_app.extensions["plansearch"].searcher().generation
     except IndexNotReady:
         return {}  # nothing indexed yet, so nothing can be a duplicate
-    return {d["sha256"]: d["id"] for d in generation.documents()}
+    return {d.sha256: d.id for d in generation.documents()}
 
 
 def upload_metadata(form: MultiDict[str, str], file_count: int) -> dict[str, str]:
@@ -182,13 +182,13 @@ def delete_document(doc_id: str) -> tuple[Response, int]:
     if document is None:
         raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
     corpus = Path(current_app.config["CORPUS_DIR"])
-    source = (corpus / document["path"]).resolve()
+    source = (corpus / document.path).resolve()
     if not source.is_relative_to(corpus.resolve()):
         raise ApiError(404, f"document {doc_id!r} is not in the corpus folder")
     moved = None
     if source.is_file():  # else an earlier delete moved it and its build is pending
-        moved = uploads.move_to_deleted(corpus, document["path"]).relative_to(corpus).as_posix()
-    job = runner().store.create("delete", [{"name": document["path"], "document_id": doc_id,
+        moved = uploads.move_to_deleted(corpus, document.path).relative_to(corpus).as_posix()
+    job = runner().store.create("delete", [{"name": document.path, "document_id": doc_id,
                                             "moved_to": moved}])
     runner().notify()
     return jsonify({"status": "queued", "job_id": job["id"], "job_url": f"/api/jobs/{job['id']}",

@@ -12,7 +12,7 @@ from service.retrieval.chat import Turn, extractive_answer, standalone_query
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
-from service.store.sqlite import IndexNotReady
+from service.store import DocumentRecord, IndexNotReady
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -159,7 +159,7 @@ def chat() -> Response:
 def documents() -> Response:
     searcher: Searcher = live().searcher()
     return jsonify({"documents": [public_document(d) for d in searcher.generation.documents()],
-                    "failed": searcher.generation.failures()})
+                    "failed": [f.to_dict() for f in searcher.generation.failures()]})
 
 
 @blueprint.get("/documents/<doc_id>")
@@ -170,12 +170,11 @@ def document(doc_id: str) -> Response:
     return jsonify(public_document(found))
 
 
-def public_document(row: dict[str, Any]) -> dict[str, Any]:
+def public_document(document: DocumentRecord) -> dict[str, Any]:
     keys = ("id", "title", "area", "path", "source_url", "published", "pages", "chunks",
             "indexed_at", "sha256", "size", "warnings")
-    values = {key: row.get(key) for key in keys}
-    values["file_url"] = f"/documents/{row['id']}/file"
-    return values
+    values = document.to_dict()
+    return {**{key: values[key] for key in keys}, "file_url": f"/documents/{document.id}/file"}
 
 
 @blueprint.get("/health")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
 
 from service.web.access import install_access_controls
 from service.config import load_config
-from service.embedding.models import SentenceTransformerEmbedder
+from service.embedding import SentenceTransformerEmbedder
 from service.web.errors import install_error_handlers
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
+from service.store import open_store
 
 access_log = logging.getLogger("plansearch.access")
 
@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings["MODEL"], batch_size=settings["ENCODE_BATCH"],
         threads=settings["TORCH_THREADS"])
     reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
-    app.extensions["plansearch"] = LiveIndex(Path(settings["INDEX_DIR"]), embedder,
+    app.extensions["plansearch"] = LiveIndex(open_store(settings["INDEX_DIR"]), embedder,
                                              reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
     app.register_blueprint(api.blueprint)
@@ -66,7 +66,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     return app
 
-
-def live_index(app: Flask) -> LiveIndex:
-    index: LiveIndex = app.extensions["plansearch"]
-    return index

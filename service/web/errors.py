@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from service.retrieval.search import InvalidQuery
-from service.store.sqlite import IndexNotReady
+from service.retrieval.options import InvalidQuery
+from service.store import IndexNotReady
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
-from service.store.sqlite import IndexNotReady
+from service.store import DocumentRecord, IndexNotReady
 
 blueprint = Blueprint("web", __name__)
 
@@ -29,13 +29,13 @@ def index() -> str:
                            documents=sorted(documents, key=lambda d: d["title"].lower()))
 
 
-def corpus_file(doc_id: str) -> tuple[dict[str, Any], Path]:
+def corpus_file(doc_id: str) -> tuple[DocumentRecord, Path]:
     """The document's file, found by its server-side id; never a client-supplied path."""
     document = searcher().generation.document(doc_id)
     if document is None:
         abort(404)
     corpus = Path(current_app.config["CORPUS_DIR"]).resolve()
-    path = (corpus / document["path"]).resolve()
+    path = (corpus / document.path).resolve()
     if not path.is_relative_to(corpus) or not path.is_file():
         abort(404)
     return document, path
@@ -65,11 +65,9 @@ def reading_view(doc_id: str) -> str:
     found = current.generation.chunks(wanted)
     chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     pages = []
-    for row in current.generation.pages(doc_id):
-        paragraphs = []
-        for text in row["text"].split("\n\n"):
-            paragraphs.append({"text": text, "highlighted": False})
-        pages.append({"number": row["number"], "label": row["label"], "paragraphs": paragraphs})
+    for page in current.generation.pages(doc_id):
+        paragraphs = [{"text": text, "highlighted": False} for text in page.text.split("\n\n")]
+        pages.append({"number": page.number, "label": page.label, "paragraphs": paragraphs})
     for chunk in chunks:
         mark_chunk(pages, chunk)
     return render_template("document.html", document=document, pages=pages,

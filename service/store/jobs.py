@@ -14,10 +14,6 @@ from typing import Any
 
 DATABASE = "jobs.sqlite"
 KINDS = ("upload", "delete", "reindex")
-STATUSES = ("queued", "running", "succeeded", "failed")
-INTERRUPTED = ("interrupted: the builder stopped before finishing (crash, kill or server "
-               "restart); the index is unchanged and a retry job indexes the files")
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
@@ -147,35 +143,3 @@ def job_dict(row: sqlite3.Row) -> dict[str, Any]:
     values["full"] = bool(values["full"])
     del values["batch"]
     return values
-
-
-def outcome(job: dict[str, Any], summary: dict[str, Any]
-            ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]], str | None]:
-    """(status, files, errors, message) of a job whose build finished with `summary`."""
-    failed = {f["path"]: f["reason"] for f in summary.get("failed", [])}
-    indexed = set(summary.get("added_paths", []) + summary.get("updated_paths", [])
-                  + summary.get("unchanged_paths", []))
-    if job["kind"] == "reindex":
-        errors = [{"file": path, "reason": reason} for path, reason in sorted(failed.items())]
-        return "succeeded", [], errors, None
-    files, errors = [], []
-    for entry in job["files"]:
-        name = entry["name"]
-        if job["kind"] == "upload" and name in failed:
-            entry, reason = {**entry, "status": "failed", "reason": failed[name]}, failed[name]
-        elif job["kind"] == "upload" and name not in indexed:
-            reason = "the file was no longer in the corpus when the build ran"
-            entry = {**entry, "status": "failed", "reason": reason}
-        elif job["kind"] == "delete" and name in indexed:
-            reason = "the file is back in the corpus, so the document stays indexed"
-            entry = {**entry, "status": "failed", "reason": reason}
-        else:
-            entry, reason = {**entry, "status": "indexed" if job["kind"] == "upload"
-                             else "removed"}, ""
-            entry.pop("reason", None)
-        files.append(entry)
-        if reason:
-            errors.append({"file": name, "reason": reason})
-    if errors:
-        return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
-    return "succeeded", files, errors, None

@@ -1,0 +1,186 @@
+"""Running one build as a program, from a shell (scripts/build_index.py, with a progress
+bar or --json) or as the admin jobs' builder subprocess, `python -m service.indexing`.
+
+The subprocess protocol: the parent writes the build settings to the child's stdin as one
+JSON object, and reads one JSON event per line from its stdout:
+
+    {"event": "documents", "done": 0, "total": N}           once the change plan is made
+    {"event": "documents", "done": i, "total": N, "path": p} after each file is read
+    {"event": "chunks", "done": i, "total": M}              as chunks are embedded
+    {"event": "summary", ...}                               the build's --json summary
+    {"event": "error", "message": "...", "locked": bool}     or why it did not run
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from service.embedding import ModelNotAvailable, SentenceTransformerEmbedder
+from service.indexing.build import BuildProgress, BuildReport, build_index
+from service.indexing.parsing import corpus_reader
+from service.indexing.sandbox import ParseLimits
+from service.store import BuildLocked, Store, open_store
+
+
+def format_report(report: BuildReport, index_dir: Path) -> str:
+    lines = [
+        f"Index {index_dir} -> {report.generation}",
+        f"  added {len(report.added)}, updated {len(report.updated)}, removed "
+        f"{len(report.removed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}",
+        f"  {report.chunks} chunks in the index; {report.embedded_chunks} embedded in "
+        f"{report.seconds:.1f} s ({report.embedded_chunks / max(report.seconds, 1e-9):.1f} "
+        "chunks/s)",
+    ]
+    if report.full_rebuild_reason:
+        lines.append(f"  full rebuild: {report.full_rebuild_reason}")
+    lines += [f"  FAILED {f['path']}: {f['reason']}" for f in report.failed]
+    lines += [f"  warning: {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def roll_back_damaged(store: Store) -> tuple[str | None, bool]:
+    """If the live generation is damaged, point CURRENT at the newest older one that
+    loads, so an incremental build can start from it. Returns (what was done, whether
+    only a full rebuild can help)."""
+    current = store.current()
+    problem = store.problem(current) if current is not None else None
+    if current is None or problem is None:
+        return None, False
+    with store.build_lock():
+        published = store.published()
+        for older in published[published.index(current) + 1:]:
+            if store.problem(older) is None:
+                store.point_to(older)
+                return f"{problem}; rolled back to {older} and rebuilt from it", False
+    return f"{problem}; no older generation loads, so everything was rebuilt", True
+
+
+class ProgressBar:
+    """Progress on stderr for a person at a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def planned(self, documents: int) -> None:
+        pass
+
+    def document_read(self, relative: str) -> None:
+        pass
+
+    def chunks_embedded(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_build(settings: Mapping[str, Any], full: bool = False,
+              progress: BuildProgress | None = None) -> tuple[int, dict[str, Any], str]:
+    """Run one build with these settings (CORPUS_DIR, INDEX_DIR, MODEL, ENCODE_BATCH and
+    the PARSE_* limits); returns (exit status, JSON summary, human summary)."""
+    corpus_dir, index_dir = Path(settings["CORPUS_DIR"]), Path(settings["INDEX_DIR"])
+    store = open_store(index_dir)
+    try:
+        repaired, needs_full = roll_back_damaged(store)
+        full = full or needs_full
+        embedder = SentenceTransformerEmbedder(settings["MODEL"],
+                                               batch_size=settings["ENCODE_BATCH"])
+        read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
+        report = build_index(corpus_dir, store, embedder, full=full, read=read,
+                             progress=progress)
+    except (BuildLocked, FileNotFoundError, ModelNotAvailable) as error:
+        return 2, error_summary(error), f"error: {error}"
+    if repaired:
+        report.warnings.insert(0, f"the live index was damaged: {repaired}")
+    return 0, report.summary(), format_report(report, index_dir)
+
+
+def error_summary(error: Exception) -> dict[str, Any]:
+    summary: dict[str, Any] = {"error": str(error)}
+    if isinstance(error, BuildLocked):
+        summary["locked"] = True  # the job runner waits and retries rather than failing
+    return summary
+
+
+# --- the builder subprocess -------------------------------------------------------
+Event = dict[str, Any]
+# the settings a build reads; nothing else crosses into the child
+BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "ENCODE_BATCH", "PARSE_TIMEOUT_S",
+                  "PARSE_MEMORY_MB", "PARSE_MAX_PAGES")
+
+
+def child_command() -> list[str]:
+    return [sys.executable, "-m", "service.indexing"]
+
+
+def request(settings: Mapping[str, Any], full: bool) -> str:
+    """The one line the parent writes to the child's stdin."""
+    return json.dumps({"settings": {key: settings[key] for key in BUILD_SETTINGS},
+                       "full": full}, default=str) + "\n"  # folders may be Paths
+
+
+def parse_event(line: str) -> Event:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+class EventProgress:
+    """The child's side: build progress as events."""
+
+    def __init__(self, emit: Callable[[Event], None]) -> None:
+        self.emit = emit
+        self.total = 0
+        self.done = 0
+
+    def planned(self, documents: int) -> None:
+        self.total = documents
+        self.emit({"event": "documents", "done": 0, "total": documents})
+
+    def document_read(self, relative: str) -> None:
+        self.done += 1
+        self.emit({"event": "documents", "done": self.done, "total": max(self.total, self.done),
+                   "path": relative})
+
+    def chunks_embedded(self, done: int, total: int) -> None:
+        self.emit({"event": "chunks", "done": done, "total": total})
+
+
+def final_event(summary: Mapping[str, Any]) -> Event:
+    if "error" in summary:
+        return {"event": "error", "message": summary["error"],
+                "locked": summary.get("locked", False)}
+    return {"event": "summary", **summary}
+
+
+def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """The child: read the request, build, print events."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    def emit(event: Event) -> None:
+        print(json.dumps(event), file=stdout, flush=True)
+
+    try:
+        payload = json.loads(stdin.readline())
+        settings, full = payload["settings"], bool(payload.get("full"))
+        missing = [key for key in BUILD_SETTINGS if key not in settings]
+        if missing:
+            raise ValueError(f"missing settings {', '.join(missing)}")
+    except (ValueError, KeyError, TypeError) as error:
+        emit({"event": "error", "message": f"bad build request: {error}", "locked": False})
+        return 2
+    code, summary, _ = run_build(settings, full, EventProgress(emit))
+    emit(final_event(summary))
+    return code

@@ -1,0 +1,83 @@
+"""Fusing ranked lists and re-scoring candidates: pure functions of their inputs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from service.retrieval.options import SearchOptions
+from service.retrieval.passages import Candidate
+from service.store import Ranked
+from service.store.records import SentenceVectors
+
+
+def merge_ranked(first: Ranked, second: Ranked) -> Ranked:
+    """One list, best first, keeping the first list's entry for an id in both."""
+    seen = {i for i, _ in first}
+    merged = first + [(i, s) for i, s in second if i not in seen]
+    return sorted(merged, key=lambda pair: -pair[1])
+
+
+def fusion_unit(options: SearchOptions) -> float:
+    """The best score fusion can give (rank 1 in both lists), the unit boosts use."""
+    if options.fusion == "rrf":
+        return (options.dense_weight + options.keyword_weight) / (options.rrf_k + 1)
+    return 1.0
+
+
+def fuse(dense: Ranked, keyword: Ranked, options: SearchOptions, mode: str) -> list[Candidate]:
+    """Convex combination of normalised scores by default (`options.fusion`), or
+    reciprocal-rank fusion."""
+    scores: dict[int, float] = {}
+    if mode == "dense":
+        keyword = []
+    if mode == "keyword":
+        dense = []
+    if options.fusion == "convex":
+        for weight, ranked in ((options.convex_alpha, dense), (1 - options.convex_alpha, keyword)):
+            if not ranked:
+                continue
+            values = np.array([s for _, s in ranked])
+            # keyword scores start at 0 (no term matched); dense ones at the weakest
+            # candidate, or at 0 when cosines are taken as they are ("raw")
+            low = 0.0 if ranked is keyword or options.dense_norm == "raw" else values.min()
+            span = max(values.max() - low, 1e-9)
+            if ranked is dense and options.dense_norm == "raw":
+                span = 1.0
+            for (chunk_id, value) in ranked:
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * (value - low) / span
+    else:
+        for weight, ranked in ((options.dense_weight, dense), (options.keyword_weight, keyword)):
+            for rank, (chunk_id, _) in enumerate(ranked, start=1):
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (options.rrf_k + rank)
+    dense_score = dict(dense)
+    return sorted((Candidate(i, s, dense_score.get(i)) for i, s in scores.items()),
+                  key=lambda c: -c.score)
+
+
+def boost(fused: list[Candidate], favoured: set[int], bonus: float) -> list[Candidate]:
+    """Add `bonus` to the favoured chunks (those from the area a question names)."""
+    boosted = [replace(c, score=c.score + bonus) if c.chunk_id in favoured else c
+               for c in fused]
+    return sorted(boosted, key=lambda c: -c.score)
+
+
+def sentence_rescore(fused: list[Candidate], stored: SentenceVectors, vector: np.ndarray,
+                     weight: float, depth: int) -> list[Candidate]:
+    """Re-score the top candidates by their best sentence's similarity to the query. A
+    fact usually sits in one sentence, which a whole-passage vector blurs."""
+    if not stored:
+        return fused
+    top = fused[:depth]
+    scale = max(c.score for c in top) if top else 1.0
+    rescored = []
+    for candidate in top:
+        best = 0.0
+        if candidate.chunk_id in stored:
+            _, vectors = stored[candidate.chunk_id]
+            if len(vectors):
+                best = float(np.max(vectors @ vector))
+        rescored.append(replace(candidate, score=candidate.score / scale + weight * best))
+    rescored.sort(key=lambda c: -c.score)
+    return rescored + fused[depth:]

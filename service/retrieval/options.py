@@ -1,0 +1,52 @@
+"""What a search may be asked to do: its modes, tuning options and filters, and the
+errors a caller must fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
+DEFAULT_MODE = "hybrid"
+
+
+class InvalidQuery(Exception):
+    """A request the caller must fix; the message says how."""
+
+    code = "invalid_query"
+
+
+class InvalidFilter(InvalidQuery):
+    """A filter names an area or document that is not in the index."""
+
+    code = "invalid_filter"
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    # convex fusion of min-max normalised scores, with both scores measured for every
+    # candidate, beat reciprocal-rank fusion on both evaluation sets (BENCHMARKS.md)
+    fusion: str = "convex"  # or "rrf"
+    rrf_k: int = 60
+    candidates: int = 50  # from each retriever
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    convex_alpha: float = 0.7  # dense share in convex fusion
+    # cosines are comparable across queries as they are; min-max stretching magnified
+    # noise when every candidate was about as similar (measured: BENCHMARKS.md)
+    dense_norm: str = "raw"  # or "minmax"
+    area_boost: float = 0.2  # share of the best possible fused score; 0 turns it off
+    area_candidates: int = 20  # extra dense candidates drawn from the named area
+    synonyms: bool = True  # keyword search also looks for other phrasings (A&E, RTT...)
+    phrases: str = "pairs"  # keyword phrases: "pairs" of neighbouring words, "names", "none"
+    sentence_weight: float = 0.0  # in hybrid: weight of the best sentence's similarity
+    rerank_depth: int = 30  # candidates the rerank stage re-scores
+    rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
+
+
+@dataclass(frozen=True)
+class Filters:
+    areas: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.areas or self.documents)

@@ -1,0 +1,93 @@
+"""The on-disk format of one embedded generation: its files, its SQLite schema and its
+manifest (README "On-disk format" describes them for people)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from service.store.records import IncompatibleIndex, IndexNotReady
+
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+DATABASE = "index.sqlite"
+FORMAT_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, path TEXT UNIQUE NOT NULL, title TEXT NOT NULL, area TEXT,
+    source_url TEXT, published TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL, number INTEGER NOT NULL, label TEXT, text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
+    page_start INTEGER NOT NULL, page_end INTEGER NOT NULL, page_label TEXT,
+    section TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+    text TEXT NOT NULL, tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk_id INTEGER PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
+);
+"""
+CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_label", "section",
+                 "char_start", "char_end", "text")
+DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "sha256", "size",
+                    "pages", "chunks", "indexed_at", "warnings")
+# the database errors a damaged generation raises, so callers need not import sqlite3
+DatabaseError = sqlite3.DatabaseError
+
+
+def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    if read_only:
+        # immutable: generations never change once published, so skip all locking
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                               check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path)
+        conn.executescript(SCHEMA)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def insert(table: str, columns: tuple[str, ...]) -> str:
+    """An INSERT naming its columns, so the schema's column order never matters."""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def read_manifest(generation: Path) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads((generation / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise IndexNotReady(f"{generation.name}: unreadable manifest ({error})") from None
+    return manifest
+
+
+def store_versions() -> dict[str, str]:
+    import faiss
+
+    return {"faiss": faiss.__version__, "sqlite": sqlite3.sqlite_version}
+
+
+def check_model(manifest: dict[str, Any], model_name: str) -> None:
+    """Refuse to search vectors made by another model: the scores would be meaningless."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IncompatibleIndex(
+            f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
+            "rebuild with `python scripts/build_index.py --full`")
+    if manifest.get("model") != model_name:
+        raise IncompatibleIndex(
+            f"the index was built with model {manifest.get('model')!r} but {model_name!r} is "
+            "configured; rebuild with `python scripts/build_index.py --full "
+            f"--model {model_name}` or configure the index's model")

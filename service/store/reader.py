@@ -1,0 +1,217 @@
+"""Reading one published embedded generation: FAISS for vectors, SQLite for text,
+attribution, FTS5 keyword scores and sentence vectors."""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from service.store import layout, vector_index
+from service.store.interface import KeywordQuery
+from service.store.keywords import keyword_query
+from service.store.records import (
+    ChunkRow,
+    DocumentRecord,
+    FailureRecord,
+    IndexNotReady,
+    InvalidKeywordQuery,
+    PageRecord,
+    Ranked,
+    SentenceVectors,
+)
+
+# an area or document filter can leave most FTS5 matches out: fetch this many more
+FILTERED_FETCH = 10
+
+
+@dataclass(frozen=True)
+class FtsQuery:
+    text: str
+    expression: str  # the FTS5 MATCH expression
+
+
+class EmbeddedGeneration:
+    """A loaded, read-only generation. Shared by request threads; never mutated."""
+
+    def __init__(self, path: Path, pool_size: int = 4) -> None:
+        self.path = path
+        self.name = path.name
+        self.manifest = layout.read_manifest(path)
+        try:
+            self.vectors = vector_index.read_vector_index(path / layout.VECTORS)
+        except RuntimeError as error:
+            raise IndexNotReady(f"{path.name}: damaged vector file ({error})") from None
+        self._pool: queue.Queue[sqlite3.Connection] = queue.Queue()
+        for _ in range(pool_size):
+            self._pool.put(layout.connect(path / layout.DATABASE, read_only=True))
+        counted = self._count("chunks")
+        if counted != self.vectors.ntotal:
+            raise IndexNotReady(f"{path.name}: {counted} chunks but {self.vectors.ntotal} vectors")
+        self.chunk_count = counted
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        conn = self._pool.get()
+        try:
+            yield conn
+        except InvalidKeywordQuery:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise IndexNotReady(f"{self.name}: damaged database ({error})") from None
+        finally:
+            self._pool.put(conn)
+
+    def _count(self, table: str) -> int:
+        with self._db() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get_nowait().close()
+
+    def verify(self) -> None:
+        """Catch a damaged database at load time rather than on some later query: SQLite's
+        quick_check reads every page, and the manifest's counts must match the tables."""
+        with self._db() as conn:
+            verdict = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+        if verdict != ["ok"]:
+            raise IndexNotReady(f"{self.name}: damaged database ({'; '.join(verdict)})")
+        documents = self._count("documents")
+        counts = self.manifest.get("counts", {})
+        if counts.get("documents", documents) != documents or \
+                counts.get("chunks", self.chunk_count) != self.chunk_count:
+            raise IndexNotReady(f"{self.name}: the manifest's counts {counts} do not match "
+                                f"the index ({documents} documents, {self.chunk_count} chunks)")
+
+    # --- vectors ------------------------------------------------------------------------
+    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:
+        """Top-k chunk ids by inner product, optionally only among `allowed` ids."""
+        if self.vectors.ntotal == 0:
+            return []
+        scores, ids = vector_index.search(self.vectors, vector, k, allowed)
+        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i != -1]
+
+    def similarities(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Exact inner products for chosen chunks, for fusing candidates that only the
+        keyword retriever found."""
+        scores = {}
+        for chunk_id in ids:
+            try:
+                stored = self.vectors.reconstruct(int(chunk_id))
+            except RuntimeError:  # an index type that can't reconstruct: leave it unscored
+                continue
+            scores[int(chunk_id)] = float(np.dot(stored, vector))
+        return scores
+
+    def sentence_vectors(self, ids: Sequence[int]) -> SentenceVectors:
+        """chunk id -> (sentence spans in the chunk text, their vectors), where stored."""
+        found = {}
+        for chunk_id, spans, blob in self._rows_for(
+                "SELECT chunk_id, spans, vectors FROM sentences WHERE chunk_id IN ({})", ids):
+            vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+            found[chunk_id] = ([tuple(s) for s in json.loads(spans)],
+                               vectors.reshape(-1, self.vectors.d))
+        return found
+
+    # --- keywords -----------------------------------------------------------------------
+    def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
+                      ) -> KeywordQuery | None:
+        expression = keyword_query(text, synonyms, phrases)
+        return FtsQuery(text, expression) if expression is not None else None
+
+    def keyword(self, query: KeywordQuery, k: int, allowed: Sequence[int] | None = None
+                ) -> Ranked:
+        """BM25 top-k (FTS5 rank is negated BM25, so higher is better here)."""
+        fetch = k if allowed is None else max(k * FILTERED_FETCH, 500)
+        with self._db() as conn:
+            try:
+                rows = conn.execute("SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH "
+                                    "? ORDER BY rank LIMIT ?", (fts(query), fetch)).fetchall()
+            except sqlite3.OperationalError as error:
+                raise InvalidKeywordQuery(str(error)) from None
+        permitted = set(allowed) if allowed is not None else None
+        ranked = [(int(r[0]), -float(r[1])) for r in rows if permitted is None or r[0] in permitted]
+        return ranked[:k]
+
+    def keyword_scores(self, query: KeywordQuery, ids: Sequence[int]) -> dict[int, float]:
+        """BM25 of chosen chunks; chunks that match no query term score 0."""
+        scores = {int(i): 0.0 for i in ids}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            with self._db() as conn:
+                rows = conn.execute(f"SELECT rowid, rank FROM chunks_fts WHERE chunks_fts "
+                                    f"MATCH ? AND rowid IN ({marks})", [fts(query), *ids])
+                scores.update({int(r[0]): -float(r[1]) for r in rows})
+        return scores
+
+    # --- text and attribution ---------------------------------------------------------
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        sql = f"SELECT {', '.join(layout.CHUNK_COLUMNS)} FROM chunks WHERE id IN ({{}})"
+        return {row["id"]: ChunkRow(**dict(row)) for row in self._rows_for(sql, ids)}
+
+    def chunk_documents(self, ids: Sequence[int]) -> dict[int, str]:
+        """chunk id -> document id."""
+        rows = self._rows_for("SELECT id, doc_id FROM chunks WHERE id IN ({})", ids)
+        return {row["id"]: row["doc_id"] for row in rows}
+
+    def chunk_ids_for(self, areas: Sequence[str] = (), documents: Sequence[str] = ()
+                      ) -> list[int] | None:
+        """Ids of the chunks in these areas and documents (both, when both are given);
+        None when neither is given, meaning every chunk."""
+        ids: set[int] | None = None
+        for column, values in (("area", areas), ("id", documents)):
+            if values:
+                found = {row[0] for row in self._rows_for(
+                    "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                    f"WHERE d.{column} IN ({{}})", values)}
+                ids = found if ids is None else ids & found
+        return sorted(ids) if ids is not None else None
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT * FROM documents ORDER BY title").fetchall()
+        return [document_record(row) for row in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        with self._db() as conn:
+            row = conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return document_record(row) if row else None
+
+    def failures(self) -> list[FailureRecord]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT * FROM failures ORDER BY path").fetchall()
+        return [FailureRecord(**dict(row)) for row in rows]
+
+    def pages(self, doc_id: str) -> list[PageRecord]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT number, label, text FROM pages WHERE doc_id = ? "
+                                "ORDER BY number", (doc_id,)).fetchall()
+        return [PageRecord(**dict(row)) for row in rows]
+
+    def _rows_for(self, sql: str, values: Sequence[Any]) -> list[sqlite3.Row]:
+        """Run `sql` with its `IN ({})` filled by one placeholder per value."""
+        if not values:
+            return []
+        with self._db() as conn:
+            return conn.execute(sql.format(",".join("?" * len(values))), list(values)).fetchall()
+
+
+def fts(query: KeywordQuery) -> str:
+    """The FTS5 expression of a query this backend analysed."""
+    if not isinstance(query, FtsQuery):
+        raise TypeError(f"not a keyword query of the embedded store: {query!r}")
+    return query.expression
+
+
+def document_record(row: sqlite3.Row) -> DocumentRecord:
+    values = dict(row)
+    values["warnings"] = tuple(json.loads(values.get("warnings") or "[]"))
+    return DocumentRecord(**values)

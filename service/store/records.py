@@ -1,0 +1,102 @@
+"""The typed rows the store hands out and takes in. Nothing here is specific to one
+backend: the embedded store and a distributed one both speak these types."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class IndexNotReady(Exception):
+    """No usable index generation exists."""
+
+
+class IncompatibleIndex(Exception):
+    """The index was built with a different model or format."""
+
+
+class InvalidKeywordQuery(Exception):
+    """The keyword engine could not parse the analysed query."""
+
+
+class BuildLocked(Exception):
+    """Another build holds the lock."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    path: str  # relative to the corpus folder
+    title: str
+    area: str | None
+    source_url: str | None
+    published: str | None
+    sha256: str
+    size: int
+    pages: int
+    chunks: int
+    indexed_at: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["warnings"] = list(self.warnings)
+        return values
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    number: int  # 1-based physical page
+    label: str | None  # the printed page number, where it differs
+    text: str
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """A corpus file that could not be read, kept so the same bytes aren't re-parsed."""
+
+    path: str
+    reason: str
+    sha256: str
+    failed_at: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason, "failed_at": self.failed_at}
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    doc_id: str
+    ordinal: int
+    page_start: int
+    page_end: int
+    page_label: str | None
+    section: str
+    char_start: int
+    char_end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk to write: its text and place, its vector, and its sentences' vectors."""
+
+    ordinal: int
+    page_start: int
+    page_end: int
+    page_label: str | None
+    section: str
+    char_start: int
+    char_end: int
+    text: str
+    tokens: int
+    vector: np.ndarray
+    sentence_spans: list[tuple[int, int]] = field(default_factory=list)
+    sentence_vectors: np.ndarray | None = None  # one row per span, when the embedder gives them
+
+
+Ranked = list[tuple[int, float]]  # (chunk id, score), best first
+SentenceVectors = dict[int, tuple[list[tuple[int, int]], np.ndarray]]
