@@ -243,6 +243,9 @@ def test_tabbing_never_hides_focus_behind_the_question_bar(page: Page, server: L
                                                            height: int) -> None:
     page.set_viewport_size({"width": NARROW, "height": height})
     chat_answered(page, server)
+    landed = page.evaluate(FOCUSED_STOP)  # focus moved to the new answer's heading
+    assert landed["name"] == 'h3 "Answer"' and landed["onScreen"] and not landed["covered"]
+
     page.evaluate("window.scrollTo(0, 0)")
     page.locator(".skip-link").focus()  # the first stop
     stops: list[dict[str, Any]] = [page.evaluate(FOCUSED_STOP)]
