@@ -7,7 +7,7 @@ HOST ?= $(or $(PLANSEARCH_HOST),127.0.0.1)
 PORT ?= $(or $(PLANSEARCH_PORT),8000)
 INDEX_DIR ?= $(or $(PLANSEARCH_INDEX_DIR),index)
 
-.PHONY: install index run serve test lint bench eval clean
+.PHONY: install index run serve test lint bench eval clean axe
 
 install: $(STAMP)
 
@@ -47,6 +47,16 @@ bench: install
 
 eval: install
 	$(BIN)/python scripts/evaluate.py --questions tests/data/seed-questions.jsonl --corpus corpus
+
+# axe-core for the accessibility tests only (never served by the app). Bump AXE_VERSION,
+# run `make axe`, and commit the new file; npm checks the tarball against the registry.
+AXE_VERSION ?= 4.14.1
+axe:
+	rm -f tests/vendor/axe-core-*.min.js
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+		&& tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js \
+		&& cp package/axe.min.js $(CURDIR)/tests/vendor/axe-core-$(AXE_VERSION).min.js \
+		&& cd $(CURDIR) && rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) $(INDEX_DIR)/gen-* $(INDEX_DIR)/CURRENT

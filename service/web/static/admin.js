@@ -48,6 +48,20 @@
     return td;
   }
 
+  // On narrow screens each row is stacked (admin.css), so each cell carries its column's
+  // name to show beside the value, and explicit roles keep the table a table.
+  function labelCells(body) {
+    const names = Array.from(body.closest("table").querySelectorAll("thead th"), (th) =>
+      (th.querySelector(".visually-hidden") ? "" : th.textContent.trim()));
+    Array.from(body.rows).forEach((row) => {
+      row.setAttribute("role", "row");
+      Array.from(row.cells).forEach((td, column) => {
+        td.setAttribute("role", "cell");
+        td.dataset.label = names[column] || "";
+      });
+    });
+  }
+
   function progressText(job) {
     const p = job.progress || {};
     const parts = [p.phase || job.status];
@@ -90,6 +104,7 @@
       cell(row, (job.created_at || "").replace("T", " ").slice(0, 19));
       body.appendChild(row);
     });
+    labelCells(body);
   }
 
   async function refreshJobs() {
@@ -126,6 +141,7 @@
       actions.appendChild(button);
       body.appendChild(row);
     });
+    labelCells(body);
     const failed = $("failed");
     failed.replaceChildren();
     payload.failed.forEach((f) => {

@@ -1,7 +1,7 @@
 // Plansearch chat page: the conversation state, the API calls and the controls.
 // Plain JS modules, no framework, no network beyond this origin.
 import {
-  announce, loadingIndicator, renderAnswer, renderError, scrollBehaviour, turnShell,
+  announce, loadingIndicator, renderAnswer, renderError, scrollBehaviour, spokenAnswer, turnShell,
 } from "./render.js";
 
 const RESULTS_PER_QUESTION = 5;
@@ -15,6 +15,8 @@ const askLabel = askButton.querySelector(".button__label");
 const newConversation = document.getElementById("new-conversation");
 const areaSelect = document.getElementById("filter-area");
 const documentSelect = document.getElementById("filter-document");
+const main = document.getElementById("main");
+const composer = document.querySelector(".composer-wrap");
 
 let history = []; // the turns the server answered: [{role, content}]
 let turnCount = 0;
@@ -93,13 +95,15 @@ async function ask(asked) {
   announce("Searching the plans…");
   try {
     const data = await postChat(messages, filters, controller.signal);
+    const waiting = waitingForAnswer();
     loading.remove();
-    renderAnswer(body, data, asked, chosen, turn);
+    const answerHeading = renderAnswer(body, data, asked, chosen, turn);
     history = messages;
     if (data.answer && data.answer.text) history.push({ role: "assistant", content: data.answer.text });
     const count = (data.results || []).length;
-    announce(`Answer ready, with ${count} source${count === 1 ? "" : "s"}.`);
+    announce(`Answer ready, with ${count} source${count === 1 ? "" : "s"}. ${spokenAnswer(data)}`);
     article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
+    if (waiting) answerHeading.focus({ preventScroll: true });
   } catch (error) {
     if (error.name === "AbortError") return; // the conversation was reset
     loading.remove();
@@ -114,6 +118,15 @@ async function ask(asked) {
       setBusy(false);
     }
   }
+}
+
+/** True unless the person has moved on (typing a follow-up, or elsewhere on the page),
+ * in which case a new answer must not take their focus. */
+function waitingForAnswer() {
+  const focused = document.activeElement;
+  const idle = !focused || focused === document.body || focused === askButton
+    || emptyState.contains(focused);
+  return question.value === "" && (idle || focused === question);
 }
 
 function submitQuestion() {
@@ -194,6 +207,23 @@ for (const button of document.querySelectorAll(".example")) {
     question.focus();
   });
 }
+
+// Escape anywhere in the conversation goes back to the question box: one key from an answer.
+main.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  event.preventDefault();
+  question.focus();
+});
+
+// The viewport's scroll-padding follows the sticky bar's height, so the browser scrolls
+// a focused element clear of the bar; when the bar is not sticky it covers nothing.
+function padForComposer() {
+  const sticky = getComputedStyle(composer).position === "sticky";
+  document.documentElement.style.setProperty(
+    "--composer-height", `${sticky ? composer.offsetHeight : 0}px`);
+}
+new ResizeObserver(padForComposer).observe(composer);
+window.addEventListener("resize", padForComposer);
 
 newConversation.addEventListener("click", reset);
 if (areaSelect) areaSelect.addEventListener("change", narrowDocuments);

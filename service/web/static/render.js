@@ -3,6 +3,8 @@
 // "<script>" shows as text.
 
 const COPIED_FEEDBACK_MS = 2000;
+const NO_CLOSE_ANSWER = "No sentence answered this closely. The nearest passages are below.";
+const NO_MATCH = "Nothing in the plans matched this question. Try other words, or clear the filters.";
 // Passages can run to thousands of characters; a card first shows the part around
 // the best sentence. Lengths are in characters.
 const NARROW = window.matchMedia("(max-width: 640px)");
@@ -320,13 +322,19 @@ function metaLine(data, asked, filters) {
   return el("ul", { className: "meta", attrs: { "aria-label": "About this search" } }, items);
 }
 
+/** The turn's answer and its source cards; returns the answer's heading. */
 export function renderAnswer(body, data, asked, filters, turn) {
   const results = data.results || [];
   const answer = data.answer || { text: "", citations: [] };
   body.append(metaLine(data, asked, filters));
 
   const answerBox = el("section", { className: "answer", attrs: { "aria-labelledby": `turn-${turn}-answer` } }, [
-    el("h3", { className: "answer__label", text: "Answer", attrs: { id: `turn-${turn}-answer` } }),
+    el("h3", {
+      className: "answer__label",
+      text: "Answer",
+      // app.js moves focus here when the answer arrives
+      attrs: { id: `turn-${turn}-answer`, tabindex: "-1", "aria-describedby": "answer-keys" },
+    }),
   ]);
   if (answer.text) {
     answerBox.append(answerList(answer, results, turn));
@@ -337,9 +345,7 @@ export function renderAnswer(body, data, asked, filters, turn) {
   } else {
     answerBox.append(el("p", {
       className: "answer__text answer__text--none",
-      text: results.length
-        ? "No sentence answered this closely. The nearest passages are below."
-        : "Nothing in the plans matched this question. Try other words, or clear the filters.",
+      text: results.length ? NO_CLOSE_ANSWER : NO_MATCH,
     }));
   }
   body.append(answerBox);
@@ -351,6 +357,15 @@ export function renderAnswer(body, data, asked, filters, turn) {
     ]);
     body.append(sources);
   }
+  return answerBox.querySelector(".answer__label");
+}
+
+/** The answer as one line of plain text for the status region: markers out, since a
+ * screen reader would read "[1]" as "left bracket one". */
+export function spokenAnswer(data) {
+  const text = (data.answer && data.answer.text) || "";
+  if (text) return text.replace(/\s*\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+  return (data.results || []).length ? NO_CLOSE_ANSWER : NO_MATCH;
 }
 
 export function renderError(body, message, retry) {
