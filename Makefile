@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[test]"
+	# the default embedder runs the model through ONNX Runtime: export it once, here,
+	# so that serving never imports torch
+	HF_HUB_OFFLINE=1 $(BIN)/python -m service.embedding
 	touch $(STAMP)
 
 index: install

@@ -29,6 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODEL", "sentence-transformers/all-MiniLM-L6-v2",
             "Embedding model: the bundled default, or the path of a local "
             "sentence-transformers folder. Hub downloads are never attempted."),
+    Setting("EMBEDDER", "onnx",
+            "How queries and builds are embedded: `onnx` (ONNX Runtime, no torch at run time; "
+            "exported once by `make install` and checked against sentence-transformers) or "
+            "`sentence-transformers` (the reference). Tests may pass an embedder object."),
     Setting("HOST", "127.0.0.1", "Address `make run` binds to."),
     Setting("PORT", 8000, "Port `make run` listens on."),
     Setting("WORKERS", 2, "gunicorn worker processes for `make run`."),

@@ -1,9 +1,12 @@
-"""An ONNX Runtime embedder: the same all-MiniLM-L6-v2 vectors as sentence-transformers,
-without importing torch at run time.
+"""An ONNX Runtime embedder, the default: the same all-MiniLM-L6-v2 vectors as
+sentence-transformers, without importing torch at run time.
 
-The packaged model is exported to ONNX once (that one step needs torch) into a cache
-folder, optionally with int8 dynamic quantisation; afterwards loading takes well under a
-second, against the 6-9 s `import sentence_transformers` costs.
+The packaged model is exported to ONNX once (`python -m service.embedding`, which `make
+install` runs; that one step needs torch) into a cache folder, together with
+sentence-transformers' own vectors for a fixed sample. Loading checks the export against
+that sample and refuses it below a cosine of 0.9999, so a stale or broken export can never
+serve vectors that don't match the index. Loading takes well under a second, against the
+6-9 s `import sentence_transformers` costs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import hashlib
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -19,12 +23,24 @@ from typing import Any
 
 import numpy as np
 
-from service.embedding.models import SentenceTransformerEmbedder
+from service.embedding.models import ModelNotAvailable, SentenceTransformerEmbedder
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
 _export_lock = threading.Lock()
+MIN_COSINE = 0.9999
+REFERENCE = "reference.npy"  # sentence-transformers' vectors of REFERENCE_TEXTS
+REFERENCE_TEXTS = (
+    "Gloucestershire will open a network of integrated urgent care centres.",
+    "The planned care programme is predicted to save between £1.9m and £4.4m a year.",
+    "Waiting times for hip and knee operations fell after the new elective hub opened.",
+    "A&E attendances in 2020/21 were lower than forecast.",
+    "Mental health crisis teams will work around the clock.",
+    "The board approved the minutes of the previous meeting.",
+    "Stroke",
+    "Community pharmacies, GP practices and social care will share one record.",
+)
 
 
 def default_cache_dir() -> Path:
@@ -62,7 +78,10 @@ def export_onnx(model_path: Path, target: Path) -> None:
     sample = torch.ones((2, 16), dtype=torch.int64)
     axes = {0: "batch", 1: "tokens"}
     partial = target.with_suffix(f".{os.getpid()}.partial")
-    with torch.no_grad():
+    # The legacy exporter warns about itself and about traced constants; the cosine check
+    # against sentence-transformers at load is what guards the result.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(Encoder(model), (sample, sample, torch.zeros_like(sample)),
                           str(partial), input_names=["input_ids", "attention_mask",
                                                      "token_type_ids"],
@@ -71,6 +90,14 @@ def export_onnx(model_path: Path, target: Path) -> None:
                                         "token_type_ids": axes, "last_hidden_state": axes},
                           dynamo=False)
     os.replace(partial, target)  # two workers exporting at once each publish a whole file
+
+
+def write_reference(model_path: Path, target: Path) -> None:
+    """sentence-transformers' vectors for the fixed sample, the yardstick for the export."""
+    vectors = SentenceTransformerEmbedder(str(model_path)).embed_documents(REFERENCE_TEXTS)
+    partial = target.with_suffix(f".{os.getpid()}.partial.npy")
+    np.save(partial, vectors)
+    os.replace(partial, target)
 
 
 def quantize_onnx(source: Path, target: Path) -> None:
@@ -105,16 +132,34 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         """The exported model, exporting (and quantising) it on first use."""
         fp32 = self.cache_dir / "model.onnx"
         wanted = self.cache_dir / "model-int8.onnx" if self.quantized else fp32
-        if wanted.exists():
+        reference = self.cache_dir / REFERENCE
+        if wanted.exists() and reference.exists():
             return wanted
         with _export_lock:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             if not fp32.exists():
-                log.info("exporting %s to ONNX in %s (once)", self.name, self.cache_dir)
+                # needs torch: `make install` does this once, so servers never have to
+                log.warning("exporting %s to ONNX in %s (once; imports torch)", self.name,
+                            self.cache_dir)
                 export_onnx(self.path, fp32)
+            if not reference.exists():
+                write_reference(self.path, reference)
             if self.quantized and not wanted.exists():
                 quantize_onnx(fp32, wanted)
         return wanted
+
+    def verify(self, session: Any) -> float:
+        """The export's smallest cosine to sentence-transformers on the fixed sample;
+        refuses an fp32 export below MIN_COSINE. (int8 is an explicit, lossy opt-in.)"""
+        expected = np.load(self.cache_dir / REFERENCE)
+        got = self._run(REFERENCE_TEXTS, None, session)[0]
+        worst = float(np.min(np.sum(expected * got, axis=1)))
+        if not self.quantized and worst < MIN_COSINE:
+            raise ModelNotAvailable(
+                f"the ONNX export in {self.cache_dir} does not match sentence-transformers "
+                f"(cosine {worst:.5f} < {MIN_COSINE}); delete that folder and run `make "
+                "install` to export it again, or set PLANSEARCH_EMBEDDER=sentence-transformers")
+        return worst
 
     @cached_property
     def session(self) -> Any:
@@ -125,8 +170,10 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         options.inter_op_num_threads = 1
         if self.threads:
             options.intra_op_num_threads = self.threads
-        return ort.InferenceSession(str(self.onnx_file()), options,
-                                    providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(self.onnx_file()), options,
+                                       providers=["CPUExecutionProvider"])
+        self.verify(session)
+        return session
 
     @cached_property
     def model(self) -> Any:  # the parent's contract: loading happens on first use
@@ -152,8 +199,8 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         vectors, sentences = self._run(texts, spans)
         return vectors, sentences or []
 
-    def _run(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None
-             ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    def _run(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]] | None,
+             session: Any = None) -> tuple[np.ndarray, list[np.ndarray] | None]:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), ([] if spans else None)
         from service.embedding.models import pool_spans
@@ -166,7 +213,8 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         sentences: list[np.ndarray] = [np.zeros(0)] * len(texts)
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            hidden, lengths = self._hidden([encodings[i].ids for i in batch])
+            hidden, lengths = self._hidden([encodings[i].ids for i in batch],
+                                           session or self.session)
             for row, i in enumerate(batch):
                 tokens = hidden[row, :lengths[row]]
                 out[i] = tokens.mean(axis=0)
@@ -175,7 +223,7 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
         return out, (sentences if spans is not None else None)
 
-    def _hidden(self, rows: list[list[int]]) -> tuple[np.ndarray, list[int]]:
+    def _hidden(self, rows: list[list[int]], session: Any) -> tuple[np.ndarray, list[int]]:
         """Token vectors of a padded batch, and each row's real length."""
         width = max(len(row) for row in rows)
         ids = np.zeros((len(rows), width), dtype=np.int64)
@@ -183,6 +231,6 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         for i, row in enumerate(rows):
             ids[i, :len(row)] = row
             mask[i, :len(row)] = 1
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask,
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
                                          "token_type_ids": np.zeros_like(ids)})[0]
         return hidden, [len(row) for row in rows]

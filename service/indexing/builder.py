@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from service.embedding import ModelNotAvailable, SentenceTransformerEmbedder
+from service.config import load_config
+from service.embedding import ModelNotAvailable, make_embedder
 from service.indexing.build import BuildProgress, BuildReport, build_index
 from service.indexing.parsing import corpus_reader
 from service.indexing.sandbox import ParseLimits
@@ -93,8 +94,8 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
     try:
         repaired, needs_full = roll_back_damaged(store)
         full = full or needs_full
-        embedder = SentenceTransformerEmbedder(settings["MODEL"],
-                                               batch_size=settings["ENCODE_BATCH"])
+        embedder = make_embedder(settings["EMBEDDER"], settings["MODEL"],
+                                 batch_size=settings["ENCODE_BATCH"])
         read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
         report = build_index(corpus_dir, store, embedder, full=full, read=read,
                              progress=progress)
@@ -115,8 +116,8 @@ def error_summary(error: Exception) -> dict[str, Any]:
 # --- the builder subprocess -------------------------------------------------------
 Event = dict[str, Any]
 # the settings a build reads; nothing else crosses into the child
-BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "ENCODE_BATCH", "PARSE_TIMEOUT_S",
-                  "PARSE_MEMORY_MB", "PARSE_MAX_PAGES")
+BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "EMBEDDER", "ENCODE_BATCH",
+                  "PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES")
 
 
 def child_command() -> list[str]:
@@ -125,8 +126,10 @@ def child_command() -> list[str]:
 
 def request(settings: Mapping[str, Any], full: bool) -> str:
     """The one line the parent writes to the child's stdin."""
-    return json.dumps({"settings": {key: settings[key] for key in BUILD_SETTINGS},
-                       "full": full}, default=str) + "\n"  # folders may be Paths
+    # an embedder object (tests inject one) can't cross: the child uses the default
+    wanted = {key: settings[key] for key in BUILD_SETTINGS
+              if key in settings and isinstance(settings[key], str | int | float | Path)}
+    return json.dumps({"settings": wanted, "full": full}, default=str) + "\n"
 
 
 def parse_event(line: str) -> Event:
@@ -174,10 +177,9 @@ def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
 
     try:
         payload = json.loads(stdin.readline())
-        settings, full = payload["settings"], bool(payload.get("full"))
-        missing = [key for key in BUILD_SETTINGS if key not in settings]
-        if missing:
-            raise ValueError(f"missing settings {', '.join(missing)}")
+        # the defaults, then what the parent sent; never the child's own environment
+        settings = load_config(payload["settings"], environ={})
+        full = bool(payload.get("full"))
     except (ValueError, KeyError, TypeError) as error:
         emit({"event": "error", "message": f"bad build request: {error}", "locked": False})
         return 2

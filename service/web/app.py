@@ -11,7 +11,7 @@ from flask import Flask, Response, g, request
 
 from service.web.access import install_access_controls
 from service.config import load_config
-from service.embedding import SentenceTransformerEmbedder
+from service.embedding import make_embedder
 from service.web.errors import install_error_handlers
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
@@ -39,9 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_KB"]) * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    embedder = settings.get("EMBEDDER") or SentenceTransformerEmbedder(
-        settings["MODEL"], batch_size=settings["ENCODE_BATCH"],
-        threads=settings["TORCH_THREADS"])
+    embedder = make_embedder(settings["EMBEDDER"], settings["MODEL"],
+                             batch_size=settings["ENCODE_BATCH"], threads=settings["TORCH_THREADS"])
     reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
     app.extensions["plansearch"] = LiveIndex(open_store(settings["INDEX_DIR"]), embedder,
                                              reranker=reranker,
