@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from service.areas import Gazetteer
-from service.indexing.build import build_index
 from service.embedding.models import Embedder
+from service.indexing.build import build_index
 from service.retrieval.search import Searcher, SearchOptions
-from service.store.sqlite import IndexGeneration
 from service.store import generations
+from service.store.sqlite import IndexGeneration
 
 
 @dataclass(frozen=True)

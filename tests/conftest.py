@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.indexing.build import build_index
 from service.embedding.models import SentenceTransformerEmbedder
+from service.indexing.build import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = ROOT / "corpus"

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from service.web.app import create_app
 from service.indexing.build import build_index
+from service.web.app import create_app
 
 pytestmark = pytest.mark.browser
 

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from service.store import generations
-
-from service.store import sqlite as store
-from service.web.app import create_app
 from service.indexing.build import build_index
 from service.indexing.cli import run_build
+from service.store import generations
+from service.store import sqlite as store
+from service.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = {"gloucestershire.txt": "# Urgent care\n\nGloucestershire opens two urgent treatment "

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service.store import generations
 from service.areas import Gazetteer
 from service.evaluation import evaluate, load_questions
 from service.retrieval.search import DEFAULT_MODE, Searcher
+from service.store import generations
 from service.store.sqlite import IndexGeneration
 
 SEED = Path(__file__).parent / "data" / "seed-questions.jsonl"

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from service.store import generations
-from service.areas import Gazetteer
 from scripts.benchmarking.measure import percentiles
+from service.areas import Gazetteer
 from service.embedding.models import Embedder
 from service.retrieval.search import Searcher, SearchOptions
+from service.store import generations
 from service.store.sqlite import IndexGeneration
 
 STAGES = ("embed", "dense", "keyword", "fuse", "rerank", "hydrate")

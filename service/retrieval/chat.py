@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.areas import Gazetteer
-from service.store.keywords import STOPWORDS
 from service.retrieval.results import Hit
+from service.store.keywords import STOPWORDS
 
 CONNECTIVE = re.compile(r"^\s*(?:and|also|but|so|then|ok(?:ay)?|what about|how about|same for|"
                         r"and what about|and how about|what of|and for|and in)\b[\s,]*",

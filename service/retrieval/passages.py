@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from service.retrieval.results import DocumentRef, Hit
 from service.store.sqlite import ChunkRow, IndexGeneration
 

@@ -13,12 +13,12 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.indexing import uploads
-from service.web.access import require_admin
-from service.web.errors import ApiError
 from service.indexing.job_runner import JobRunner, SubprocessBuild
 from service.indexing.jobs import JobStore
-from service.store.sqlite import IndexNotReady
 from service.indexing.uploads import StagedFile, UploadRejected
+from service.store.sqlite import IndexNotReady
+from service.web.access import require_admin
+from service.web.errors import ApiError
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)

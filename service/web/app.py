@@ -10,12 +10,12 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from service.web.access import install_access_controls
 from service.config import load_config
 from service.embedding.models import SentenceTransformerEmbedder
-from service.web.errors import install_error_handlers
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
+from service.web.access import install_access_controls
+from service.web.errors import install_error_handlers
 
 access_log = logging.getLogger("plansearch.access")
 
