@@ -7,7 +7,7 @@ HOST ?= $(or $(PLANSEARCH_HOST),127.0.0.1)
 PORT ?= $(or $(PLANSEARCH_PORT),8000)
 INDEX_DIR ?= $(or $(PLANSEARCH_INDEX_DIR),index)
 
-.PHONY: install index run serve test lint bench eval clean
+.PHONY: install index run serve test lint screenshots bench eval clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ test: install
 lint: install
 	$(BIN)/ruff check service scripts tests
 	$(BIN)/mypy
+
+# The tests write screenshots to test-artifacts/ (git-ignored); this refreshes the ones
+# the README shows, on purpose.
+screenshots: install
+	PLANSEARCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/test_browser.py \
+		-k test_two_turn_conversation --screenshot-dir docs
 
 # The full run takes 30-60 min on 2 cores; BENCH_ARGS=--quick for the 3-minute version.
 bench: install
