@@ -633,14 +633,14 @@ def test_an_xss_document_renders_inert(app: Flask, client: FlaskClient) -> None:
 
 @pytest.mark.browser
 def test_the_admin_page_uploads_watches_and_deletes(dirs: dict[str, Path],
-                                                    fake_embedder: Any) -> None:
+                                                    fake_embedder: Any, chromium: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
+    from test_browser import CHROMIUM_ARGS, LiveServer
 
     problems: list[str] = []
     app = make_app(dirs, fake_embedder, JOB_RUNNER_THREAD=True)
     with LiveServer(app) as live, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
         page.on("pageerror", lambda error: problems.append(str(error)))
