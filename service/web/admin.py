@@ -31,13 +31,13 @@ TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 def init_app(app: Flask, limiter: Limiter) -> None:
     """Register the blueprints and this process's job runner."""
     index_dir = Path(app.config["INDEX_DIR"])
-    build = app.config.get("JOB_BUILDER") or SubprocessBuild(app.config)
+    build = app.config["JOB_BUILDER"] or SubprocessBuild(app.config)
     runner = JobRunner(JobStore(index_dir), index_dir, build)
     app.extensions["plansearch_jobs"] = runner
     limiter.limit(app.config["RATE_LIMIT_ADMIN"])(api)
     app.register_blueprint(api)
     app.register_blueprint(page)
-    if app.config.get("JOB_RUNNER_THREAD", True):
+    if app.config["JOB_RUNNER_THREAD"]:
         # started on a worker's first request: threads don't survive gunicorn's fork
         app.before_request(runner.ensure_started)
 

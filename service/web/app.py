@@ -39,7 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["MAX_BODY_KB"]) * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    embedder = settings.get("EMBEDDER") or SentenceTransformerEmbedder(
+    embedder = settings["EMBEDDER"] or SentenceTransformerEmbedder(
         settings["MODEL"], batch_size=settings["ENCODE_BATCH"],
         threads=settings["TORCH_THREADS"])
     reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
