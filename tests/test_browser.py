@@ -23,6 +23,7 @@ except ModuleNotFoundError:  # conftest skips every `browser` test, or fails the
 
 pytestmark = pytest.mark.browser
 
+ROOT = Path(__file__).resolve().parent.parent
 # Without the background-networking flags Chromium dials Google's hosts at start-up.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
