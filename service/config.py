@@ -1,5 +1,6 @@
 """The one settings table: it drives the defaults, the environment overrides and the
-README's settings section (a test checks that every setting is documented)."""
+README's settings section (a test checks that every setting is documented). A few
+settings are objects rather than strings; only `create_app(config)` can pass those."""
 
 from __future__ import annotations
 
@@ -17,10 +18,16 @@ class Setting:
     name: str  # the config key; the environment variable is PLANSEARCH_<NAME>
     default: Any
     help: str
+    from_env: bool = True  # False: programmatic only, no environment variable is read
 
     @property
     def env(self) -> str:
         return f"PLANSEARCH_{self.name}"
+
+    @property
+    def documented_as(self) -> str:
+        """The name the README's settings table gives it."""
+        return self.env if self.from_env else self.name
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -62,6 +69,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMIT_ADMIN", "120/minute", "Per-IP limit on the admin endpoints."),
     Setting("RATE_LIMIT_STORAGE", "memory://",
             "Where rate-limit counters live; `memory://` counts per worker process."),
+    Setting("JOB_BUILDER", None,
+            "Programmatic only: the function that runs one admin build job. Unset: a "
+            "separate builder process. Tests pass one that builds in-process.",
+            from_env=False),
+    Setting("JOB_RUNNER_THREAD", True,
+            "Programmatic only: start the admin job runner's thread on a worker's first "
+            "request. Tests set it to False and run jobs step by step.",
+            from_env=False),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
@@ -83,7 +98,7 @@ def load_config(overrides: Mapping[str, Any] | None = None,
     environ = os.environ if environ is None else environ
     config = dict(DEFAULTS)
     for setting in SETTINGS:
-        if setting.env in environ and environ[setting.env] != "":
+        if setting.from_env and setting.env in environ and environ[setting.env] != "":
             try:
                 config[setting.name] = coerce(environ[setting.env], setting.default)
             except ValueError:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from service.areas import Gazetteer
-from service.indexing.build import build_index
 from service.embedding.models import Embedder
+from service.indexing.build import build_index
 from service.retrieval.search import Searcher, SearchOptions
 from service.store import open_store
 

@@ -1,23 +1,104 @@
 """Shared fixtures: a clean environment, the real model once per session, and tiny
-real indexes built in tmp_path."""
+real indexes built in tmp_path. Also the gate for tests that need a program outside the
+virtualenv (Chromium, tesseract): absent, they skip with one loud line; in CI, which sets
+PLANSEARCH_REQUIRE_<TOOL>=1, they fail instead."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from service.indexing.build import build_index
 from service.embedding.models import SentenceTransformerEmbedder
+from service.indexing.build import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = ROOT / "corpus"
 SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+# Read at import, i.e. at collection time: the autouse fixture below clears PLANSEARCH_*
+# before every test. PLANSEARCH_TEST_CHROMIUM points at a Chromium somewhere else.
+CHROMIUM = Path(os.environ.get("PLANSEARCH_TEST_CHROMIUM") or "/usr/bin/chromium")
+SCREENSHOT_DIR = ROOT / "test-artifacts"  # git-ignored; `make screenshots` passes docs/
+
+
+@dataclass(frozen=True)
+class ExternalTool:
+    """A program that `make install` cannot provide, and the marker of the tests needing it.
+    `why_missing` says what is missing and how to install it, or None when all is there."""
+
+    marker: str
+    why_missing: Callable[[], str | None]
+
+    @property
+    def require_env(self) -> str:
+        return f"PLANSEARCH_REQUIRE_{self.marker.upper()}"
+
+    @property
+    def required(self) -> bool:
+        return os.environ.get(self.require_env, "") not in {"", "0"}
+
+
+def chromium_missing() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed; run `make install`"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} is missing; install it with `apt-get install -y chromium`"
+    return None
+
+
+def tesseract_missing() -> str | None:
+    if shutil.which("tesseract"):
+        return None
+    return "`tesseract` is not on PATH; install it with `apt-get install -y tesseract-ocr`"
+
+
+EXTERNAL_TOOLS = (ExternalTool("browser", chromium_missing),
+                  ExternalTool("tesseract", tesseract_missing))
+MISSING_TOOLS = pytest.StashKey[dict[str, str]]()  # marker -> the loud line
+MUST_FAIL = pytest.StashKey[dict[str, str]]()  # the same, for required tools only
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--screenshot-dir", type=Path, default=SCREENSHOT_DIR,
+                     help="where the browser tests save screenshots (`make screenshots`: docs)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip (or, when required, fail) the tests whose program is missing, saying why once."""
+    missing: dict[str, str] = {}
+    must_fail: dict[str, str] = {}
+    for tool in EXTERNAL_TOOLS:
+        needing = [item for item in items if item.get_closest_marker(tool.marker)]
+        reason = tool.why_missing() if needing else None
+        if reason is None:
+            continue
+        verdict = f"FAIL ({tool.require_env} is set)" if tool.required else "SKIPPED"
+        missing[tool.marker] = f"{len(needing)} {tool.marker} test(s) {verdict}: {reason}"
+        if tool.required:
+            must_fail[tool.marker] = missing[tool.marker]
+        else:
+            for item in needing:
+                item.add_marker(pytest.mark.skip(reason=reason))
+    config.stash[MISSING_TOOLS] = missing
+    config.stash[MUST_FAIL] = must_fail
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, message in item.config.stash.get(MUST_FAIL, {}).items():
+        if item.get_closest_marker(marker):
+            pytest.fail(message, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for message in terminalreporter.config.stash.get(MISSING_TOOLS, {}).values():
+        terminalreporter.write_line(f"!!! {message}", yellow=True, bold=True)
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +140,20 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """The Chromium binary for tests marked `browser` (they are skipped when it is missing)."""
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(pytestconfig: pytest.Config) -> Path:
+    """Where screenshots go: test-artifacts/ (ignored) unless --screenshot-dir says docs."""
+    folder: Path = pytestconfig.getoption("screenshot_dir")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from service.store.jobs import JobStore
 from test_browser import (  # noqa: F401 (fixtures)
     ANSWER_TIMEOUT_MS,
     ROOT,
@@ -25,7 +26,6 @@ from test_browser import (  # noqa: F401 (fixtures)
     whole_page_screenshot,
 )
 
-from service.indexing.jobs import JobStore
 from service.web.app import create_app
 
 pytestmark = pytest.mark.browser

@@ -24,15 +24,15 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from service.store import generations
-from service.web.app import create_app
 from service.indexing.build import build_index
-from service.store.generations import BuildLocked
-from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
-from service.store.jobs import JobStore
-from service.indexing.parsing import corpus_reader
 from service.indexing.builder import EventProgress
+from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
+from service.indexing.parsing import corpus_reader
 from service.indexing.uploads import UploadRejected, commit, sanitise_name, stage
+from service.store import generations
+from service.store.generations import BuildLocked
+from service.store.jobs import JobStore
+from service.web.app import create_app
 
 TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -632,14 +632,14 @@ def test_an_xss_document_renders_inert(app: Flask, client: FlaskClient) -> None:
 
 @pytest.mark.browser
 def test_the_admin_page_uploads_watches_and_deletes(dirs: dict[str, Path],
-                                                    fake_embedder: Any) -> None:
+                                                    fake_embedder: Any, chromium: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_ARGS, LiveServer
+    from test_browser import CHROMIUM_ARGS, LiveServer
 
     problems: list[str] = []
     app = make_app(dirs, fake_embedder, JOB_RUNNER_THREAD=True)
     with LiveServer(app) as live, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
         page.on("pageerror", lambda error: problems.append(str(error)))

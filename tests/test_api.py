@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pdf_factory import make_report_pdf
 
-from service.web.app import create_app
 from service.indexing.build import build_index
+from service.web.app import create_app
 
 GLOUCESTERSHIRE = "gloucestershire-stp-community-partner-bulletin-1-txt"
 STAFFORDSHIRE = "Staffordshire and Stoke-on-Trent"

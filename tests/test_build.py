@@ -20,16 +20,14 @@ import numpy as np
 import pytest
 from pdf_factory import make_image_only_pdf, make_report_pdf
 
-from service.store import generations
-
-from service.store import layout as store
+from service.embedding.models import DEFAULT_MODEL
 from service.indexing.build import BuildReport, build_index
 from service.indexing.chunking import ChunkSettings
 from service.indexing.documents import Document
-from service.embedding.models import DEFAULT_MODEL
-from service.store.generations import BuildLocked
 from service.indexing.parsing import read_document_safely
-from service.store import IncompatibleIndex
+from service.store import IncompatibleIndex, generations
+from service.store import layout as store
+from service.store.generations import BuildLocked
 from service.store.reader import EmbeddedGeneration as IndexGeneration
 
 ROOT = Path(__file__).resolve().parent.parent

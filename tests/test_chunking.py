@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pdf_factory import make_report_pdf
 
+from service.embedding.models import SentenceTransformerEmbedder
 from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
     Chunk,
@@ -17,7 +18,6 @@ from service.indexing.chunking import (
     embedding_text,
 )
 from service.indexing.documents import Block, Document, Page
-from service.embedding.models import SentenceTransformerEmbedder
 from service.indexing.readers import read_document
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"

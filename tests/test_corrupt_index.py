@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from service.config import load_config
+from service.indexing.build import build_index
+from service.indexing.builder import run_build
 from service.store import generations
-
 from service.store import layout as store
 from service.web.app import create_app
-from service.indexing.build import build_index
-from service.config import load_config
-from service.indexing.builder import run_build
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = {"gloucestershire.txt": "# Urgent care\n\nGloucestershire opens two urgent treatment "

@@ -24,13 +24,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from service.web.app import create_app
+from service.embedding.models import SentenceTransformerEmbedder
 from service.indexing.build import build_index
 from service.indexing.chunking import ChunkSettings, chunk_document
 from service.indexing.documents import Document, ReadError
-from service.embedding.models import SentenceTransformerEmbedder
-from service.web.openapi import openapi_spec
 from service.indexing.readers import SUPPORTED_EXTENSIONS, read_document
+from service.web.app import create_app
+from service.web.openapi import openapi_spec
 
 FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 40)), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from service.web.app import create_app
 from service.indexing.build import build_index
 from service.retrieval.live import LiveIndex
+from service.web.app import create_app
 
 PLANS = {
     "urgent-care.txt": "Urgent care plan\n\nSame day emergency care units will open seven days a "

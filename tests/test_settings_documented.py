@@ -7,33 +7,47 @@ from pathlib import Path
 
 import pytest
 
-from service.config import SETTINGS, Setting
+from service.config import SETTINGS, Setting, load_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
 def settings_section() -> str:
-    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    text = README.read_text(encoding="utf-8")
     match = re.search(r"^## Settings\s*$(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
     if match is None:
-        pytest.skip("README.md has no '## Settings' section yet")
+        pytest.fail("README.md has no '## Settings' section", pytrace=False)
     return match.group(1)
+
+
+def table_row(section: str, setting: Setting) -> str:
+    rows = [line for line in section.splitlines()
+            if line.startswith(f"| `{setting.documented_as}` |")]
+    assert len(rows) == 1, f"{setting.documented_as} needs exactly one row in the table"
+    return rows[0]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
 def test_setting_is_documented(settings_section: str, setting: Setting) -> None:
-    assert f"`{setting.env}`" in settings_section
+    table_row(settings_section, setting)
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
 def test_documented_help_matches_the_settings_table(settings_section: str,
                                                     setting: Setting) -> None:
-    row = next(line for line in settings_section.splitlines() if f"`{setting.env}`" in line)
+    row = table_row(settings_section, setting)
     # the README may set code in backticks where the table's help text does not
     assert setting.help.replace("`", "") in row.replace("`", "")
 
 
 def test_no_documented_setting_is_stale(settings_section: str) -> None:
-    documented = set(re.findall(r"`(PLANSEARCH_[A-Z0-9_]+)`", settings_section))
-    assert documented <= {setting.env for setting in SETTINGS}
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", settings_section, re.MULTILINE))
+    assert documented == {setting.documented_as for setting in SETTINGS}
+
+
+def test_programmatic_settings_ignore_the_environment() -> None:
+    config = load_config(environ={"PLANSEARCH_JOB_BUILDER": "x",
+                                  "PLANSEARCH_JOB_RUNNER_THREAD": "0", "PLANSEARCH_PORT": "9000"})
+    assert (config["JOB_BUILDER"], config["JOB_RUNNER_THREAD"]) == (None, True)
+    assert config["PORT"] == 9000

@@ -13,17 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from service.store.sqlite import DATABASE
 
-from service.store import generations
 from scripts.benchmarking.measure import Stopwatch, TimedEmbedder, dir_size_mb, percentiles
 from scripts.benchmarking.synthetic import Perturber, SyntheticEmbedder, write_corpus
+from service.embedding.models import Embedder
+from service.evaluation import sync_corpus
 from service.indexing.build import build_index, default_settings, reuse_reason
 from service.indexing.chunking import ChunkSettings, chunk_document, embedding_text
 from service.indexing.documents import Document
-from service.embedding.models import Embedder
-from service.evaluation import sync_corpus
 from service.indexing.parsing import read_document_safely
-from service.store.sqlite import DATABASE
+from service.store import generations
 
 
 def full_build(corpora: Sequence[Path], workdir: Path, embedder: Embedder) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from service.store import generations
-from service.areas import Gazetteer
+from service.store.sqlite import IndexGeneration
+
 from scripts.benchmarking.measure import percentiles
+from service.areas import Gazetteer
 from service.embedding.models import Embedder
 from service.retrieval.search import Searcher, SearchOptions
-from service.store.sqlite import IndexGeneration
+from service.store import generations
 
 STAGES = ("embed", "dense", "keyword", "fuse", "rerank", "hydrate")
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from service.store import generations
 from scripts.benchmarking import build_bench, http_bench, query_bench, scale_bench
 from scripts.benchmarking.measure import load_average, machine
 from scripts.benchmarking.synthetic import Perturber, source_paragraphs
 from service.embedding.models import SentenceTransformerEmbedder
+from service.store import generations
 
 log = logging.getLogger(__name__)
 

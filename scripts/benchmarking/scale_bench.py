@@ -13,14 +13,13 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from service.store import generations, vector_index
-
-from service.store import sqlite as store
 from scripts.benchmarking.measure import percentiles, proc_memory_mb
 from scripts.benchmarking.synthetic import Perturber, clustered_vectors, sentence_vectors
-from service.indexing.build import default_settings, manifest_for
-from service.embedding.sentences import sentence_spans
 from service.embedding.models import Embedder
+from service.embedding.sentences import sentence_spans
+from service.indexing.build import default_settings, manifest_for
+from service.store import generations, vector_index
+from service.store import sqlite as store
 from service.store.keywords import index_terms
 
 faiss: Any = _faiss  # the bundled stubs miss most SWIG attributes

@@ -110,7 +110,8 @@ def document_units(document: Document, budget: int, count: TokenCounter) -> list
                 piece = block.text[s:e]
                 piece_tokens = count(piece) - 2
                 if piece_tokens <= budget:
-                    units.append(Unit(page.number, start + s, start + e, piece_tokens, section, True))
+                    units.append(Unit(page.number, start + s, start + e, piece_tokens, section,
+                                      True))
                 else:
                     for ws, we, wt in word_windows(piece, start + s, budget, count):
                         units.append(Unit(page.number, ws, we, wt, section, True))

@@ -13,12 +13,12 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.indexing import uploads
+from service.indexing.job_runner import JobRunner, SubprocessBuild
+from service.indexing.uploads import StagedFile, UploadRejected
+from service.store import IndexNotReady
+from service.store.jobs import JobStore
 from service.web.access import require_admin
 from service.web.errors import ApiError
-from service.indexing.job_runner import JobRunner, SubprocessBuild
-from service.store.jobs import JobStore
-from service.store import IndexNotReady
-from service.indexing.uploads import StagedFile, UploadRejected
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)
@@ -31,13 +31,13 @@ TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 def init_app(app: Flask, limiter: Limiter) -> None:
     """Register the blueprints and this process's job runner."""
     index_dir = Path(app.config["INDEX_DIR"])
-    build = app.config.get("JOB_BUILDER") or SubprocessBuild(app.config)
+    build = app.config["JOB_BUILDER"] or SubprocessBuild(app.config)
     runner = JobRunner(JobStore(index_dir), index_dir, build)
     app.extensions["plansearch_jobs"] = runner
     limiter.limit(app.config["RATE_LIMIT_ADMIN"])(api)
     app.register_blueprint(api)
     app.register_blueprint(page)
-    if app.config.get("JOB_RUNNER_THREAD", True):
+    if app.config["JOB_RUNNER_THREAD"]:
         # started on a worker's first request: threads don't survive gunicorn's fork
         app.before_request(runner.ensure_started)
 

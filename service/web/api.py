@@ -9,10 +9,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from service.retrieval.chat import Turn, extractive_answer, standalone_query
-from service.web.errors import ApiError
-from service.web.openapi import openapi_spec
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady
+from service.web.errors import ApiError
+from service.web.openapi import openapi_spec
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -106,7 +106,8 @@ def search() -> Response:
         query, k = check_query(body.get("query")), check_k(body.get("k"))
         mode, filters = check_mode(body.get("mode")), check_filters(body.get("filters"))
     else:
-        query, k = check_query(request.args.get("q"), "q"), check_k(request.args.get("k"), from_query_string=True)
+        query = check_query(request.args.get("q"), "q")
+        k = check_k(request.args.get("k"), from_query_string=True)
         mode = check_mode(request.args.get("mode"))
         filters = check_filters({"area": request.args.getlist("area"),
                                  "document": request.args.getlist("document")})

@@ -9,13 +9,13 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from service.web.access import install_access_controls
 from service.config import load_config
 from service.embedding import make_embedder
-from service.web.errors import install_error_handlers
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
 from service.store import open_store
+from service.web.access import install_access_controls
+from service.web.errors import install_error_handlers
 
 access_log = logging.getLogger("plansearch.access")
 

@@ -37,7 +37,8 @@ def read_html(path: Path, relative_path: str) -> Document:
             text = " ".join(element.get_text(" ").split())
         if not text:
             continue
-        level = int(element.name[1]) if element.name in {"h1", "h2", "h3", "h4", "h5", "h6"} else None
+        is_heading = element.name in {"h1", "h2", "h3", "h4", "h5", "h6"}
+        level = int(element.name[1]) if is_heading else None
         blocks.append(Block(text, level))
     if not blocks:  # pages built from bare <div>s: fall back to their text lines
         lines = [" ".join(line.split()) for line in root.get_text("\n").split("\n")]

@@ -162,7 +162,8 @@ def page_blocks(raw: RawPage, body_size: float, sizes: list[float]) -> list[Bloc
     """Lines to blocks: font size marks headings, vertical gaps mark paragraphs."""
     items: list[tuple[float, Block | str | None]] = []
     previous: Line | None = None
-    gaps = [b.top - a.bottom for a, b in zip(raw.lines, raw.lines[1:], strict=False) if b.top > a.bottom]
+    gaps = [b.top - a.bottom for a, b in zip(raw.lines, raw.lines[1:], strict=False)
+            if b.top > a.bottom]
     leading = sorted(gaps)[len(gaps) // 2] if gaps else 3.0
     for line in raw.lines:
         text = line.text.strip()

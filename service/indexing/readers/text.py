@@ -29,7 +29,8 @@ def decode_text(raw: bytes) -> str:
 
 def split_front_matter(text: str) -> tuple[DocumentMeta, str, list[str]]:
     """Separate a leading `---` YAML block; bad YAML is a warning, not a failure."""
-    meta, warnings = DocumentMeta(), []
+    meta = DocumentMeta()
+    warnings: list[str] = []
     if not text.startswith("---"):
         return meta, text, warnings
     end = text.find("\n---", 3)
