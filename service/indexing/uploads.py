@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from service.indexing.documents import Document, document_id
+from service.store.generations import fsync_dir
 
 # The extensions a reader accepts for each detected type; the first is used when the
 # uploaded name's extension doesn't match the content.
@@ -216,14 +217,6 @@ def commit(item: StagedFile, corpus_dir: Path, replace: bool, meta: Mapping[str,
         item.temporary.unlink()
     fsync_dir(corpus_dir)
     return target
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def sidecar_path(corpus_dir: Path, relative: str) -> Path:

@@ -67,31 +67,31 @@ class FailureRecord:
 
 
 @dataclass(frozen=True)
-class ChunkRow:
-    id: int
-    doc_id: str
-    ordinal: int
+class ChunkPlace:
+    """A chunk's text and where it sits in its document."""
+
+    ordinal: int  # position in the document
     page_start: int
     page_end: int
     page_label: str | None
     section: str
-    char_start: int
-    char_end: int
+    char_start: int  # offset into the text of page_start
+    char_end: int  # offset into the text of page_end
     text: str
 
 
 @dataclass(frozen=True)
-class NewChunk:
+class ChunkRow(ChunkPlace):
+    """A stored chunk, as search reads it."""
+
+    id: int
+    doc_id: str
+
+
+@dataclass(frozen=True)
+class NewChunk(ChunkPlace):
     """A chunk to write: its text and place, its vector, and its sentences' vectors."""
 
-    ordinal: int
-    page_start: int
-    page_end: int
-    page_label: str | None
-    section: str
-    char_start: int
-    char_end: int
-    text: str
     tokens: int
     vector: np.ndarray
     sentence_spans: list[tuple[int, int]] = field(default_factory=list)
