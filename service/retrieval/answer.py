@@ -1,0 +1,265 @@
+"""The extractive answer: the sentences of the top passages that answer the question,
+each cited. No language model is involved. A sentence scores by its similarity to the
+question (sentence vectors stored at build time), its keyword overlap with the question
+(the search analyser) and whether it holds what the question asks for: a number for
+"how many", a date for "when", a body for "who", a place for "where"."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from service.retrieval.results import Hit
+from service.store.keywords import STOPWORDS, WORD, normalise, query_terms
+
+WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
+MAX_SENTENCES = 4
+MIN_SENTENCES = 2
+LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
+PASSAGES = 5  # the sources shown under the answer
+KEYWORD_WEIGHT = 0.25  # share of the question's (locally idf-weighted) terms in the sentence
+TYPE_WEIGHT = 0.15  # the sentence holds what the question asks for
+RANK_PENALTY = 0.01  # per source rank: fusion already weighed the passages
+CLEAR_WIN = 0.08  # how much another sentence must beat the first passage's best by
+RELEVANCE_FLOOR = 0.8  # beyond the minimum, a sentence must score this share of the best
+REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
+NEAR_DUPLICATE = 0.8  # word overlap above which a sentence repeats one already chosen
+
+QUESTION_TYPES = {
+    "amount": re.compile(r"\bhow (?:many|much|big|large|long|often)\b|"
+                         r"\b(?:what|which) (?:is the |was the )?(?:percentage|proportion|"
+                         r"share|number|amount|size|sum|budget|cost|value|total|rate|ratio)\b|"
+                         r"\bnumber of\b|\bhow .* cost\b|"
+                         r"\bper ?cent", re.IGNORECASE),
+    "date": re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|month|day|deadline|time ?scale|"
+                       r"timeframe)\b|\bby what (?:year|date|time)\b|\bwhat time\b",
+                       re.IGNORECASE),
+    "who": re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:organi[sz]ations?|bod(?:y|ies)|"
+                      r"universit(?:y|ies)|trusts?|partners?|compan(?:y|ies)|groups?|boards?|"
+                      r"committees?|teams?|providers?|councils?|charit(?:y|ies)|agenc(?:y|ies)|"
+                      r"person|people|staff|professionals?|clinicians?|institutions?)\b",
+                      re.IGNORECASE),
+    "where": re.compile(r"\bwhere\b|\b(?:which|what) (?:hospitals?|sites?|locations?|towns?|"
+                        r"cit(?:y|ies)|areas?|places?|buildings?|venues?|premises|"
+                        r"countr(?:y|ies)|count(?:y|ies)|regions?)\b", re.IGNORECASE),
+}
+YEAR = r"\b(?:19|20)\d\d\b"
+MONTH = (r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b")
+NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+                r"thirty|forty|fifty|hundred|thousand|million|billion|half|third|quarter|"
+                r"dozen|double|twice)\b")
+ANSWER_SIGNALS = {
+    # a year alone is a date, not an amount; a number next to a unit or a £ is an amount
+    "amount": re.compile(rf"£\s?\d|\d\s?(?:%|per ?cent)|\b\d[\d,.]*\s?(?:m|bn|k|million|"
+                         rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b|{NUMBER_WORDS}", re.IGNORECASE),
+    "date": re.compile(rf"{YEAR}|{MONTH}|\b(?:Q[1-4]|quarter|spring|summer|autumn|winter)\b"),
+    "who": re.compile(r"\b(?:[A-Z][\w&'’-]+\s+(?:(?:of|for|and|&)\s+)?){0,5}(?:Trust|Council|"
+                      r"University|CCG|Board|Partnership|Commission|England|Group|Committee|"
+                      r"Alliance|Authority|Foundation|Network|Institute|Society|Agency|"
+                      r"Department|College|Ltd|Limited|Forum|Panel|Team|Service|Association)\b"
+                      r"|\b(?:Dr|Professor|Prof|Mr|Mrs|Ms|Cllr|Councillor|Sir|Dame)\.?\s+[A-Z]"
+                      r"|\b[A-Z]{2,6}s?\b(?<!\bI)"),
+    "where": re.compile(r"\b(?:in|at|from|across|near|around|within|closer to)\s+(?:the\s+)?"
+                        r"(?:[A-Z][a-z]|north|south|east|west)|\b(?:Hospital|Centre|Center|"
+                        r"Street|Road|Park|House|Clinic|Campus|Infirmary|Surgery|Practice|"
+                        r"Building)\b|(?i:\b(?:in|at|into|closer to|near|outside)\s+(?:the\s+|"
+                        r"a\s+|an\s+|local\s+|their\s+|people['’]s\s+|patients['’]\s+)*"
+                        r"(?:community|communities|homes?|hospitals?|practices?|surger(?:y|ies)|"
+                        r"pharmac(?:y|ies)|clinics?|centres?|hubs?|settings?|neighbourhoods?|"
+                        r"schools?)\b)"),
+}
+TERMINAL = re.compile(r"[.!?]['’\"”)]*$")
+OPEN_ENDING = re.compile(r"\b(?:circa|c|approx|approximately|around|about|of|to|by|e\.g|i\.e|"
+                         r"no|nos)\.?$", re.IGNORECASE)
+# a sentence opening with one of these leans on the one before it
+DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
+                      r"The latter|The former|Both|Also|However|Therefore|Thus|In addition|"
+                      r"Furthermore|Moreover)\b")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    rank: int
+    span: tuple[int, int]
+    text: str
+    score: float
+    words: frozenset[str]
+    lead: tuple[int, int] | None = None  # the sentence before, quoted with it when dangling
+
+    @property
+    def length(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[dict[str, Any], ...]
+    quoted: tuple[tuple[int, tuple[int, int]], ...]  # (source rank, span in its text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+def question_type(question: str) -> str | None:
+    """What the question asks for: "amount", "date", "who", "where", or None."""
+    found = [(m.start(), kind) for kind, pattern in QUESTION_TYPES.items()
+             if (m := pattern.search(question))]
+    return min(found)[1] if found else None  # "when ... how many" asks for the first
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence fit to quote: long enough, and not a heading or a menu line."""
+    text = sentence.strip()
+    bullet = bool(re.match(r"^[•●▪◦\-–*]\s", text))
+    words = text.split()
+    capitalised = sum(word[:1].isupper() for word in words)
+    if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
+        return False
+    # a long, mostly lower-case line is prose whose full stop a line break cut off
+    prose = len(words) >= LONG_LINE and capitalised <= 0.3 * len(words)
+    return bullet or prose or bool(re.search(r"[.!?:;)'’\"”]$", text))
+
+
+def clean_sentence(text: str) -> str:
+    text = re.sub(r"^[\s•●▪◦\-–*]+", "", " ".join(text.split()))
+    return text if len(text) <= 400 else text[:397].rsplit(" ", 1)[0] + "…"
+
+
+def terms(text: str) -> frozenset[str]:
+    return frozenset(t for t in WORD.findall(normalise(text))
+                     if t not in STOPWORDS and (len(t) > 1 or t.isdigit()))
+
+
+def is_dangling(text: str) -> bool:
+    return bool(DANGLING.match(clean_sentence(text)))
+
+
+def continues(text: str, lead: str) -> bool:
+    """The sentence carries on from the one before: a line break or an abbreviation
+    ("a gap of circa. £270m") split one sentence in two."""
+    opening = clean_sentence(text)[:1]
+    if opening.islower():
+        return True
+    unfinished = not TERMINAL.search(lead.rstrip()) or bool(OPEN_ENDING.search(lead.rstrip()))
+    return unfinished and (opening.isdigit() or opening == "£")
+
+
+def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
+    """Every quotable sentence of the top passages, scored against the question."""
+    asked = query_terms(question)
+    kind = question_type(question)
+    raw: list[tuple[Hit, tuple[int, int], float, str, frozenset[str], tuple[int, int] | None]] = []
+    for hit in hits[:PASSAGES]:
+        spans = sorted(span for span, _ in hit.sentences)
+        before = dict(zip(spans[1:], spans[:-1], strict=False))
+        for span, similarity in hit.sentences:
+            text = hit.text[span[0]:span[1]]
+            if is_statement(text):
+                raw.append((hit, span, similarity, text, terms(text), before.get(span)))
+    # terms in every candidate (the place, the topic) say little about which one answers
+    frequency = {t: sum(t in item[4] for item in raw) for t in asked}
+    weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
+    total = sum(weight.values()) or 1.0
+    signal = ANSWER_SIGNALS.get(kind or "")
+    scored = []
+    for hit, span, similarity, text, words, lead in raw:
+        overlap = sum(w for t, w in weight.items() if t in words) / total
+        typed = 1.0 if signal is not None and signal.search(text) else 0.0
+        score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
+                 - RANK_PENALTY * (hit.rank - 1))
+        scored.append(Sentence(hit.rank, span, text, score, words, lead))
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def with_lead(sentence: Sentence, hits: list[Hit]) -> list[Sentence] | None:
+    """The sentence as it can be quoted: alone, after the sentence it leans on, or not at all."""
+    hit = hits[sentence.rank - 1]
+    text = hit.text[sentence.lead[0]:sentence.lead[1]] if sentence.lead else ""
+    if not is_dangling(sentence.text) and not (text and continues(sentence.text, text)):
+        return [sentence]
+    if not text:
+        return None  # it opens the passage: what it refers to is not shown
+    if is_dangling(text) or len(text.split()) < 4:
+        return None
+    lead = Sentence(sentence.rank, sentence.lead, text, sentence.score, terms(text))
+    return [lead, sentence]
+
+
+def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
+    """The best sentences within the word budget, near-repeats left out (MMR)."""
+    if not pool:
+        return []
+    first = next((s for s in pool if s.rank == hits[0].rank), None)
+    opening = first if first is not None and pool[0].score < first.score + CLEAR_WIN \
+        else pool[0]
+    chosen: list[Sentence] = []
+    seen: set[str] = set()
+    best = opening.score
+
+    def add(unit: list[Sentence]) -> bool:
+        fresh = [s for s in unit if clean_sentence(s.text) not in seen]
+        words = sum(s.length for s in chosen) + sum(s.length for s in fresh)
+        if chosen and (words > WORD_BUDGET or len(chosen) + len(fresh) > MAX_SENTENCES):
+            return False
+        chosen.extend(fresh)
+        seen.update(clean_sentence(s.text) for s in fresh)
+        return True
+
+    remaining = [s for s in pool if s is not opening]
+    if (unit := with_lead(opening, hits)) is not None:
+        add(unit)
+    else:
+        remaining = pool
+    while remaining and len(chosen) < MAX_SENTENCES:
+        def marginal(s: Sentence) -> float:
+            return s.score - REDUNDANCY * max((overlap(s.words, c.words) for c in chosen),
+                                              default=0.0)
+        pick = max(remaining, key=marginal)
+        remaining.remove(pick)
+        if len(chosen) >= MIN_SENTENCES and pick.score < best * RELEVANCE_FLOOR:
+            break
+        if clean_sentence(pick.text) in seen or \
+                any(overlap(pick.words, c.words) > NEAR_DUPLICATE for c in chosen):
+            continue
+        unit = with_lead(pick, hits)
+        if unit is not None:
+            if not chosen:
+                best = pick.score
+            add(unit)
+    return sorted(chosen, key=lambda s: (s.rank, s.span))
+
+
+def extractive_answer(question: str, hits: list[Hit]) -> Answer:
+    """The sentences of the top passages that best answer the question, each followed
+    by its [n] marker, in source order and within about WORD_BUDGET words."""
+    chosen = select(candidates(question, hits), hits)
+    # marker n always means results[n - 1], so a client needs no mapping table
+    parts, citations, cited = [], [], set()
+    for sentence in chosen:
+        if sentence.rank not in cited:
+            cited.add(sentence.rank)
+            hit = hits[sentence.rank - 1]
+            citations.append({"marker": hit.rank, "rank": hit.rank, "chunk_id": hit.chunk_id,
+                              "document_id": hit.document.id, "page": hit.page,
+                              "citation": hit.citation})
+        parts.append(f"{clean_sentence(sentence.text)} [{sentence.rank}]")
+    return Answer(" ".join(parts), tuple(citations),
+                  tuple((s.rank, s.span) for s in chosen))
+
+
+def highlight_quoted(hits: list[Hit], answer: Answer) -> list[Hit]:
+    """The hits with each cited source's highlight set to the sentences the answer quotes,
+    so the card shows the same sentence the answer does."""
+    quoted: dict[int, list[tuple[int, int]]] = {}
+    for rank, span in answer.quoted:
+        quoted.setdefault(rank, []).append(span)
+    return [replace(hit, highlights=tuple(sorted(quoted[hit.rank]))) if hit.rank in quoted
+            else hit for hit in hits]
