@@ -15,15 +15,17 @@ from service.retrieval.results import Hit
 from service.store.keywords import STOPWORDS, WORD, normalise, query_terms
 
 WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
-MAX_SENTENCES = 4
+MAX_SENTENCES = 6
 MIN_SENTENCES = 2
 LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
 PASSAGES = 5  # the sources shown under the answer
-KEYWORD_WEIGHT = 0.25  # share of the question's (locally idf-weighted) terms in the sentence
-TYPE_WEIGHT = 0.15  # the sentence holds what the question asks for
-RANK_PENALTY = 0.01  # per source rank: fusion already weighed the passages
-CLEAR_WIN = 0.08  # how much another sentence must beat the first passage's best by
-RELEVANCE_FLOOR = 0.8  # beyond the minimum, a sentence must score this share of the best
+KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
+TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
+RANK_PENALTY = 0.03  # per source rank: fusion already weighed the passages
+SHORT_SENTENCE = 25  # words; longer sentences pay LENGTH_PENALTY per this many more
+LENGTH_PENALTY = 0.1  # tuned on the tune halves with the weights above
+CLEAR_WIN = 0.05  # how much another sentence must beat the first passage's best by
+RELEVANCE_FLOOR = 0.6  # beyond the minimum, a sentence must score this share of the best
 REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
 NEAR_DUPLICATE = 0.8  # word overlap above which a sentence repeats one already chosen
 
@@ -36,14 +38,22 @@ QUESTION_TYPES = {
     "date": re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|month|day|deadline|time ?scale|"
                        r"timeframe)\b|\bby what (?:year|date|time)\b|\bwhat time\b",
                        re.IGNORECASE),
-    "who": re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:organi[sz]ations?|bod(?:y|ies)|"
-                      r"universit(?:y|ies)|trusts?|partners?|compan(?:y|ies)|groups?|boards?|"
+    "who": re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:[\w'’-]+ ){0,2}(?:"
+                      r"organi[sz]ations?|bod(?:y|ies)|universit(?:y|ies)|trusts?|partners?|compan(?:y|ies)|groups?|boards?|"
                       r"committees?|teams?|providers?|councils?|charit(?:y|ies)|agenc(?:y|ies)|"
                       r"person|people|staff|professionals?|clinicians?|institutions?)\b",
                       re.IGNORECASE),
-    "where": re.compile(r"\bwhere\b|\b(?:which|what) (?:hospitals?|sites?|locations?|towns?|"
-                        r"cit(?:y|ies)|areas?|places?|buildings?|venues?|premises|"
+    "where": re.compile(r"\bwhere\b|\b(?:which|what) (?:[\w'’-]+ ){0,2}(?:hospitals?|sites?|"
+                        r"locations?|towns?|cit(?:y|ies)|places?|buildings?|venues?|premises|"
                         r"countr(?:y|ies)|count(?:y|ies)|regions?)\b", re.IGNORECASE),
+}
+# asked without a question word: "total WTE of vacancies", "projected shortfall by 2030"
+IMPLIED_TYPES = {
+    "amount": re.compile(r"\b(?:total|shortfall|threshold|funding|funded|budget|costs?|savings?|"
+                         r"save|target|gap|deficit|spend|investment|invested|figures?|amount|"
+                         r"rates?|percentage|proportion|number|numbers|wte|size|value|price)\b",
+                         re.IGNORECASE),
+    "date": re.compile(r"\b(?:deadline|timescales?|timeline|date|dates|year)\b", re.IGNORECASE),
 }
 YEAR = r"\b(?:19|20)\d\d\b"
 MONTH = (r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -74,6 +84,10 @@ ANSWER_SIGNALS = {
 TERMINAL = re.compile(r"[.!?]['’\"”)]*$")
 OPEN_ENDING = re.compile(r"\b(?:circa|c|approx|approximately|around|about|of|to|by|e\.g|i\.e|"
                          r"no|nos)\.?$", re.IGNORECASE)
+BULLET = re.compile(r"^\s*[•●▪◦\-–*]\s")
+LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")  # single letters are not terms
+CAPITALISED = re.compile(r"(?<!\S)[A-ZÀ-ÖØ-Þ]")  # words that start with a capital
+SPECIAL = re.compile(r"[&£/\-–]")
 # a sentence opening with one of these leans on the one before it
 DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
                       r"The latter|The former|Both|Also|However|Therefore|Thus|In addition|"
@@ -106,17 +120,20 @@ class Answer:
 
 def question_type(question: str) -> str | None:
     """What the question asks for: "amount", "date", "who", "where", or None."""
-    found = [(m.start(), kind) for kind, pattern in QUESTION_TYPES.items()
-             if (m := pattern.search(question))]
-    return min(found)[1] if found else None  # "when ... how many" asks for the first
+    for patterns in (QUESTION_TYPES, IMPLIED_TYPES):
+        found = [(m.start(), kind) for kind, pattern in patterns.items()
+                 if (m := pattern.search(question))]
+        if found:
+            return min(found)[1]  # "when ... how many" asks for the first
+    return None
 
 
 def is_statement(sentence: str) -> bool:
     """A sentence fit to quote: long enough, and not a heading or a menu line."""
     text = sentence.strip()
-    bullet = bool(re.match(r"^[•●▪◦\-–*]\s", text))
+    bullet = bool(BULLET.match(text))
     words = text.split()
-    capitalised = sum(word[:1].isupper() for word in words)
+    capitalised = len(CAPITALISED.findall(text))
     if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
         return False
     # a long, mostly lower-case line is prose whose full stop a line break cut off
@@ -130,8 +147,11 @@ def clean_sentence(text: str) -> str:
 
 
 def terms(text: str) -> frozenset[str]:
-    return frozenset(t for t in WORD.findall(normalise(text))
-                     if t not in STOPWORDS and (len(t) > 1 or t.isdigit()))
+    """The sentence's terms as the search analyser sees them."""
+    # normalise only rewrites text with these characters in it, and costs most of the
+    # answer's time; without them it is just lower-casing
+    analysed = normalise(text) if SPECIAL.search(text) else text.lower()
+    return frozenset(set(WORD.findall(analysed)) - STOPWORDS - LETTERS)
 
 
 def is_dangling(text: str) -> bool:
@@ -141,10 +161,15 @@ def is_dangling(text: str) -> bool:
 def continues(text: str, lead: str) -> bool:
     """The sentence carries on from the one before: a line break or an abbreviation
     ("a gap of circa. £270m") split one sentence in two."""
+    if BULLET.match(text):
+        return False  # a list item in lower case starts afresh
     opening = clean_sentence(text)[:1]
     if opening.islower():
         return True
-    unfinished = not TERMINAL.search(lead.rstrip()) or bool(OPEN_ENDING.search(lead.rstrip()))
+    lead = lead.rstrip()
+    # a short unpunctuated line is a heading ("Who we heard from"), not half a sentence
+    unfinished = (not TERMINAL.search(lead) and len(lead.split()) >= 6) or \
+        bool(OPEN_ENDING.search(lead))
     return unfinished and (opening.isdigit() or opening == "£")
 
 
@@ -169,8 +194,10 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     for hit, span, similarity, text, words, lead in raw:
         overlap = sum(w for t, w in weight.items() if t in words) / total
         typed = 1.0 if signal is not None and signal.search(text) else 0.0
+        # a long sentence spends the word budget that two short answers could share
+        long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
         score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
-                 - RANK_PENALTY * (hit.rank - 1))
+                 - RANK_PENALTY * (hit.rank - 1) - LENGTH_PENALTY * long)
         scored.append(Sentence(hit.rank, span, text, score, words, lead))
     return sorted(scored, key=lambda s: -s.score)
 
@@ -179,17 +206,29 @@ def overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def most_marginal(pool: list[Sentence], chosen: list[Sentence]) -> Sentence:
+    """The sentence with the best score less its overlap with those chosen (MMR). The
+    pool is sorted best first and the penalty never raises a score, so the scan stops early."""
+    best, best_value = pool[0], -math.inf
+    for sentence in pool:
+        if sentence.score <= best_value:
+            break
+        value = sentence.score - REDUNDANCY * max(
+            (overlap(sentence.words, c.words) for c in chosen), default=0.0)
+        if value > best_value:
+            best, best_value = sentence, value
+    return best
+
+
 def with_lead(sentence: Sentence, hits: list[Hit]) -> list[Sentence] | None:
     """The sentence as it can be quoted: alone, after the sentence it leans on, or not at all."""
-    hit = hits[sentence.rank - 1]
-    text = hit.text[sentence.lead[0]:sentence.lead[1]] if sentence.lead else ""
+    span = sentence.lead
+    text = hits[sentence.rank - 1].text[span[0]:span[1]] if span else ""
     if not is_dangling(sentence.text) and not (text and continues(sentence.text, text)):
         return [sentence]
-    if not text:
-        return None  # it opens the passage: what it refers to is not shown
-    if is_dangling(text) or len(text.split()) < 4:
-        return None
-    lead = Sentence(sentence.rank, sentence.lead, text, sentence.score, terms(text))
+    if span is None or is_dangling(text) or len(text.split()) < 4:
+        return None  # what it leans on opens no passage shown, or is no sentence
+    lead = Sentence(sentence.rank, span, text, sentence.score, terms(text))
     return [lead, sentence]
 
 
@@ -219,10 +258,7 @@ def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     else:
         remaining = pool
     while remaining and len(chosen) < MAX_SENTENCES:
-        def marginal(s: Sentence) -> float:
-            return s.score - REDUNDANCY * max((overlap(s.words, c.words) for c in chosen),
-                                              default=0.0)
-        pick = max(remaining, key=marginal)
+        pick = most_marginal(remaining, chosen)
         remaining.remove(pick)
         if len(chosen) >= MIN_SENTENCES and pick.score < best * RELEVANCE_FLOOR:
             break
