@@ -202,5 +202,5 @@ def format_answer_table(rows: list[dict[str, Any]], title: str) -> str:
     for r in rows:
         lines.append(f"| {r['part']:<14} | {r['questions']:>9} | {r['answer_recall']:>13.3f} | "
                      f"{r['sources_recall']:>21.3f} | {r['conditional_answer_recall']:>11.3f} | "
-                     f"{r['median_words']:>12} |")
+                     f"{r['median_words']:>12.1f} |")
     return "\n".join(lines)

@@ -114,6 +114,20 @@ def test_a_dangling_sentence_that_opens_its_passage_is_skipped() -> None:
     assert "This will cut" not in text
 
 
+def test_a_sentence_that_introduces_a_list_brings_its_first_items() -> None:
+    text = ("Offer an SGLT2 inhibitor to adults with type 2 diabetes and CKD if:\n"
+            "• ACR is over 30 mg/mmol and\n"
+            "• they meet the criteria in the marketing authorisation.")
+    spans = sentence_spans(text)
+    document = DocumentRef("nice", "NICE NG28", None, "ng28.pdf", None)
+    scored = tuple(zip(spans, (0.8, 0.5, 0.4), strict=True))
+    hits = [Hit(rank=1, score=1.0, text=text, page=1, page_end=1, page_label=None, section="",
+                chunk_id=1, document=document, sentences=scored)]
+    sentences = quoted(extractive_answer("when to offer an SGLT2 inhibitor", hits).text)
+    assert sentences[0].endswith("if:")
+    assert sentences[1] == "ACR is over 30 mg/mmol and"
+
+
 def test_near_duplicates_are_quoted_once() -> None:
     repeated = "The plan will invest in community mental health teams across the county."
     hits = [hit(1, [(repeated, 0.70)]), hit(2, [(repeated, 0.69)]),

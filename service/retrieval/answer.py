@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from service.retrieval.results import Hit
@@ -18,6 +19,7 @@ WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
 MAX_SENTENCES = 6
 MIN_SENTENCES = 2
 LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
+LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
 PASSAGES = 5  # the sources shown under the answer
 KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
 TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
@@ -66,7 +68,8 @@ ANSWER_SIGNALS = {
     "amount": re.compile(rf"£\s?\d|\d\s?(?:%|per ?cent)|\b\d[\d,.]*\s?(?:m|bn|k|million|"
                          rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b|{NUMBER_WORDS}", re.IGNORECASE),
     "date": re.compile(rf"{YEAR}|{MONTH}|\b(?:Q[1-4]|quarter|spring|summer|autumn|winter)\b"),
-    "who": re.compile(r"\b(?:[A-Z][\w&'’-]+\s+(?:(?:of|for|and|&)\s+)?){0,5}(?:Trust|Council|"
+    # a body's name ends in one of these nouns; searching for the noun is enough
+    "who": re.compile(r"\b(?:Trust|Council|"
                       r"University|CCG|Board|Partnership|Commission|England|Group|Committee|"
                       r"Alliance|Authority|Foundation|Network|Institute|Society|Agency|"
                       r"Department|College|Ltd|Limited|Forum|Panel|Team|Service|Association)\b"
@@ -102,10 +105,15 @@ class Sentence:
     score: float
     words: frozenset[str]
     lead: tuple[int, int] | None = None  # the sentence before, quoted with it when dangling
+    follow: tuple[tuple[int, int], ...] = ()  # the list a sentence ending in ":" introduces
 
-    @property
+    @cached_property
     def length(self) -> int:
         return len(self.text.split())
+
+    @cached_property
+    def quote(self) -> str:
+        return clean_sentence(self.text)
 
 
 @dataclass(frozen=True)
@@ -177,29 +185,42 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     """Every quotable sentence of the top passages, scored against the question."""
     asked = query_terms(question)
     kind = question_type(question)
-    raw: list[tuple[Hit, tuple[int, int], float, str, frozenset[str], tuple[int, int] | None]] = []
+    raw = []
     for hit in hits[:PASSAGES]:
         spans = sorted(span for span, _ in hit.sentences)
         before = dict(zip(spans[1:], spans[:-1], strict=False))
         for span, similarity in hit.sentences:
             text = hit.text[span[0]:span[1]]
             if is_statement(text):
-                raw.append((hit, span, similarity, text, terms(text), before.get(span)))
+                raw.append((hit, span, similarity, text, terms(text), before.get(span),
+                            list_items(hit, spans, span) if text.rstrip().endswith(":") else ()))
     # terms in every candidate (the place, the topic) say little about which one answers
     frequency = {t: sum(t in item[4] for item in raw) for t in asked}
     weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
     total = sum(weight.values()) or 1.0
     signal = ANSWER_SIGNALS.get(kind or "")
     scored = []
-    for hit, span, similarity, text, words, lead in raw:
+    for hit, span, similarity, text, words, lead, follow in raw:
         overlap = sum(w for t, w in weight.items() if t in words) / total
         typed = 1.0 if signal is not None and signal.search(text) else 0.0
         # a long sentence spends the word budget that two short answers could share
         long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
         score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
                  - RANK_PENALTY * (hit.rank - 1) - LENGTH_PENALTY * long)
-        scored.append(Sentence(hit.rank, span, text, score, words, lead))
+        scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))
     return sorted(scored, key=lambda s: -s.score)
+
+
+def list_items(hit: Hit, spans: list[tuple[int, int]], span: tuple[int, int]
+               ) -> tuple[tuple[int, int], ...]:
+    """The first items of the list a sentence ending in ":" introduces."""
+    following = spans[spans.index(span) + 1:][:LIST_ITEMS]
+    items: list[tuple[int, int]] = []
+    for item in following:
+        if items and not BULLET.match(hit.text[item[0]:item[1]]):
+            break
+        items.append(item)
+    return tuple(items)
 
 
 def overlap(a: frozenset[str], b: frozenset[str]) -> float:
@@ -232,6 +253,18 @@ def with_lead(sentence: Sentence, hits: list[Hit]) -> list[Sentence] | None:
     return [lead, sentence]
 
 
+def with_list(unit: list[Sentence], hits: list[Hit]) -> list[list[Sentence]]:
+    """A sentence that introduces a list is quoted with its first items, as many as fit
+    (longest first), or not at all: "consider an SGLT2 inhibitor if:" answers nothing."""
+    last = unit[-1]
+    if not last.follow:
+        return [unit]
+    text = hits[last.rank - 1].text
+    items = [Sentence(last.rank, span, text[span[0]:span[1]], last.score,
+                      terms(text[span[0]:span[1]])) for span in last.follow]
+    return [unit + items[:n] for n in range(len(items), 0, -1)]
+
+
 def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     """The best sentences within the word budget, near-repeats left out (MMR)."""
     if not pool:
@@ -244,32 +277,38 @@ def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     best = opening.score
 
     def add(unit: list[Sentence]) -> bool:
-        fresh = [s for s in unit if clean_sentence(s.text) not in seen]
+        fresh = [s for s in unit if s.quote not in seen]
         words = sum(s.length for s in chosen) + sum(s.length for s in fresh)
-        if chosen and (words > WORD_BUDGET or len(chosen) + len(fresh) > MAX_SENTENCES):
+        # one sentence may run over the budget on its own, never a group of them
+        if (chosen or len(fresh) > 1) and (words > WORD_BUDGET or
+                                           len(chosen) + len(fresh) > MAX_SENTENCES):
             return False
         chosen.extend(fresh)
-        seen.update(clean_sentence(s.text) for s in fresh)
+        seen.update(s.quote for s in fresh)
         return True
 
+    def add_any(unit: list[Sentence] | None) -> bool:
+        return unit is not None and any(add(option) for option in with_list(unit, hits))
+
     remaining = [s for s in pool if s is not opening]
-    if (unit := with_lead(opening, hits)) is not None:
-        add(unit)
-    else:
+    if not add_any(with_lead(opening, hits)):
         remaining = pool
-    while remaining and len(chosen) < MAX_SENTENCES:
+    while len(chosen) < MAX_SENTENCES:
+        room = WORD_BUDGET - sum(s.length for s in chosen)
+        # what cannot fit any more is never worth scoring again
+        remaining = [s for s in remaining if s.length <= room or not chosen]
+        if not remaining:
+            break
         pick = most_marginal(remaining, chosen)
         remaining.remove(pick)
         if len(chosen) >= MIN_SENTENCES and pick.score < best * RELEVANCE_FLOOR:
             break
-        if clean_sentence(pick.text) in seen or \
+        if pick.quote in seen or \
                 any(overlap(pick.words, c.words) > NEAR_DUPLICATE for c in chosen):
             continue
-        unit = with_lead(pick, hits)
-        if unit is not None:
-            if not chosen:
-                best = pick.score
-            add(unit)
+        if not chosen:
+            best = pick.score
+        add_any(with_lead(pick, hits))
     return sorted(chosen, key=lambda s: (s.rank, s.span))
 
 
@@ -286,7 +325,7 @@ def extractive_answer(question: str, hits: list[Hit]) -> Answer:
             citations.append({"marker": hit.rank, "rank": hit.rank, "chunk_id": hit.chunk_id,
                               "document_id": hit.document.id, "page": hit.page,
                               "citation": hit.citation})
-        parts.append(f"{clean_sentence(sentence.text)} [{sentence.rank}]")
+        parts.append(f"{sentence.quote} [{sentence.rank}]")
     return Answer(" ".join(parts), tuple(citations),
                   tuple((s.rank, s.span) for s in chosen))
 
