@@ -20,6 +20,7 @@ MAX_SENTENCES = 6
 MIN_SENTENCES = 2
 LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
 LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
+SHORTLIST = 20  # sentences, closest to the question first, that are scored in full
 PASSAGES = 5  # the sources shown under the answer
 KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
 TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
@@ -139,8 +140,10 @@ def question_type(question: str) -> str | None:
 def is_statement(sentence: str) -> bool:
     """A sentence fit to quote: long enough, and not a heading or a menu line."""
     text = sentence.strip()
-    bullet = bool(BULLET.match(text))
     words = text.split()
+    if len(words) < 6:
+        return False
+    bullet = bool(BULLET.match(text))
     capitalised = len(CAPITALISED.findall(text))
     if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
         return False
@@ -185,15 +188,21 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     """Every quotable sentence of the top passages, scored against the question."""
     asked = query_terms(question)
     kind = question_type(question)
+    statements = [(similarity - RANK_PENALTY * (hit.rank - 1), hit, span)
+                  for hit in hits[:PASSAGES] for span, similarity in hit.sentences
+                  if is_statement(hit.text[span[0]:span[1]])]
+    # the answering sentence is nearly always among the closest by meaning alone, and
+    # scoring the rest would cost more time than it wins answers
+    statements.sort(key=lambda item: -item[0])
     raw = []
-    for hit in hits[:PASSAGES]:
-        spans = sorted(span for span, _ in hit.sentences)
-        before = dict(zip(spans[1:], spans[:-1], strict=False))
-        for span, similarity in hit.sentences:
-            text = hit.text[span[0]:span[1]]
-            if is_statement(text):
-                raw.append((hit, span, similarity, text, terms(text), before.get(span),
-                            list_items(hit, spans, span) if text.rstrip().endswith(":") else ()))
+    order = {hit.rank: sorted(span for span, _ in hit.sentences) for hit in hits[:PASSAGES]}
+    for similarity, hit, span in statements[:SHORTLIST]:
+        spans = order[hit.rank]
+        text = hit.text[span[0]:span[1]]
+        position = spans.index(span)
+        lead = spans[position - 1] if position else None
+        follow = list_items(hit, spans, span) if text.rstrip().endswith(":") else ()
+        raw.append((hit, span, similarity, text, terms(text), lead, follow))
     # terms in every candidate (the place, the topic) say little about which one answers
     frequency = {t: sum(t in item[4] for item in raw) for t in asked}
     weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
@@ -206,7 +215,7 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
         # a long sentence spends the word budget that two short answers could share
         long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
         score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
-                 - RANK_PENALTY * (hit.rank - 1) - LENGTH_PENALTY * long)
+                 - LENGTH_PENALTY * long)
         scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))
     return sorted(scored, key=lambda s: -s.score)
 
