@@ -10,7 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.embedding.sentences import sentence_spans
-from service.retrieval.answer import WORD_BUDGET, extractive_answer, highlight_quoted, question_type
+from service.retrieval.answer import WORD_BUDGET, extractive_answer, highlight_quoted
+from service.retrieval.questions import question_type
 from service.retrieval.results import DocumentRef, Hit
 
 MARKER = re.compile(r"\s*\[\d+\]")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from service.retrieval.questions import holds_answer, question_type
 from service.retrieval.results import Hit
 from service.store.keywords import STOPWORDS, WORD, normalise, query_terms
 
@@ -32,66 +33,13 @@ RELEVANCE_FLOOR = 0.6  # beyond the minimum, a sentence must score this share of
 REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
 NEAR_DUPLICATE = 0.8  # word overlap above which a sentence repeats one already chosen
 
-QUESTION_TYPES = {
-    "amount": re.compile(r"\bhow (?:many|much|big|large|long|often)\b|"
-                         r"\b(?:what|which) (?:is the |was the )?(?:percentage|proportion|"
-                         r"share|number|amount|size|sum|budget|cost|value|total|rate|ratio)\b|"
-                         r"\bnumber of\b|\bhow .* cost\b|"
-                         r"\bper ?cent", re.IGNORECASE),
-    "date": re.compile(r"\bwhen\b|\b(?:what|which) (?:year|date|month|day|deadline|time ?scale|"
-                       r"timeframe)\b|\bby what (?:year|date|time)\b|\bwhat time\b",
-                       re.IGNORECASE),
-    "who": re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what) (?:[\w'’-]+ ){0,2}(?:"
-                      r"organi[sz]ations?|bod(?:y|ies)|universit(?:y|ies)|trusts?|partners?|compan(?:y|ies)|groups?|boards?|"
-                      r"committees?|teams?|providers?|councils?|charit(?:y|ies)|agenc(?:y|ies)|"
-                      r"person|people|staff|professionals?|clinicians?|institutions?)\b",
-                      re.IGNORECASE),
-    "where": re.compile(r"\bwhere\b|\b(?:which|what) (?:[\w'’-]+ ){0,2}(?:hospitals?|sites?|"
-                        r"locations?|towns?|cit(?:y|ies)|places?|buildings?|venues?|premises|"
-                        r"countr(?:y|ies)|count(?:y|ies)|regions?)\b", re.IGNORECASE),
-}
-# asked without a question word: "total WTE of vacancies", "projected shortfall by 2030"
-IMPLIED_TYPES = {
-    "amount": re.compile(r"\b(?:total|shortfall|threshold|funding|funded|budget|costs?|savings?|"
-                         r"save|target|gap|deficit|spend|investment|invested|figures?|amount|"
-                         r"rates?|percentage|proportion|number|numbers|wte|size|value|price)\b",
-                         re.IGNORECASE),
-    "date": re.compile(r"\b(?:deadline|timescales?|timeline|date|dates|year)\b", re.IGNORECASE),
-}
-YEAR = r"\b(?:19|20)\d\d\b"
-MONTH = (r"\b(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-         r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\b")
-NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-                r"thirty|forty|fifty|hundred|thousand|million|billion|half|third|quarter|"
-                r"dozen|double|twice)\b")
-ANSWER_SIGNALS = {
-    # a year alone is a date, not an amount; a number next to a unit or a £ is an amount
-    "amount": re.compile(rf"£\s?\d|\d\s?(?:%|per ?cent)|\b\d[\d,.]*\s?(?:m|bn|k|million|"
-                         rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b|{NUMBER_WORDS}", re.IGNORECASE),
-    "date": re.compile(rf"{YEAR}|{MONTH}|\b(?:Q[1-4]|quarter|spring|summer|autumn|winter)\b"),
-    # a body's name ends in one of these nouns; searching for the noun is enough
-    "who": re.compile(r"\b(?:Trust|Council|"
-                      r"University|CCG|Board|Partnership|Commission|England|Group|Committee|"
-                      r"Alliance|Authority|Foundation|Network|Institute|Society|Agency|"
-                      r"Department|College|Ltd|Limited|Forum|Panel|Team|Service|Association)\b"
-                      r"|\b(?:Dr|Professor|Prof|Mr|Mrs|Ms|Cllr|Councillor|Sir|Dame)\.?\s+[A-Z]"
-                      r"|\b[A-Z]{2,6}s?\b(?<!\bI)"),
-    "where": re.compile(r"\b(?:in|at|from|across|near|around|within|closer to)\s+(?:the\s+)?"
-                        r"(?:[A-Z][a-z]|north|south|east|west)|\b(?:Hospital|Centre|Center|"
-                        r"Street|Road|Park|House|Clinic|Campus|Infirmary|Surgery|Practice|"
-                        r"Building)\b|(?i:\b(?:in|at|into|closer to|near|outside)\s+(?:the\s+|"
-                        r"a\s+|an\s+|local\s+|their\s+|people['’]s\s+|patients['’]\s+)*"
-                        r"(?:community|communities|homes?|hospitals?|practices?|surger(?:y|ies)|"
-                        r"pharmac(?:y|ies)|clinics?|centres?|hubs?|settings?|neighbourhoods?|"
-                        r"schools?)\b)"),
-}
 TERMINAL = re.compile(r"[.!?]['’\"”)]*$")
 OPEN_ENDING = re.compile(r"\b(?:circa|c|approx|approximately|around|about|of|to|by|e\.g|i\.e|"
                          r"no|nos)\.?$", re.IGNORECASE)
 BULLET = re.compile(r"^\s*[•●▪◦\-–*]\s")
 LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")  # single letters are not terms
 CAPITALISED = re.compile(r"(?<!\S)[A-ZÀ-ÖØ-Þ]")  # words that start with a capital
-SPECIAL = re.compile(r"[&£/\-–]")
+SPECIAL = re.compile(r"[&£/\-–]")  # the characters keywords.normalise rewrites around
 # a sentence opening with one of these leans on the one before it
 DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
                       r"The latter|The former|Both|Also|However|Therefore|Thus|In addition|"
@@ -100,6 +48,8 @@ DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|
 
 @dataclass(frozen=True)
 class Sentence:
+    """A candidate sentence of source `rank`, scored against the question."""
+
     rank: int
     span: tuple[int, int]
     text: str
@@ -119,22 +69,14 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Answer:
+    """The answer text with its [n] markers, the citations, and what it quotes where."""
+
     text: str
     citations: tuple[dict[str, Any], ...]
     quoted: tuple[tuple[int, tuple[int, int]], ...]  # (source rank, span in its text)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "citations": list(self.citations)}
-
-
-def question_type(question: str) -> str | None:
-    """What the question asks for: "amount", "date", "who", "where", or None."""
-    for patterns in (QUESTION_TYPES, IMPLIED_TYPES):
-        found = [(m.start(), kind) for kind, pattern in patterns.items()
-                 if (m := pattern.search(question))]
-        if found:
-            return min(found)[1]  # "when ... how many" asks for the first
-    return None
 
 
 def is_statement(sentence: str) -> bool:
@@ -153,6 +95,7 @@ def is_statement(sentence: str) -> bool:
 
 
 def clean_sentence(text: str) -> str:
+    """The sentence as quoted: one line, no bullet, at most 400 characters."""
     text = re.sub(r"^[\s•●▪◦\-–*]+", "", " ".join(text.split()))
     return text if len(text) <= 400 else text[:397].rsplit(" ", 1)[0] + "…"
 
@@ -166,6 +109,7 @@ def terms(text: str) -> frozenset[str]:
 
 
 def is_dangling(text: str) -> bool:
+    """The sentence opens by pointing back ("This", "It", "They", "However")."""
     return bool(DANGLING.match(clean_sentence(text)))
 
 
@@ -207,11 +151,10 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     frequency = {t: sum(t in item[4] for item in raw) for t in asked}
     weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
     total = sum(weight.values()) or 1.0
-    signal = ANSWER_SIGNALS.get(kind or "")
     scored = []
     for hit, span, similarity, text, words, lead, follow in raw:
         overlap = sum(w for t, w in weight.items() if t in words) / total
-        typed = 1.0 if signal is not None and signal.search(text) else 0.0
+        typed = 1.0 if holds_answer(kind, text) else 0.0
         # a long sentence spends the word budget that two short answers could share
         long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
         score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
@@ -233,6 +176,7 @@ def list_items(hit: Hit, spans: list[tuple[int, int]], span: tuple[int, int]
 
 
 def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard overlap of two sentences' terms."""
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
