@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Evaluate retrieval quality for every search mode over a JSONL question set."""
+"""Evaluate retrieval quality for every search mode over a JSONL question set, and answer
+recall: how often the chat answer quotes each question's answer span."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
-from service.evaluation import evaluate, format_table, load_questions, prepare_searcher  # noqa: E402
+from service.evaluation import (  # noqa: E402
+    answer_outcomes,
+    answer_rows,
+    evaluate,
+    format_answer_table,
+    format_table,
+    load_questions,
+    prepare_searcher,
+)
 from service.retrieval.search import SearchOptions  # noqa: E402
 
 
@@ -31,6 +40,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--misses", choices=["none", "default", "all"], default="default",
                         help="print per-question misses for the default mode, all modes or none")
+    parser.add_argument("--answers-only", action="store_true",
+                        help="skip the retrieval modes and report answer recall only")
     args = parser.parse_args()
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
     key = hashlib.sha1("|".join(map(str, corpora)).encode()).hexdigest()[:10]
@@ -44,15 +55,19 @@ def main() -> int:
             ("hybrid, no area boost", "hybrid", replace(base, area_boost=0.0)),
             ("hybrid, no synonyms", "hybrid", replace(base, synonyms=False)),
             ("hybrid, RRF fusion", "hybrid", replace(base, fusion="rrf"))]
-    scores = [evaluate(searcher, questions, mode, options, label)
-              for label, mode, options in runs]
+    scores = [] if args.answers_only else [evaluate(searcher, questions, mode, options, label)
+                                           for label, mode, options in runs]
     area_questions = [q for q in questions if "area" in q.tags]
     area_scores = [evaluate(searcher, area_questions, mode, options, label)
                    for label, mode, options in runs
-                   if label in ("hybrid", "hybrid, no area boost")] if area_questions else []
+                   if label in ("hybrid", "hybrid, no area boost")] \
+        if area_questions and not args.answers_only else []
+    outcomes = answer_outcomes(searcher, questions)
+    answers = answer_rows(outcomes)
     title = f"{args.questions.name}: {len(questions)} questions, " \
             f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
-    print(format_table(scores, title))
+    if scores:
+        print(format_table(scores, title))
     if area_scores:
         print()
         print(format_table(area_scores, f"the {len(area_questions)} questions tagged 'area' "
@@ -61,6 +76,10 @@ def main() -> int:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
               "vectors); set PLANSEARCH_RERANKER to a local cross-encoder folder to use one")
+    print()
+    print(format_answer_table(answers, f"answer recall ({title}; hybrid, as POST /api/chat; "
+                                       "conditional: over questions whose top-5 sources "
+                                       "contain the span)"))
     for score in scores:
         if args.misses == "all" or (args.misses == "default" and score.mode == "hybrid"):
             print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
@@ -69,9 +88,15 @@ def main() -> int:
                       f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
                 for line in miss["top"]:
                     print(f"      {line}")
+    if args.misses != "none":
+        missed = [o for o in outcomes if o.shown and not o.answered]
+        print(f"\nAnswers that miss a span their sources contain ({len(missed)}):")
+        for outcome in missed:
+            print(f"  {outcome.question.id} {outcome.question.question!r} "
+                  f"hint={outcome.question.answer_hint!r}\n      {outcome.text}")
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
-               "area_questions": [s.row() for s in area_scores]}
+               "area_questions": [s.row() for s in area_scores], "answers": answers}
     print("\n" + json.dumps(payload))
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},

@@ -1,10 +1,14 @@
 """Retrieval evaluation: passage-level hit@1, hit@5, MRR@10 and document recall@5 for
-each search mode over a JSONL question set."""
+each search mode over a JSONL question set; and answer recall: how often the chat
+answer quotes the question's answer span."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,10 @@ from typing import Any
 from service.areas import Gazetteer
 from service.embedding.models import Embedder
 from service.indexing.build import build_index
-from service.retrieval.search import Searcher, SearchOptions
+from service.retrieval.answer import Answer, extractive_answer
+from service.retrieval.chat import Turn, standalone_query
+from service.retrieval.results import Hit
+from service.retrieval.search import DEFAULT_MODE, Searcher, SearchOptions
 from service.store import open_store
 
 
@@ -120,4 +127,79 @@ def format_table(scores: list[ModeScore], title: str) -> str:
     for s in scores:
         lines.append(f"| {s.mode:<22} | {s.hit1:.3f} | {s.hit5:.3f} | {s.mrr10:.4f} | "
                      f"{s.doc_recall5:.3f}        |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    question: Question
+    answered: bool  # the answer contains the span
+    shown: bool  # one of the five sources under the answer contains it
+    words: int
+    text: str
+
+    @property
+    def half(self) -> str:
+        return question_half(self.question)
+
+    @property
+    def source_kind(self) -> str:
+        return "pdf" if any(r.lower().endswith(".pdf") for r in self.question.relevant) \
+            else "text"
+
+
+def question_half(question: Question) -> str:
+    """A fixed split by a hash of the id: weights are tuned on one half, reported on both."""
+    return "tune" if hashlib.sha1(question.id.encode()).digest()[0] % 2 == 0 else "held-out"
+
+
+def answer_outcomes(searcher: Searcher, questions: list[Question], k: int = 5,
+                    answerer: Callable[[str, list[Hit]], Answer] = extractive_answer
+                    ) -> list[AnswerOutcome]:
+    """Ask each question as a one-turn chat, the way POST /api/chat does by default."""
+    outcomes = []
+    for question in questions:
+        query = standalone_query([Turn("user", question.question)], searcher.gazetteer)
+        hits = searcher.search(query, k, DEFAULT_MODE).hits
+        answer = answerer(query, hits)
+        span = collapse(question.answer_hint)
+        outcomes.append(AnswerOutcome(
+            question, span in collapse(answer.text),
+            any(is_hit(question, hit.document.path, hit.text) for hit in hits[:5]),
+            len(answer.text.split()), answer.text))
+    return outcomes
+
+
+def answer_row(label: str, outcomes: list[AnswerOutcome]) -> dict[str, Any]:
+    shown = [o for o in outcomes if o.shown]
+    count = max(len(outcomes), 1)
+    return {"part": label, "questions": len(outcomes),
+            "answer_recall": round(sum(o.answered for o in outcomes) / count, 4),
+            "sources_recall": round(len(shown) / count, 4),
+            "conditional_answer_recall": round(sum(o.answered for o in shown) /
+                                               max(len(shown), 1), 4),
+            "median_words": statistics.median(o.words for o in outcomes) if outcomes else 0}
+
+
+def answer_rows(outcomes: list[AnswerOutcome]) -> list[dict[str, Any]]:
+    """All questions, each half, and (when the set mixes them) web text and PDF sources."""
+    rows = [answer_row("all", outcomes)]
+    rows += [answer_row(half, [o for o in outcomes if o.half == half])
+             for half in ("tune", "held-out")]
+    kinds = sorted({o.source_kind for o in outcomes})
+    if len(kinds) > 1:
+        rows += [answer_row(f"{kind} sources", [o for o in outcomes if o.source_kind == kind])
+                 for kind in kinds]
+    return rows
+
+
+def format_answer_table(rows: list[dict[str, Any]], title: str) -> str:
+    lines = [title, "| part           | questions | answer recall | top-5 sources contain "
+                    "| conditional | median words |",
+             "|----------------|-----------|---------------|-----------------------"
+             "|-------------|--------------|"]
+    for r in rows:
+        lines.append(f"| {r['part']:<14} | {r['questions']:>9} | {r['answer_recall']:>13.3f} | "
+                     f"{r['sources_recall']:>21.3f} | {r['conditional_answer_recall']:>11.3f} | "
+                     f"{r['median_words']:>12.1f} |")
     return "\n".join(lines)

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from service.store.jobs import JobStore
 from test_browser import (  # noqa: F401 (fixtures)
     ANSWER_TIMEOUT_MS,
     ROOT,
@@ -26,6 +25,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     whole_page_screenshot,
 )
 
+from service.store.jobs import JobStore
 from service.web.app import create_app
 
 pytestmark = pytest.mark.browser

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
+from service.retrieval.answer import highlight_quoted
 from service.retrieval.chat import Turn, extractive_answer, standalone_query
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady
@@ -149,9 +150,11 @@ def chat() -> Response:
     searcher: Searcher = live().searcher()
     query = standalone_query(turns, searcher.gazetteer)
     result = searcher.search(query, k, mode, filters)
+    answer = extractive_answer(query, result.hits)
+    result.hits = highlight_quoted(result.hits, answer)  # the cards mark what the answer quotes
     payload = result_payload(result, started)
     payload["query_used"] = query
-    payload["answer"] = extractive_answer(result.hits)
+    payload["answer"] = answer.to_dict()
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 

@@ -1,0 +1,293 @@
+"""The extractive answer: the sentences of the top passages that answer the question,
+each cited. No language model is involved. A sentence scores by its similarity to the
+question (sentence vectors stored at build time), its keyword overlap with the question
+(the search analyser) and whether it holds what the question asks for: a number for
+"how many", a date for "when", a body for "who", a place for "where"."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+from service.retrieval.questions import holds_answer, question_type
+from service.retrieval.results import Hit
+from service.store.keywords import STOPWORDS, WORD, normalise, query_terms
+
+WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
+MAX_SENTENCES = 6
+MIN_SENTENCES = 2
+LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
+LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
+SHORTLIST = 20  # sentences, closest to the question first, that are scored in full
+PASSAGES = 5  # the sources shown under the answer
+KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
+TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
+RANK_PENALTY = 0.03  # per source rank: fusion already weighed the passages
+SHORT_SENTENCE = 25  # words; longer sentences pay LENGTH_PENALTY per this many more
+LENGTH_PENALTY = 0.1  # tuned on the tune halves with the weights above
+CLEAR_WIN = 0.05  # how much another sentence must beat the first passage's best by
+RELEVANCE_FLOOR = 0.6  # beyond the minimum, a sentence must score this share of the best
+REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
+NEAR_DUPLICATE = 0.8  # word overlap above which a sentence repeats one already chosen
+
+TERMINAL = re.compile(r"[.!?]['’\"”)]*$")
+OPEN_ENDING = re.compile(r"\b(?:circa|c|approx|approximately|around|about|of|to|by|e\.g|i\.e|"
+                         r"no|nos)\.?$", re.IGNORECASE)
+BULLET = re.compile(r"^\s*[•●▪◦\-–*]\s")
+LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")  # single letters are not terms
+CAPITALISED = re.compile(r"(?<!\S)[A-ZÀ-ÖØ-Þ]")  # words that start with a capital
+SPECIAL = re.compile(r"[&£/\-–]")  # the characters keywords.normalise rewrites around
+# a sentence opening with one of these leans on the one before it
+DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
+                      r"The latter|The former|Both|Also|However|Therefore|Thus|In addition|"
+                      r"Furthermore|Moreover)\b")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate sentence of source `rank`, scored against the question."""
+
+    rank: int
+    span: tuple[int, int]
+    text: str
+    score: float
+    words: frozenset[str]
+    lead: tuple[int, int] | None = None  # the sentence before, quoted with it when dangling
+    follow: tuple[tuple[int, int], ...] = ()  # the list a sentence ending in ":" introduces
+
+    @cached_property
+    def length(self) -> int:
+        return len(self.text.split())
+
+    @cached_property
+    def quote(self) -> str:
+        return clean_sentence(self.text)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer text with its [n] markers, the citations, and what it quotes where."""
+
+    text: str
+    citations: tuple[dict[str, Any], ...]
+    quoted: tuple[tuple[int, tuple[int, int]], ...]  # (source rank, span in its text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+def is_statement(sentence: str) -> bool:
+    """A sentence fit to quote: long enough, and not a heading or a menu line."""
+    text = sentence.strip()
+    words = text.split()
+    if len(words) < 6:
+        return False
+    bullet = bool(BULLET.match(text))
+    capitalised = len(CAPITALISED.findall(text))
+    if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
+        return False
+    # a long, mostly lower-case line is prose whose full stop a line break cut off
+    prose = len(words) >= LONG_LINE and capitalised <= 0.3 * len(words)
+    return bullet or prose or bool(re.search(r"[.!?:;)'’\"”]$", text))
+
+
+def clean_sentence(text: str) -> str:
+    """The sentence as quoted: one line, no bullet, at most 400 characters."""
+    text = re.sub(r"^[\s•●▪◦\-–*]+", "", " ".join(text.split()))
+    return text if len(text) <= 400 else text[:397].rsplit(" ", 1)[0] + "…"
+
+
+def terms(text: str) -> frozenset[str]:
+    """The sentence's terms as the search analyser sees them."""
+    # normalise only rewrites text with these characters in it, and costs most of the
+    # answer's time; without them it is just lower-casing
+    analysed = normalise(text) if SPECIAL.search(text) else text.lower()
+    return frozenset(set(WORD.findall(analysed)) - STOPWORDS - LETTERS)
+
+
+def is_dangling(text: str) -> bool:
+    """The sentence opens by pointing back ("This", "It", "They", "However")."""
+    return bool(DANGLING.match(clean_sentence(text)))
+
+
+def continues(text: str, lead: str) -> bool:
+    """The sentence carries on from the one before: a line break or an abbreviation
+    ("a gap of circa. £270m") split one sentence in two."""
+    if BULLET.match(text):
+        return False  # a list item in lower case starts afresh
+    opening = clean_sentence(text)[:1]
+    if opening.islower():
+        return True
+    lead = lead.rstrip()
+    # a short unpunctuated line is a heading ("Who we heard from"), not half a sentence
+    unfinished = (not TERMINAL.search(lead) and len(lead.split()) >= 6) or \
+        bool(OPEN_ENDING.search(lead))
+    return unfinished and (opening.isdigit() or opening == "£")
+
+
+def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
+    """Every quotable sentence of the top passages, scored against the question."""
+    asked = query_terms(question)
+    kind = question_type(question)
+    statements = [(similarity - RANK_PENALTY * (hit.rank - 1), hit, span)
+                  for hit in hits[:PASSAGES] for span, similarity in hit.sentences
+                  if is_statement(hit.text[span[0]:span[1]])]
+    # the answering sentence is nearly always among the closest by meaning alone, and
+    # scoring the rest would cost more time than it wins answers
+    statements.sort(key=lambda item: -item[0])
+    raw = []
+    order = {hit.rank: sorted(span for span, _ in hit.sentences) for hit in hits[:PASSAGES]}
+    for similarity, hit, span in statements[:SHORTLIST]:
+        spans = order[hit.rank]
+        text = hit.text[span[0]:span[1]]
+        position = spans.index(span)
+        lead = spans[position - 1] if position else None
+        follow = list_items(hit, spans, span) if text.rstrip().endswith(":") else ()
+        raw.append((hit, span, similarity, text, terms(text), lead, follow))
+    # terms in every candidate (the place, the topic) say little about which one answers
+    frequency = {t: sum(t in item[4] for item in raw) for t in asked}
+    weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
+    total = sum(weight.values()) or 1.0
+    scored = []
+    for hit, span, similarity, text, words, lead, follow in raw:
+        overlap = sum(w for t, w in weight.items() if t in words) / total
+        typed = 1.0 if holds_answer(kind, text) else 0.0
+        # a long sentence spends the word budget that two short answers could share
+        long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
+        score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
+                 - LENGTH_PENALTY * long)
+        scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def list_items(hit: Hit, spans: list[tuple[int, int]], span: tuple[int, int]
+               ) -> tuple[tuple[int, int], ...]:
+    """The first items of the list a sentence ending in ":" introduces."""
+    following = spans[spans.index(span) + 1:][:LIST_ITEMS]
+    items: list[tuple[int, int]] = []
+    for item in following:
+        if items and not BULLET.match(hit.text[item[0]:item[1]]):
+            break
+        items.append(item)
+    return tuple(items)
+
+
+def overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard overlap of two sentences' terms."""
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def most_marginal(pool: list[Sentence], chosen: list[Sentence]) -> Sentence:
+    """The sentence with the best score less its overlap with those chosen (MMR). The
+    pool is sorted best first and the penalty never raises a score, so the scan stops early."""
+    best, best_value = pool[0], -math.inf
+    for sentence in pool:
+        if sentence.score <= best_value:
+            break
+        value = sentence.score - REDUNDANCY * max(
+            (overlap(sentence.words, c.words) for c in chosen), default=0.0)
+        if value > best_value:
+            best, best_value = sentence, value
+    return best
+
+
+def with_lead(sentence: Sentence, hits: list[Hit]) -> list[Sentence] | None:
+    """The sentence as it can be quoted: alone, after the sentence it leans on, or not at all."""
+    span = sentence.lead
+    text = hits[sentence.rank - 1].text[span[0]:span[1]] if span else ""
+    if not is_dangling(sentence.text) and not (text and continues(sentence.text, text)):
+        return [sentence]
+    if span is None or is_dangling(text) or len(text.split()) < 4:
+        return None  # what it leans on opens no passage shown, or is no sentence
+    lead = Sentence(sentence.rank, span, text, sentence.score, terms(text))
+    return [lead, sentence]
+
+
+def with_list(unit: list[Sentence], hits: list[Hit]) -> list[list[Sentence]]:
+    """A sentence that introduces a list is quoted with its first items, as many as fit
+    (longest first), or not at all: "consider an SGLT2 inhibitor if:" answers nothing."""
+    last = unit[-1]
+    if not last.follow:
+        return [unit]
+    text = hits[last.rank - 1].text
+    items = [Sentence(last.rank, span, text[span[0]:span[1]], last.score,
+                      terms(text[span[0]:span[1]])) for span in last.follow]
+    return [unit + items[:n] for n in range(len(items), 0, -1)]
+
+
+def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
+    """The best sentences within the word budget, near-repeats left out (MMR)."""
+    if not pool:
+        return []
+    first = next((s for s in pool if s.rank == hits[0].rank), None)
+    opening = first if first is not None and pool[0].score < first.score + CLEAR_WIN \
+        else pool[0]
+    chosen: list[Sentence] = []
+    seen: set[str] = set()
+    best = opening.score
+
+    def add(unit: list[Sentence]) -> bool:
+        fresh = [s for s in unit if s.quote not in seen]
+        words = sum(s.length for s in chosen) + sum(s.length for s in fresh)
+        # one sentence may run over the budget on its own, never a group of them
+        if (chosen or len(fresh) > 1) and (words > WORD_BUDGET or
+                                           len(chosen) + len(fresh) > MAX_SENTENCES):
+            return False
+        chosen.extend(fresh)
+        seen.update(s.quote for s in fresh)
+        return True
+
+    def add_any(unit: list[Sentence] | None) -> bool:
+        return unit is not None and any(add(option) for option in with_list(unit, hits))
+
+    remaining = [s for s in pool if s is not opening]
+    if not add_any(with_lead(opening, hits)):
+        remaining = pool
+    while len(chosen) < MAX_SENTENCES:
+        room = WORD_BUDGET - sum(s.length for s in chosen)
+        # what cannot fit any more is never worth scoring again
+        remaining = [s for s in remaining if s.length <= room or not chosen]
+        if not remaining:
+            break
+        pick = most_marginal(remaining, chosen)
+        remaining.remove(pick)
+        if len(chosen) >= MIN_SENTENCES and pick.score < best * RELEVANCE_FLOOR:
+            break
+        if pick.quote in seen or \
+                any(overlap(pick.words, c.words) > NEAR_DUPLICATE for c in chosen):
+            continue
+        if not chosen:
+            best = pick.score
+        add_any(with_lead(pick, hits))
+    return sorted(chosen, key=lambda s: (s.rank, s.span))
+
+
+def extractive_answer(question: str, hits: list[Hit]) -> Answer:
+    """The sentences of the top passages that best answer the question, each followed
+    by its [n] marker, in source order and within about WORD_BUDGET words."""
+    chosen = select(candidates(question, hits), hits)
+    # marker n always means results[n - 1], so a client needs no mapping table
+    parts, citations, cited = [], [], set()
+    for sentence in chosen:
+        if sentence.rank not in cited:
+            cited.add(sentence.rank)
+            hit = hits[sentence.rank - 1]
+            citations.append({"marker": hit.rank, "rank": hit.rank, "chunk_id": hit.chunk_id,
+                              "document_id": hit.document.id, "page": hit.page,
+                              "citation": hit.citation})
+        parts.append(f"{sentence.quote} [{sentence.rank}]")
+    return Answer(" ".join(parts), tuple(citations),
+                  tuple((s.rank, s.span) for s in chosen))
+
+
+def highlight_quoted(hits: list[Hit], answer: Answer) -> list[Hit]:
+    """The hits with each cited source's highlight set to the sentences the answer quotes,
+    so the card shows the same sentence the answer does."""
+    quoted: dict[int, list[tuple[int, int]]] = {}
+    for rank, span in answer.quoted:
+        quoted.setdefault(rank, []).append(span)
+    return [replace(hit, highlights=tuple(sorted(quoted[hit.rank]))) if hit.rank in quoted
+            else hit for hit in hits]
