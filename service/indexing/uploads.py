@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from service.indexing.documents import Document, document_id
+from service.indexing.formats import EXTENSIONS
 from service.store.generations import fsync_dir
 
-# The extensions a reader accepts for each detected type; the first is used when the
+# EXTENSIONS: what a reader accepts for each detected type; the first is used when the
 # uploaded name's extension doesn't match the content.
-EXTENSIONS = {"pdf": (".pdf",), "docx": (".docx",), "html": (".html", ".htm"),
-              "text": (".txt", ".md", ".markdown")}
 SIGNATURES = ((b"%PDF-", "pdf"), (b"PK\x03\x04", "zip"), (b"\x89PNG", "png"),
               (b"\xff\xd8\xff", "jpeg"), (b"GIF8", "gif"),
               (b"\xd0\xcf\x11\xe0", "ole2 (old .doc/.xls)"),

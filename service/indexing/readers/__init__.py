@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from service.indexing.documents import Document, ReadError
+from service.indexing.formats import EXTENSIONS
 from service.indexing.readers.docx import read_docx
 from service.indexing.readers.html import read_html
 from service.indexing.readers.pdf import read_pdf
@@ -13,15 +14,11 @@ from service.indexing.readers.text import read_text
 
 Reader = Callable[[Path, str], Document]
 
-READERS: dict[str, Reader] = {
-    ".pdf": read_pdf,
-    ".txt": read_text,
-    ".md": read_text,
-    ".markdown": read_text,
-    ".docx": read_docx,
-    ".html": read_html,
-    ".htm": read_html,
-}
+BY_KIND: dict[str, Reader] = {"pdf": read_pdf, "docx": read_docx, "html": read_html,
+                              "text": read_text}
+READERS: dict[str, Reader] = {extension: BY_KIND[kind]
+                              for kind, extensions in EXTENSIONS.items()
+                              for extension in extensions}
 
 SUPPORTED_EXTENSIONS = tuple(sorted(READERS))
 
