@@ -32,9 +32,20 @@ def json_body() -> dict[str, Any]:
         body = request.get_json()
     except BadRequest:
         raise ApiError(400, "request body is not valid JSON", "invalid_json") from None
+    except RecursionError:  # e.g. 20,000 nested [ inside the 64 KiB body limit
+        raise ApiError(400, "request body is nested too deeply", "invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object", "invalid_json")
     return body
+
+
+def is_encodable(text: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot: lone surrogates such as \\ud800."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_query(value: Any, name: str = "query") -> str:
@@ -42,6 +53,9 @@ def check_query(value: Any, name: str = "query") -> str:
         raise ApiError(400, f"{name} is required", "invalid_query")
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"{name} must be a non-empty string", "invalid_query")
+    if not is_encodable(value):
+        raise ApiError(400, f"{name} must be valid Unicode text (it holds a lone surrogate)",
+                       "invalid_query")
     if len(value) > MAX_QUERY:
         raise ApiError(400, f"{name} must be at most {MAX_QUERY} characters (got {len(value)})",
                        "invalid_query")
@@ -51,7 +65,9 @@ def check_query(value: Any, name: str = "query") -> str:
 def check_k(value: Any, from_query_string: bool = False) -> int:
     if value is None:
         return 5
-    if from_query_string and value.strip().lstrip("-").isdigit():
+    # isascii: str.isdigit() also accepts "²", which int() refuses
+    if from_query_string and value.strip().lstrip("-").isascii() \
+            and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
         raise ApiError(400, f"k must be an integer between 1 and {MAX_K}", "invalid_parameter")
@@ -81,7 +97,8 @@ def check_filters(value: Any) -> Filters:
         items = value.get(key) or []
         if isinstance(items, str):
             items = [items]
-        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        if not isinstance(items, list) or not all(
+                isinstance(i, str) and i and is_encodable(i) for i in items):
             raise ApiError(400, f"filters.{key} must be a list of strings", "invalid_filter")
         lists[key] = tuple(items)
     return Filters(areas=lists["area"], documents=lists["document"])
@@ -129,6 +146,9 @@ def check_messages(value: Any) -> list[Turn]:
         if not isinstance(content, str) or not content.strip():
             raise ApiError(400, f"messages[{i}].content must be a non-empty string",
                            "invalid_messages")
+        if not is_encodable(content):
+            raise ApiError(400, f"messages[{i}].content must be valid Unicode text (it holds a "
+                                "lone surrogate)", "invalid_messages")
         if item["role"] == "user" and len(content) > MAX_QUERY:
             raise ApiError(400, f"messages[{i}].content must be at most {MAX_QUERY} characters "
                                 f"(got {len(content)})", "invalid_messages")
