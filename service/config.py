@@ -53,11 +53,24 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory one file's parser may allocate (address space, on top of the builder's), "
             "in MiB."),
     Setting("PARSE_MAX_PAGES", 2000, "PDFs with more pages than this are skipped."),
-    Setting("RATE_LIMIT_SEARCH", "120/minute",
-            "Per-IP limit on /api/search and /api/chat (flask-limiter syntax)."),
-    Setting("RATE_LIMIT_ADMIN", "120/minute", "Per-IP limit on the admin endpoints."),
-    Setting("RATE_LIMIT_STORAGE", "memory://",
-            "Where rate-limit counters live; `memory://` counts per worker process."),
+    Setting("RATE_LIMIT_SEARCH", "1200/minute",
+            "Limit on /api/search and /api/chat together, per API key when a valid one is "
+            "sent, else per client address (flask-limiter syntax). Sized for an NHS trust "
+            "whose staff all reach the server through one proxy address."),
+    Setting("RATE_LIMIT_ADMIN", "120/minute",
+            "Limit on the admin endpoints, per admin token or client address."),
+    Setting("RATE_LIMIT_STORAGE", "",
+            "Where rate-limit counters live. Empty: `ratelimits.sqlite` in the index "
+            "folder, one count shared by every worker process; `memory://` counts per "
+            "worker; `redis://host:port` for several servers."),
+    Setting("RATE_LIMIT_EXEMPT", "127.0.0.0/8, ::1",
+            "Comma-separated addresses or networks never rate-limited (default: loopback, "
+            "for scripts on the server itself). `none`: nobody is exempt."),
+    Setting("TRUSTED_PROXIES", "",
+            "Comma-separated addresses or networks of reverse proxies whose "
+            "X-Forwarded-For names the real client (werkzeug ProxyFix). Anyone else's "
+            "header is ignored. Put 127.0.0.1 here when a proxy on this host forwards "
+            "to Plansearch, or every client counts as exempt loopback."),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
