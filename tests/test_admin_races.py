@@ -12,12 +12,22 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from tests.test_admin import (AUTH, ZEBRA, all_files, app, assert_error, client,  # noqa: F401
-                              corpus_files, dirs, job, run_jobs, upload)
+from tests.test_admin import (  # noqa: F401
+    AUTH,
+    ZEBRA,
+    all_files,
+    app,
+    assert_error,
+    client,
+    corpus_files,
+    dirs,
+    job,
+    run_jobs,
+    upload,
+)
 
 BROKEN_PDF = b"%PDF-1.4\n%%EOF\n"
 
