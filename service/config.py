@@ -38,6 +38,13 @@ SETTINGS: tuple[Setting, ...] = (
             "worker serves concurrent queries best on a small machine."),
     Setting("ENCODE_BATCH", 32, "Batch size when embedding chunks during a build."),
     Setting("MAX_BODY_KB", 64, "Largest JSON request body accepted by the API, in KiB."),
+    Setting("REQUEST_BUDGET_S", 5.0,
+            "Time budget of one API request, in seconds: past it, the request stops at its "
+            "next checkpoint and answers 503 with Retry-After. 0: no budget."),
+    Setting("CHAT_SLOTS", 1,
+            "Chats one server process (gunicorn worker) answers at once; one more arriving "
+            "meanwhile gets 503 with Retry-After: 1 at once, instead of holding a thread "
+            "that searches need. 0: no limit."),
     Setting("QUERY_CACHE", 1024, "Query embeddings kept in each worker's LRU cache."),
     Setting("RERANKER", "", "Local cross-encoder folder for mode hybrid+rerank. Empty: that "
             "mode re-scores the top 30 by their best sentence instead."),

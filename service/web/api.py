@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from service.retrieval.chat import Turn, extractive_answer, standalone_query
+from service.retrieval import budget
+from service.retrieval.chat import Turn, extractive_answer, is_follow_up, standalone_query
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
@@ -18,6 +19,21 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_QUERY = 1000
 MAX_K = 50
+# A follow-up is resolved against the turns before it, back to the last question that
+# stood on its own; further back than this many questions adds nothing but cost.
+MAX_CONTEXT_QUESTIONS = 4
+
+
+@blueprint.before_request
+def start_budget() -> None:
+    """Every API request gets PLANSEARCH_REQUEST_BUDGET_S; checkpoints enforce it."""
+    g.budget = budget.start(float(current_app.config["REQUEST_BUDGET_S"]))
+
+
+@blueprint.teardown_request
+def end_budget(error: BaseException | None) -> None:
+    if "budget" in g:
+        budget.end(g.pop("budget"))
 
 
 def live() -> Any:
@@ -128,7 +144,9 @@ def search() -> Response:
         filters = check_filters({"area": request.args.getlist("area"),
                                  "document": request.args.getlist("document")})
     searcher: Searcher = live().searcher()
-    return jsonify(result_payload(searcher.search(query, k, mode, filters), started))
+    result = searcher.search(query, k, mode, filters)
+    budget.checkpoint("search")
+    return jsonify(result_payload(result, started))
 
 
 def check_messages(value: Any) -> list[Turn]:
@@ -158,19 +176,46 @@ def check_messages(value: Any) -> list[Turn]:
     return turns
 
 
+def turns_that_matter(turns: list[Turn]) -> list[Turn]:
+    """From the last question that stands on its own (not a follow-up), and at most the
+    last MAX_CONTEXT_QUESTIONS questions: earlier turns can't change the query."""
+    questions = [i for i, turn in enumerate(turns) if turn.role == "user"]
+    start = questions[0]
+    for i in questions[1:]:
+        if not is_follow_up(turns[i].content):
+            start = i
+    start = max(start, questions[-MAX_CONTEXT_QUESTIONS:][0])
+    return turns[start:]
+
+
+def chat_query(turns: list[Turn], gazetteer: Any) -> str:
+    """The standalone query, capped like a search query: each follow-up adds to it, so
+    the per-message limit alone doesn't bound what is searched."""
+    query = standalone_query(turns_that_matter(turns), gazetteer)
+    if len(query) <= MAX_QUERY:
+        return query
+    # the newest question comes first in a resolved follow-up, so it survives the cut
+    cut = query[:MAX_QUERY + 1]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY]
+
+
 @blueprint.post("/chat")
 def chat() -> Response:
     started = time.perf_counter()
-    body = json_body()
-    turns = check_messages(body.get("messages"))
-    k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
-    mode = check_mode(body.get("mode"))
-    searcher: Searcher = live().searcher()
-    query = standalone_query(turns, searcher.gazetteer)
-    result = searcher.search(query, k, mode, filters)
-    payload = result_payload(result, started)
-    payload["query_used"] = query
-    payload["answer"] = extractive_answer(result.hits)
+    # the slot comes first: refusing a chat must cost less than reading one
+    with current_app.extensions["plansearch_chat_slots"].hold():
+        body = json_body()
+        turns = check_messages(body.get("messages"))
+        k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
+        mode = check_mode(body.get("mode"))
+        searcher: Searcher = live().searcher()
+        query = chat_query(turns, searcher.gazetteer)
+        budget.checkpoint("resolving the follow-up")
+        result = searcher.search(query, k, mode, filters)
+        budget.checkpoint("search")
+        payload = result_payload(result, started)
+        payload["query_used"] = query
+        payload["answer"] = extractive_answer(result.hits)
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 

@@ -14,6 +14,7 @@ from service.web.access import install_access_controls
 from service.config import load_config
 from service.embedding.models import SentenceTransformerEmbedder
 from service.web.errors import install_error_handlers
+from service.retrieval.budget import Slots
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
 
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["plansearch"] = LiveIndex(Path(settings["INDEX_DIR"]), embedder,
                                              reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
+    app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     install_error_handlers(app)
