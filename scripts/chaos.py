@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """A bounded fault run against a real gunicorn server on 127.0.0.1, in a temporary
 folder: searches during rebuilds, kill -9 of the builder, a truncated live FAISS file,
-and the 15 real-world PDFs uploaded through the API. Prints a table and records it in
-RELIABILITY.md. Touches nothing outside its temporary folder."""
+the 15 real-world PDFs uploaded through the API, and abuse (long chats against a
+concurrent search, parallel identical uploads, question scripts against the rate
+limits). Prints tables and records them in RELIABILITY.md. Touches nothing outside its
+temporary folder."""
 
 from __future__ import annotations
 
@@ -35,6 +37,11 @@ QUESTIONS = ["what are Gloucestershire's urgent care plans", "RTT waiting times"
              "planned care in Staffordshire", "mental health services Coventry",
              "community partners bulletin", "elective hub", "NHS 111 online"]
 MARK_START, MARK_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
+ABUSE_START, ABUSE_END = "<!-- chaos-abuse:start -->", "<!-- chaos-abuse:end -->"
+FAULT_STAGES = ("rebuild", "kill", "corrupt", "pdfs")
+ABUSE_STAGES = ("abuse", "duplicates", "questions")
+FILLER = "urgent care waiting times in Gloucestershire hospitals "
+PROXIED = "192.0.2.10"  # a client address the loopback "proxy" forwards for
 # `make run`'s settings, plus: no control socket in $HOME (the run stays inside its
 # folder), and a root logger (gunicorn refuses a logconfig_dict whose handlers replace
 # its "console" one while its default root logger still names it).
@@ -118,9 +125,10 @@ class Server:
                 "PLANSEARCH_CORPUS_DIR": str(self.root / "corpus"),
                 "PLANSEARCH_ADMIN_TOKEN": self.token, "PLANSEARCH_WORKERS": "2",
                 "PLANSEARCH_THREADS": "4",
-                # eight clients share one address: per-IP limits would answer 429
-                "PLANSEARCH_RATE_LIMIT_SEARCH": "1000000/minute",
-                "PLANSEARCH_RATE_LIMIT_ADMIN": "1000000/minute"}
+                # Loopback clients are exempt from rate limits by default. The run also
+                # plays a trusted proxy on loopback, to send as a remote client.
+                "PLANSEARCH_TRUSTED_PROXIES": "127.0.0.1",
+                "PLANSEARCH_RATE_LIMIT_SEARCH": "1200/minute"}  # the default, pinned
 
     def start(self, api: Api, timeout: float = 180) -> None:
         config = self.root / "gunicorn_chaos.py"
@@ -406,6 +414,171 @@ def upload_pdfs(api: Api, pdfs: Path, expected: set[str], timeout: float) -> dic
             "rows": rows}
 
 
+def abusive_chat(turns: int = 50) -> bytes:
+    """The attack from issue #12: every turn a ~1,000-character follow-up."""
+    first = ("what are the plans for " + FILLER * 20)[:990]
+    follow_up = ("and what about " + FILLER * 20)[:990]
+    messages = [{"role": "user", "content": first}] + [
+        {"role": "user", "content": f"{follow_up} {n}"} for n in range(turns - 1)]
+    return json.dumps({"messages": messages, "k": 5}).encode()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values) or [0.0]
+    return ordered[int(fraction * (len(ordered) - 1))]
+
+
+def abuse_client(port: int, chats: int, seconds: float, results: Any) -> None:
+    """In a process of its own, so the abusers' threads don't compete with the measuring
+    client for one interpreter lock: `chats` threads send the long chat back to back."""
+    api, body = Api(port, ""), abusive_chat()
+    lock, deadline = threading.Lock(), time.monotonic() + seconds
+    statuses: Counter[str] = Counter()
+    times: list[float] = []
+
+    def abuse() -> None:
+        while time.monotonic() < deadline:  # never honouring Retry-After
+            started = time.perf_counter()
+            try:
+                status = str(api.call("POST", "/api/chat", body, timeout=120, headers={
+                    "Content-Type": "application/json"})[0])
+            except OSError as error:
+                status = type(error).__name__
+            with lock:
+                statuses[status] += 1
+                times.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=abuse) for _ in range(chats)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 180)
+    results.put((dict(statuses), times))
+
+
+def abusive_chats(api: Api, chats: int, seconds: float) -> dict[str, Any]:
+    """`chats` clients send 50-turn chats back to back while one client searches."""
+    import multiprocessing
+
+    def search_for(duration: float) -> tuple[list[float], Counter[str]]:
+        latencies: list[float] = []
+        statuses: Counter[str] = Counter()
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            statuses[str(api.call("GET", "/api/search?q=elective+hub&k=5", timeout=120)[0])] += 1
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.05)
+        return latencies, statuses
+
+    # the same searches alone first: the machine is shared, so the baseline matters
+    alone, _ = search_for(seconds / 2)
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    port = int(api.base.rsplit(":", 1)[1])
+    abusers = context.Process(target=abuse_client, args=(port, chats, seconds + 4, results))
+    abusers.start()
+    time.sleep(2.0)  # let the chats fill the worker threads first
+    latencies, statuses = search_for(seconds)
+    chat_statuses, chat_times = results.get(timeout=seconds + 240)
+    abusers.join(60)
+    p99 = percentile(latencies, 0.99)
+    return {"check": f"{chats} clients sending 50-turn chats of ~1,000-character follow-ups "
+                     f"for {seconds:.0f} s, one client searching meanwhile",
+            "ok": p99 < 0.2 and set(statuses) == {"200"},
+            "result": f"search p99 {p99 * 1000:.0f} ms over {len(latencies)} searches",
+            "detail": f"search p50 {percentile(latencies, 0.5) * 1000:.0f} ms, max "
+                      f"{max(latencies) * 1000:.0f} ms, statuses {dict(statuses)}; the same "
+                      f"searches alone just before: p50 {percentile(alone, 0.5) * 1000:.0f} ms, "
+                      f"p99 {percentile(alone, 0.99) * 1000:.0f} ms; load average "
+                      f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; chats: "
+                      f"{len(chat_times)} answered, p50 {percentile(chat_times, 0.5):.2f} s, "
+                      f"max {max(chat_times or [0]):.2f} s, statuses {chat_statuses}"}
+
+
+def parallel_duplicates(api: Api, copies: int) -> dict[str, Any]:
+    """`copies` uploads of the same bytes under different names, all at once."""
+    _, content, word = unique_document("twin")
+    start, lock = threading.Barrier(copies), threading.Lock()
+    answers: list[tuple[int, Any]] = []
+
+    def send(number: int) -> None:
+        start.wait(60)
+        answer = api.upload(f"twin-{number}-{word}.md", content)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    statuses = Counter(status for status, _ in answers)
+    jobs = {body.get("job_id") for _, body in answers if isinstance(body, dict)}
+    for job_id in jobs - {None}:
+        api.wait_job(job_id, 300)
+    found = api.call("GET", f"/api/search?q={word}&k=10&mode=keyword")[1]["results"]
+    stored = {hit["document"]["id"] for hit in found}
+    ok = statuses == Counter({202: 1, 200: copies - 1}) and len(stored) == 1
+    return {"check": f"{copies} parallel uploads of identical bytes under different names",
+            "ok": ok, "result": f"{len(stored)} document stored and indexed",
+            "detail": f"answers {dict(sorted(statuses.items()))}; every answer names job(s) "
+                      f"{sorted(j[:8] for j in jobs if j)}; documents holding the bytes: "
+                      f"{sorted(stored)}"}
+
+
+def question_script(api: Api, questions: int, limit: int) -> dict[str, Any]:
+    """Questions in a row from loopback, then as a remote client behind the proxy."""
+    def ask(headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+        request = urllib.request.Request(
+            f"{api.base}/api/search?q={urllib.parse.quote(QUESTIONS[0])}&k=5&mode=keyword",
+            headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                response.read()
+                return response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, dict(error.headers)
+
+    started = time.monotonic()
+    local = Counter(ask({})[0] for _ in range(questions))
+    local_s = time.monotonic() - started
+    # as a remote client: as fast as 4 threads go, so the count passes the limit
+    # within one window
+    remote: list[tuple[int, dict[str, str]]] = []
+    lock, total = threading.Lock(), limit + 100
+
+    def remote_client() -> None:
+        while True:
+            with lock:
+                if len(remote) >= total:
+                    return
+            answer = ask({"X-Forwarded-For": PROXIED})
+            with lock:
+                remote.append(answer)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=remote_client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    remote_s = time.monotonic() - started
+    statuses = Counter(status for status, _ in remote)
+    retry_after = {headers.get("Retry-After") for status, headers in remote if status == 429}
+    ok = (set(local) == {200} and statuses.get(200) == limit
+          and statuses.get(429, 0) == len(remote) - limit and None not in retry_after
+          and remote_s < 60)
+    return {"check": f"{questions} questions in a row from loopback, then {len(remote)} from "
+                     f"one remote client (X-Forwarded-For from the trusted proxy)",
+            "ok": ok,
+            "result": f"loopback: {dict(local)}; remote: {dict(sorted(statuses.items()))}",
+            "detail": f"limit {limit}/minute counted once across both workers; loopback run "
+                      f"{local_s:.1f} s, remote run {remote_s:.1f} s; every 429 had Retry-After "
+                      f"({', '.join(sorted(str(r) for r in retry_after)) or 'none'} s)"}
+
+
 def shorten(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
@@ -444,12 +617,12 @@ def cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def record(table: str, path: Path) -> None:
-    """Replace the chaos section of RELIABILITY.md (or append one)."""
+def record(table: str, path: Path, start: str = MARK_START, end: str = MARK_END) -> None:
+    """Replace one chaos section of RELIABILITY.md (or append one)."""
     text = path.read_text() if path.exists() else "# Reliability\n"
-    block = f"{MARK_START}\n{table}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        text = text[:text.index(MARK_START)] + block + text[text.index(MARK_END) + len(MARK_END):]
+    block = f"{start}\n{table}\n{end}"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)
@@ -470,15 +643,20 @@ def run(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
     try:
         server.start(api)
         expected = {d["id"] for d in api.documents()}
-        stages = [
-            lambda: rebuild_cycles(api, expected, args.cycles, args.clients),
-            lambda: kill_trials(api, expected, args.kill_trials, window=0.9 * statistics.median(
-                results[0]["durations"])),
-            lambda: corrupt_live_vectors(api, server, expected),
-            lambda: upload_pdfs(api, args.pdfs, expected, timeout=args.pdf_timeout),
-        ]
-        for stage in stages:
-            results.append(stage())
+        available = {
+            "rebuild": lambda: rebuild_cycles(api, expected, args.cycles, args.clients),
+            "kill": lambda: kill_trials(api, expected, args.kill_trials, window=0.9 * (
+                statistics.median(results[0]["durations"]) if results and "durations" in
+                results[0] else 20.0)),
+            "corrupt": lambda: corrupt_live_vectors(api, server, expected),
+            "pdfs": lambda: upload_pdfs(api, args.pdfs, expected, timeout=args.pdf_timeout),
+            "abuse": lambda: abusive_chats(api, args.abusive_chats, args.abuse_seconds),
+            "duplicates": lambda: parallel_duplicates(api, args.duplicates),
+            "questions": lambda: question_script(api, args.questions, limit=1200),
+        }
+        for name in args.stages:
+            stage = available[name]
+            results.append({**stage(), "stage": name})
             print(f"{'ok ' if results[-1]['ok'] else 'FAIL'} {results[-1]['check']}: "
                   f"{results[-1]['result']}", file=sys.stderr, flush=True)
     finally:
@@ -497,6 +675,16 @@ def main() -> int:
     parser.add_argument("--kill-trials", type=int, default=10, help="kill -9 trials")
     parser.add_argument("--pdf-timeout", type=float, default=600,
                         help="seconds the PDF uploads may take in all")
+    parser.add_argument("--stages", nargs="+", choices=FAULT_STAGES + ABUSE_STAGES,
+                        default=list(FAULT_STAGES + ABUSE_STAGES), help="stages to run")
+    parser.add_argument("--abusive-chats", type=int, default=8,
+                        help="clients sending 50-turn chats in the abuse stage")
+    parser.add_argument("--abuse-seconds", type=float, default=20,
+                        help="how long the abuse stage measures searches")
+    parser.add_argument("--duplicates", type=int, default=20,
+                        help="parallel uploads of identical bytes")
+    parser.add_argument("--questions", type=int, default=500,
+                        help="questions asked in a row from loopback")
     parser.add_argument("--record", type=Path, default=ROOT / "RELIABILITY.md",
                         help="file whose chaos section gets the table ('-' for none)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -511,10 +699,16 @@ def main() -> int:
         else:
             shutil.rmtree(root, ignore_errors=True)
     command = " ".join(["python scripts/chaos.py", *sys.argv[1:]])
-    table = render(results, time.monotonic() - started, command)
-    print(table)
-    if str(args.record) != "-":
-        record(table, args.record)
+    seconds = time.monotonic() - started
+    for names, start, end in ((FAULT_STAGES, MARK_START, MARK_END),
+                              (ABUSE_STAGES, ABUSE_START, ABUSE_END)):
+        chosen = [r for r in results if r["stage"] in names]
+        if not chosen:
+            continue
+        table = render(chosen, seconds, command)
+        print(table)
+        if str(args.record) != "-":
+            record(table, args.record, start, end)
     return 0 if all(r["ok"] for r in results) else 1
 
 

@@ -49,6 +49,13 @@ SETTINGS: tuple[Setting, ...] = (
             "worker serves concurrent queries best on a small machine."),
     Setting("ENCODE_BATCH", 32, "Batch size when embedding chunks during a build."),
     Setting("MAX_BODY_KB", 64, "Largest JSON request body accepted by the API, in KiB."),
+    Setting("REQUEST_BUDGET_S", 5.0,
+            "Time budget of one API request, in seconds: past it, the request stops at its "
+            "next checkpoint and answers 503 with Retry-After. 0: no budget."),
+    Setting("CHAT_SLOTS", 2,
+            "Chats one server process (gunicorn worker) answers at once; one more arriving "
+            "meanwhile gets 503 with Retry-After: 1 at once, instead of holding a thread "
+            "that searches need. 0: no limit."),
     Setting("QUERY_CACHE", 1024, "Query embeddings kept in each worker's LRU cache."),
     Setting("RERANKER", "", "Local cross-encoder folder for mode hybrid+rerank. Empty: that "
             "mode re-scores the top 30 by their best sentence instead."),
@@ -64,11 +71,24 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory one file's parser may allocate (address space, on top of the builder's), "
             "in MiB."),
     Setting("PARSE_MAX_PAGES", 2000, "PDFs with more pages than this are skipped."),
-    Setting("RATE_LIMIT_SEARCH", "120/minute",
-            "Per-IP limit on /api/search and /api/chat (flask-limiter syntax)."),
-    Setting("RATE_LIMIT_ADMIN", "120/minute", "Per-IP limit on the admin endpoints."),
-    Setting("RATE_LIMIT_STORAGE", "memory://",
-            "Where rate-limit counters live; `memory://` counts per worker process."),
+    Setting("RATE_LIMIT_SEARCH", "1200/minute",
+            "Limit on /api/search and /api/chat together, per API key when a valid one is "
+            "sent, else per client address (flask-limiter syntax). Sized for an NHS trust "
+            "whose staff all reach the server through one proxy address."),
+    Setting("RATE_LIMIT_ADMIN", "120/minute",
+            "Limit on the admin endpoints, per admin token or client address."),
+    Setting("RATE_LIMIT_STORAGE", "",
+            "Where rate-limit counters live. Empty: `ratelimits.sqlite` in the index "
+            "folder, one count shared by every worker process; `memory://` counts per "
+            "worker; `redis://host:port` for several servers."),
+    Setting("RATE_LIMIT_EXEMPT", "127.0.0.0/8, ::1",
+            "Comma-separated addresses or networks never rate-limited (default: loopback, "
+            "for scripts on the server itself). `none`: nobody is exempt."),
+    Setting("TRUSTED_PROXIES", "",
+            "Comma-separated addresses or networks of reverse proxies whose "
+            "X-Forwarded-For names the real client (werkzeug ProxyFix). Anyone else's "
+            "header is ignored. Put 127.0.0.1 here when a proxy on this host forwards "
+            "to Plansearch, or every client counts as exempt loopback."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",

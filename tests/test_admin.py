@@ -535,9 +535,13 @@ def test_reindex_and_full_reindex(app: Flask, client: FlaskClient) -> None:
 def test_admin_rate_limit_answers_429_in_the_error_shape(dirs: dict[str, Path],
                                                           fake_embedder: Any) -> None:
     client = make_app(dirs, fake_embedder, RATE_LIMIT_ADMIN="2/minute").test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.10"  # loopback is exempt
     statuses = [client.get("/api/jobs", headers={"Authorization": "Bearer guess"}).status_code
                 for _ in range(3)]
     assert statuses == [401, 401, 429]
+    # the admin token has a budget of its own, apart from its address's
+    assert [client.get("/api/jobs", headers=AUTH).status_code for _ in range(3)] == [
+        200, 200, 429]
     response = client.get("/api/jobs", headers=AUTH)
     assert_error(response, 429, "rate_limited", "2 per 1 minute")
     assert "Retry-After" in response.headers
@@ -546,6 +550,7 @@ def test_admin_rate_limit_answers_429_in_the_error_shape(dirs: dict[str, Path],
 def test_search_rate_limit_is_shared_by_search_and_chat(dirs: dict[str, Path],
                                                          fake_embedder: Any) -> None:
     client = make_app(dirs, fake_embedder, RATE_LIMIT_SEARCH="2/minute").test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.10"  # loopback is exempt
     assert client.get("/api/search?q=urgent care").status_code == 200
     assert client.post("/api/chat", json={"messages": [
         {"role": "user", "content": "urgent care"}]}).status_code == 200

@@ -370,3 +370,67 @@ def test_k_as_a_string_in_json_is_refused(client: FlaskClient) -> None:
     response = client.post("/api/search", json={"query": QUESTION, "k": "5"})
     assert_json_error(response, 400, error("invalid_parameter",
                                            "k must be an integer between 1 and 50"))
+
+
+# --- hostile input (issue #12, defect 5): 400s in the error shape, never 500s -------------
+
+LONE_SURROGATE = "urgent care \ud800"
+
+
+# superscript 2, Arabic-Indic 3, fullwidth 5: str.isdigit() accepts them, int() not all
+@pytest.mark.parametrize("k", ["\u00b2", "\u0663", "\uff15"])
+def test_a_non_ascii_digit_k_is_a_400(client: FlaskClient, k: str) -> None:
+    response = client.get("/api/search", query_string={"q": "care", "k": k})
+    assert_json_error(response, 400, error("invalid_parameter", K_MESSAGE))
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_a_lone_surrogate_in_a_posted_query_is_a_400(client: FlaskClient, mode: str) -> None:
+    response = client.post("/api/search", json={"query": LONE_SURROGATE, "mode": mode})
+    assert_json_error(response, 400, error(
+        "invalid_query", "query must be valid Unicode text (it holds a lone surrogate)"))
+
+
+def test_a_lone_surrogate_in_a_chat_message_is_a_400(client: FlaskClient) -> None:
+    response = client.post("/api/chat", json={"messages": [
+        {"role": "user", "content": LONE_SURROGATE}], "mode": "keyword"})
+    assert_json_error(response, 400, error(
+        "invalid_messages",
+        "messages[0].content must be valid Unicode text (it holds a lone surrogate)"))
+
+
+def test_a_lone_surrogate_in_a_filter_is_a_400(client: FlaskClient) -> None:
+    response = client.post("/api/search", json={"query": "care",
+                                                 "filters": {"area": ["\udfff"]}})
+    assert_json_error(response, 400, error("invalid_filter",
+                                           "filters.area must be a list of strings"))
+
+
+@pytest.mark.parametrize("path", ["/api/search", "/api/chat"])
+def test_deeply_nested_json_is_a_400(client: FlaskClient, path: str) -> None:
+    response = client.post(path, data="[" * 20000, content_type="application/json")
+    assert_json_error(response, 400, error("invalid_json", "request body is nested too deeply"))
+
+
+@pytest.mark.parametrize("chunk", ["9223372036854775808", "-9223372036854775809", "1" * 40])
+def test_an_out_of_range_chunk_is_an_html_400(client: FlaskClient, chunk: str) -> None:
+    doc = "gloucestershire-stp-community-partner-bulletin-1-txt"
+    response = client.get(f"/documents/{doc}?chunk={chunk}")
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert "chunk must be a chunk id" in response.get_data(as_text=True)
+
+
+def test_an_over_long_non_ascii_get_query_gets_the_json_error(client: FlaskClient) -> None:
+    response = client.get("/api/search", query_string={"q": "é" * 1001})
+    assert_json_error(response, 400, error("invalid_query",
+                                           "q must be at most 1000 characters (got 1001)"))
+
+
+def test_gunicorn_lets_a_1000_character_non_ascii_query_reach_flask() -> None:
+    # 1,000 two-byte characters percent-encode to 6,000 bytes: over gunicorn's default
+    # request-line limit (4,094), which answered with its own HTML 414 page
+    from service.web import gunicorn_conf
+
+    request_line = f"GET /api/search?q={'%C3%A9' * 1001}&k=5 HTTP/1.1"
+    assert len(request_line) <= gunicorn_conf.limit_request_line

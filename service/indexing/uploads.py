@@ -3,6 +3,7 @@ sidecars and the `.deleted/` folder. Flask-free: the admin blueprint calls these
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -10,7 +11,8 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +162,21 @@ def stage(stream: IO[bytes], original_name: str, corpus_dir: Path) -> StagedFile
         os.unlink(temporary)
         raise
     return StagedFile(Path(temporary), original_name, name, kind, digest.hexdigest(), size)
+
+
+@contextmanager
+def intake_lock(path: Path) -> Iterator[None]:
+    """Held while an upload decides what is a duplicate and takes its names, so two
+    uploads of the same bytes can't both find nothing and both be stored. flock works
+    across gunicorn's worker processes, and between threads too, since each holder opens
+    the file afresh; the kernel releases it if the holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def discard(staged: Iterable[StagedFile]) -> None:

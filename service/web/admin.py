@@ -24,7 +24,11 @@ api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)
 
 MIB = 1024 * 1024
+INTAKE_LOCK = "intake.lock"  # beside jobs.lock, outside the corpus the builders read
 META_LIMITS = {"title": 300, "area": 120, "source_url": 2000}
+# where werkzeug 3.1 raises RequestEntityTooLarge for each of its multipart limits
+FIELD_TOO_LARGE = {("multipart.py", "receive_data"), ("formparser.py", "parse")}
+TOO_MANY_PARTS = {("multipart.py", "next_event")}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
 
 
@@ -72,9 +76,8 @@ def upload() -> tuple[Response, int]:
     try:
         files = [f for key in request.files for f in request.files.getlist(key)]
         form = request.form
-    except RequestEntityTooLarge:
-        raise ApiError(413, f"upload larger than {limit_mb} MiB (PLANSEARCH_MAX_UPLOAD_MB); "
-                            "nothing was written") from None
+    except RequestEntityTooLarge as error:
+        raise ApiError(413, too_large_message(error, limit_mb)) from None
     if not files:
         raise ApiError(400, "no file in the upload; send one or more `file` fields",
                        "invalid_upload")
@@ -84,16 +87,38 @@ def upload() -> tuple[Response, int]:
     try:
         for item in files:
             staged.append(uploads.stage(item.stream, item.filename or "", corpus))
-        return accept(staged, corpus, replace, meta)
+        # copying and hashing happen outside the lock; only the decision is serialised
+        with uploads.intake_lock(Path(current_app.config["INDEX_DIR"]) / INTAKE_LOCK):
+            return accept(staged, corpus, replace, meta)
     except UploadRejected as error:
         raise ApiError(error.status, str(error), error.code) from None
     finally:
         uploads.discard(staged)  # whatever was not moved into place
 
 
+def too_large_message(error: RequestEntityTooLarge, limit_mb: int) -> str:
+    """Which of werkzeug's three form limits refused the upload. It raises the same bare
+    exception for each, so the function that raised it tells them apart."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    code = frame.tb_frame.f_code if frame is not None else None
+    raised_in = (Path(code.co_filename).name, code.co_name) if code else ("", "")
+    if raised_in in FIELD_TOO_LARGE and request.max_form_memory_size is not None:
+        return (f"a form field is larger than {request.max_form_memory_size:,} bytes; only "
+                "file parts may be that large (title, area and source_url are short); "
+                "nothing was written")
+    if raised_in in TOO_MANY_PARTS and request.max_form_parts is not None:
+        return (f"more than {request.max_form_parts:,} parts (files and fields) in one "
+                "upload; send the files in several requests; nothing was written")
+    return f"upload larger than {limit_mb} MiB (PLANSEARCH_MAX_UPLOAD_MB); nothing was written"
+
+
 def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str, str]
            ) -> tuple[Response, int]:
-    """Answer duplicates from the index, write the rest and queue one job for them."""
+    """Answer duplicates from the index, write the rest and queue one job for them.
+    Called under the intake lock: the job that makes these bytes a pending upload must
+    exist before the next upload looks for one."""
     described, fresh, job_id = classify(staged)
     uploads.check_collisions(fresh, corpus, replace)
     committed: list[StagedFile] = []
@@ -176,19 +201,31 @@ def flag(value: Any, name: str) -> bool:
     return text in TRUE
 
 
+def corpus_path(doc_id: str, corpus: Path) -> str | None:
+    """The corpus path of the indexed document, else of a file in the corpus that has that
+    id but no place in the index (it failed to index, or its upload job hasn't run yet)."""
+    try:
+        document = current_app.extensions["plansearch"].searcher().generation.document(doc_id)
+    except IndexNotReady:
+        document = None
+    path: str | None = document.path if document is not None else \
+        uploads.corpus_ids(corpus).get(doc_id)
+    return path
+
+
 @api.delete("/documents/<doc_id>")
 def delete_document(doc_id: str) -> tuple[Response, int]:
-    document = current_app.extensions["plansearch"].searcher().generation.document(doc_id)
-    if document is None:
-        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
     corpus = Path(current_app.config["CORPUS_DIR"])
-    source = (corpus / document.path).resolve()
+    path = corpus_path(doc_id, corpus)
+    if path is None:
+        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+    source = (corpus / path).resolve()
     if not source.is_relative_to(corpus.resolve()):
         raise ApiError(404, f"document {doc_id!r} is not in the corpus folder")
     moved = None
     if source.is_file():  # else an earlier delete moved it and its build is pending
-        moved = uploads.move_to_deleted(corpus, document.path).relative_to(corpus).as_posix()
-    job = runner().store.create("delete", [{"name": document.path, "document_id": doc_id,
+        moved = uploads.move_to_deleted(corpus, path).relative_to(corpus).as_posix()
+    job = runner().store.create("delete", [{"name": path, "document_id": doc_id,
                                             "moved_to": moved}])
     runner().notify()
     return jsonify({"status": "queued", "job_id": job["id"], "job_url": f"/api/jobs/{job['id']}",

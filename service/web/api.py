@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
+from service.retrieval import budget
 from service.retrieval.answer import highlight_quoted
-from service.retrieval.chat import Turn, extractive_answer, standalone_query
+from service.retrieval.chat import Turn, extractive_answer, is_follow_up, standalone_query
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady
 from service.web.errors import ApiError
@@ -19,6 +20,21 @@ blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_QUERY = 1000
 MAX_K = 50
+# A follow-up is resolved against the turns before it, back to the last question that
+# stood on its own; further back than this many questions adds nothing but cost.
+MAX_CONTEXT_QUESTIONS = 4
+
+
+@blueprint.before_request
+def start_budget() -> None:
+    """Every API request gets PLANSEARCH_REQUEST_BUDGET_S; checkpoints enforce it."""
+    g.budget = budget.start(float(current_app.config["REQUEST_BUDGET_S"]))
+
+
+@blueprint.teardown_request
+def end_budget(error: BaseException | None) -> None:
+    if "budget" in g:
+        budget.end(g.pop("budget"))
 
 
 def live() -> Any:
@@ -33,9 +49,20 @@ def json_body() -> dict[str, Any]:
         body = request.get_json()
     except BadRequest:
         raise ApiError(400, "request body is not valid JSON", "invalid_json") from None
+    except RecursionError:  # e.g. 20,000 nested [ inside the 64 KiB body limit
+        raise ApiError(400, "request body is nested too deeply", "invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object", "invalid_json")
     return body
+
+
+def is_encodable(text: str) -> bool:
+    """False for strings JSON can carry but UTF-8 cannot: lone surrogates such as \\ud800."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_query(value: Any, name: str = "query") -> str:
@@ -43,6 +70,9 @@ def check_query(value: Any, name: str = "query") -> str:
         raise ApiError(400, f"{name} is required", "invalid_query")
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"{name} must be a non-empty string", "invalid_query")
+    if not is_encodable(value):
+        raise ApiError(400, f"{name} must be valid Unicode text (it holds a lone surrogate)",
+                       "invalid_query")
     if len(value) > MAX_QUERY:
         raise ApiError(400, f"{name} must be at most {MAX_QUERY} characters (got {len(value)})",
                        "invalid_query")
@@ -52,7 +82,9 @@ def check_query(value: Any, name: str = "query") -> str:
 def check_k(value: Any, from_query_string: bool = False) -> int:
     if value is None:
         return 5
-    if from_query_string and value.strip().lstrip("-").isdigit():
+    # isascii: str.isdigit() also accepts "²", which int() refuses
+    if from_query_string and value.strip().lstrip("-").isascii() \
+            and value.strip().lstrip("-").isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_K:
         raise ApiError(400, f"k must be an integer between 1 and {MAX_K}", "invalid_parameter")
@@ -82,7 +114,8 @@ def check_filters(value: Any) -> Filters:
         items = value.get(key) or []
         if isinstance(items, str):
             items = [items]
-        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        if not isinstance(items, list) or not all(
+                isinstance(i, str) and i and is_encodable(i) for i in items):
             raise ApiError(400, f"filters.{key} must be a list of strings", "invalid_filter")
         lists[key] = tuple(items)
     return Filters(areas=lists["area"], documents=lists["document"])
@@ -113,7 +146,9 @@ def search() -> Response:
         filters = check_filters({"area": request.args.getlist("area"),
                                  "document": request.args.getlist("document")})
     searcher: Searcher = live().searcher()
-    return jsonify(result_payload(searcher.search(query, k, mode, filters), started))
+    result = searcher.search(query, k, mode, filters)
+    budget.checkpoint("search")
+    return jsonify(result_payload(result, started))
 
 
 def check_messages(value: Any) -> list[Turn]:
@@ -131,6 +166,9 @@ def check_messages(value: Any) -> list[Turn]:
         if not isinstance(content, str) or not content.strip():
             raise ApiError(400, f"messages[{i}].content must be a non-empty string",
                            "invalid_messages")
+        if not is_encodable(content):
+            raise ApiError(400, f"messages[{i}].content must be valid Unicode text (it holds a "
+                                "lone surrogate)", "invalid_messages")
         if item["role"] == "user" and len(content) > MAX_QUERY:
             raise ApiError(400, f"messages[{i}].content must be at most {MAX_QUERY} characters "
                                 f"(got {len(content)})", "invalid_messages")
@@ -140,21 +178,48 @@ def check_messages(value: Any) -> list[Turn]:
     return turns
 
 
+def turns_that_matter(turns: list[Turn]) -> list[Turn]:
+    """From the last question that stands on its own (not a follow-up), and at most the
+    last MAX_CONTEXT_QUESTIONS questions: earlier turns can't change the query."""
+    questions = [i for i, turn in enumerate(turns) if turn.role == "user"]
+    start = questions[0]
+    for i in questions[1:]:
+        if not is_follow_up(turns[i].content):
+            start = i
+    start = max(start, questions[-MAX_CONTEXT_QUESTIONS:][0])
+    return turns[start:]
+
+
+def chat_query(turns: list[Turn], gazetteer: Any) -> str:
+    """The standalone query, capped like a search query: each follow-up adds to it, so
+    the per-message limit alone doesn't bound what is searched."""
+    query = standalone_query(turns_that_matter(turns), gazetteer)
+    if len(query) <= MAX_QUERY:
+        return query
+    # the newest question comes first in a resolved follow-up, so it survives the cut
+    cut = query[:MAX_QUERY + 1]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY]
+
+
 @blueprint.post("/chat")
 def chat() -> Response:
     started = time.perf_counter()
-    body = json_body()
-    turns = check_messages(body.get("messages"))
-    k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
-    mode = check_mode(body.get("mode"))
-    searcher: Searcher = live().searcher()
-    query = standalone_query(turns, searcher.gazetteer)
-    result = searcher.search(query, k, mode, filters)
-    answer = extractive_answer(query, result.hits)
-    result.hits = highlight_quoted(result.hits, answer)  # the cards mark what the answer quotes
-    payload = result_payload(result, started)
-    payload["query_used"] = query
-    payload["answer"] = answer.to_dict()
+    # the slot comes first: refusing a chat must cost less than reading one
+    with current_app.extensions["plansearch_chat_slots"].hold():
+        body = json_body()
+        turns = check_messages(body.get("messages"))
+        k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
+        mode = check_mode(body.get("mode"))
+        searcher: Searcher = live().searcher()
+        query = chat_query(turns, searcher.gazetteer)
+        budget.checkpoint("resolving the follow-up")
+        result = searcher.search(query, k, mode, filters)
+        budget.checkpoint("search")
+        answer = extractive_answer(query, result.hits)
+        result.hits = highlight_quoted(result.hits, answer)  # the cards mark what it quotes
+        payload = result_payload(result, started)
+        payload["query_used"] = query
+        payload["answer"] = answer.to_dict()
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 

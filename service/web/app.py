@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 
 from service.config import load_config
 from service.embedding import make_embedder
+from service.retrieval.budget import Slots
 from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
 from service.store import open_store
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["plansearch"] = LiveIndex(open_store(settings["INDEX_DIR"]), embedder,
                                              reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
+    app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     install_error_handlers(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from service.retrieval.budget import BudgetExceeded, ServerBusy
 from service.retrieval.options import InvalidQuery
 from service.store import IndexNotReady
 
@@ -41,6 +42,18 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(InvalidQuery)
     def invalid_query(error: InvalidQuery) -> Response:
         return error_response(400, str(error), error.code)
+
+    @app.errorhandler(BudgetExceeded)
+    def over_budget(error: BudgetExceeded) -> Response:
+        response = error_response(503, str(error), "over_time_budget")
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
+
+    @app.errorhandler(ServerBusy)
+    def busy(error: ServerBusy) -> Response:
+        response = error_response(503, str(error), "busy")
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
 
     @app.errorhandler(IndexNotReady)
     def not_ready(error: IndexNotReady) -> Response | tuple[str, int]:

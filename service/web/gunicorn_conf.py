@@ -14,6 +14,11 @@ threads = int(_settings["THREADS"])
 worker_class = "gthread"
 preload_app = True
 timeout = 120
+# gunicorn's maximum (its default is 4094). A 1,000-character query of two-byte characters
+# percent-encodes to 6,000 bytes; it must reach Flask, which answers an over-long query
+# with the JSON error, not gunicorn's HTML 414. Only a GET query of more than about 680
+# three- or four-byte characters still meets the 414; POST /api/search has no such limit.
+limit_request_line = 8190
 graceful_timeout = 30
 accesslog = None  # the app logs one line per request itself: method, path, status, ms
 logconfig_dict = {

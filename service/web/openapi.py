@@ -16,7 +16,9 @@ def error_responses(*statuses: int) -> dict[str, Any]:
             403: "Admin endpoints are disabled (no PLANSEARCH_ADMIN_TOKEN)", 404: "Not found",
             405: "Method not allowed", 409: "Name already taken", 413: "Body too large",
             415: "Wrong content type", 429: "Rate limited",
-            503: "No usable index (the message names the command to run)"}
+            503: "No usable index (the message names the command to run); or the request "
+                 "ran past PLANSEARCH_REQUEST_BUDGET_S, or every chat slot was busy (both "
+                 "with Retry-After)"}
     return {str(s): {"description": text[s], "content": {"application/json": {
         "schema": ref("Error")}}} for s in statuses}
 

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from service.store import DocumentRecord, IndexNotReady
 
 blueprint = Blueprint("web", __name__)
+SQLITE_INT_LIMIT = 2 ** 63  # larger ids can't even be bound as SQLite parameters
 
 
 def searcher() -> Any:
@@ -62,6 +63,8 @@ def reading_view(doc_id: str) -> str:
     if document is None:
         abort(404)
     wanted = request.args.getlist("chunk", type=int)[:10]  # a merged passage has several
+    if any(not 0 <= chunk_id < SQLITE_INT_LIMIT for chunk_id in wanted):
+        abort(400, description="chunk must be a chunk id (a whole number from 0 to 2**63 - 1)")
     found = current.generation.chunks(wanted)
     chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     pages = []

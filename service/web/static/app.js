@@ -38,7 +38,18 @@ function currentFilters() {
   return { filters, chosen };
 }
 
-async function postChat(messages, filters, signal) {
+const BUSY_RETRIES = 3;
+
+function pause(seconds, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, seconds * 1000);
+    if (signal) signal.addEventListener("abort", () => { clearTimeout(timer); reject(new DOMException("Aborted", "AbortError")); });
+  });
+}
+
+// A worker already answering its share of chats says "busy" with Retry-After: wait
+// and ask again a few times before showing the person an error.
+async function postChat(messages, filters, signal, attempt = 0) {
   let response;
   try {
     response = await fetch("/api/chat", {
@@ -56,6 +67,12 @@ async function postChat(messages, filters, signal) {
     data = await response.json();
   } catch (error) {
     data = null;
+  }
+  const busy = response.status === 503 && data && data.error && data.error.code === "busy";
+  if (busy && attempt < BUSY_RETRIES) {
+    const wait = Math.min(Number(response.headers.get("Retry-After")) || 1, 5);
+    await pause(wait, signal);
+    return postChat(messages, filters, signal, attempt + 1);
   }
   if (!response.ok || !data) {
     const message = data && data.error && data.error.message;

@@ -1,0 +1,145 @@
+"""One client can't stall the others (issue #12, defect 1): the chat query is capped
+like a search query, chat history is trimmed to the turns that matter, and every API
+request has a time budget past which it answers 503 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from service.retrieval.chat import Turn
+from service.web.api import MAX_CONTEXT_QUESTIONS, turns_that_matter
+from service.web.app import create_app
+
+FILLER = "urgent care waiting times in Gloucestershire hospitals "
+
+
+def abusive_messages(turns: int = 50) -> list[dict[str, str]]:
+    """The reported attack: every turn a ~1,000-character follow-up."""
+    first = ("what are the plans for " + FILLER * 20)[:990]
+    follow_up = ("and what about " + FILLER * 20)[:990]
+    return [{"role": "user", "content": first}] + [
+        {"role": "user", "content": follow_up + f" {n}"} for n in range(turns - 1)]
+
+
+def test_fifty_long_follow_ups_search_at_most_1000_characters(client: FlaskClient) -> None:
+    response = client.post("/api/chat", json={"messages": abusive_messages(), "k": 3})
+    assert response.status_code == 200
+    query = response.get_json()["query_used"]
+    assert 900 < len(query) <= 1000
+    # the newest question (its topic words, the place lifted out) comes first and survives
+    assert query.startswith("urgent care waiting times hospitals urgent care")
+
+
+def user(text: str) -> Turn:
+    return Turn("user", text)
+
+
+def test_history_starts_at_the_last_question_that_stands_alone() -> None:
+    turns = [user("what are Gloucestershire's urgent care plans"), Turn("assistant", "…"),
+             user("mental health services for young people in Coventry"), Turn("assistant", "…"),
+             user("and in Staffordshire?")]
+    assert turns_that_matter(turns) == turns[2:]
+
+
+def test_history_keeps_at_most_the_last_few_questions() -> None:
+    turns = [user("mental health services for young people in Coventry")] + [
+        user(f"and {place}?") for place in ("Staffordshire", "Gloucestershire", "Solihull",
+                                            "Warwickshire", "Birmingham")]
+    kept = turns_that_matter(turns)
+    assert kept == turns[-MAX_CONTEXT_QUESTIONS:]
+
+
+def test_a_request_past_its_budget_is_a_503_with_retry_after(bundled_index: Path,
+                                                               embedder: Any) -> None:
+    app = create_app({"INDEX_DIR": str(bundled_index / "index"),
+                      "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
+                      "REQUEST_BUDGET_S": 1e-9})
+    client = app.test_client()
+    for response in (client.get("/api/search?q=urgent care"),
+                     client.post("/api/chat", json={"messages": abusive_messages(3)})):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        body = response.get_json()
+        assert set(body) == {"error"} and body["error"]["code"] == "over_time_budget"
+        assert "budget" in body["error"]["message"]
+    assert client.get("/api/health").status_code == 200  # nothing in health can overrun
+
+
+def test_no_budget_when_it_is_zero(bundled_index: Path, embedder: Any) -> None:
+    app = create_app({"INDEX_DIR": str(bundled_index / "index"),
+                      "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
+                      "REQUEST_BUDGET_S": 0})
+    assert app.test_client().get("/api/search?q=urgent care").status_code == 200
+
+
+def test_eight_abusive_chats_leave_a_plain_search_p99_under_200_ms(app: Flask) -> None:
+    """Eight threads send the 50-turn chat over and over (as eight gunicorn threads
+    would serve them) while another client searches; its p99 stays under 200 ms."""
+    if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+        # other processes hold the CPUs; a latency figure would measure them, not us
+        pytest.skip(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    client = app.test_client()
+    for _ in range(3):  # warm the query cache and the model
+        assert client.get("/api/search?q=elective hub&k=5").status_code == 200
+    stop = threading.Event()
+    chats: list[float] = []
+    chat_statuses: list[int] = []
+
+    # encoded once: the clients share this process, and their work is not the server's
+    body = json.dumps({"messages": abusive_messages(), "k": 5})
+
+    def abuse() -> None:
+        own = app.test_client()
+        while not stop.is_set():  # and never honouring Retry-After
+            started = time.perf_counter()
+            status = own.post("/api/chat", data=body,
+                              content_type="application/json").status_code
+            chats.append(time.perf_counter() - started)
+            chat_statuses.append(status)
+
+    threads = [threading.Thread(target=abuse) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    latencies = []
+    try:
+        for _ in range(100):
+            started = time.perf_counter()
+            assert client.get("/api/search?q=elective hub&k=5").status_code == 200
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    latencies.sort()
+    p99 = latencies[98]
+    assert 200 in chat_statuses, "no abusive chat was answered"
+    assert set(chat_statuses) <= {200, 503}
+    assert p99 < 0.2, f"p99 {p99 * 1000:.0f} ms; chats took {max(chats):.2f} s at most"
+
+
+def test_a_chat_beyond_the_slots_is_a_503_with_retry_after(bundled_index: Path,
+                                                            embedder: Any) -> None:
+    app = create_app({"INDEX_DIR": str(bundled_index / "index"),
+                      "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
+                      "CHAT_SLOTS": 1})
+    client = app.test_client()
+    question = {"messages": [{"role": "user", "content": "urgent care"}]}
+    with app.extensions["plansearch_chat_slots"].hold():  # another chat is being answered
+        response = client.post("/api/chat", json=question)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.get_json() == {"error": {
+            "code": "busy", "message": "the server is already answering as many chats as it "
+                                       "takes at once (1 per process); retry in a second"}}
+        assert client.get("/api/search?q=urgent care").status_code == 200  # searches go on
+    assert client.post("/api/chat", json=question).status_code == 200
