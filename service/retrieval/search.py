@@ -11,7 +11,7 @@ import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
-from service.retrieval import fusion
+from service.retrieval import budget, fusion
 from service.retrieval.candidates import LRU, CandidateRetriever
 from service.retrieval.options import (
     DEFAULT_MODE,
@@ -80,15 +80,18 @@ class Searcher:
         if mode != "keyword":
             vector = self.candidates.query_vector(query)
             watch.lap("embed")
+            budget.checkpoint("embedding the query")
             area_filter = Filters(areas=(area,), documents=filters.documents) \
                 if "area" in interpreted and area else None
             dense = self.candidates.dense(vector, options, allowed, area_filter)
             watch.lap("dense")
+            budget.checkpoint("the dense search")
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
         keyword: list[tuple[int, float]] = []
         if mode != "dense":
             keyword = self.candidates.keyword(analysed, options.candidates, allowed)
             watch.lap("keyword")
+            budget.checkpoint("the keyword search")
 
         if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
             dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword)
@@ -96,6 +99,7 @@ class Searcher:
         if "area" in interpreted:
             fused = self.boost_area(fused, interpreted["area"], options)
         watch.lap("fuse")
+        budget.checkpoint("fusion")
         fused = self.rescore(query, fused, vector, mode, options, watch)
 
         if vector is None and highlight:
