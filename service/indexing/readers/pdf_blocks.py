@@ -67,7 +67,7 @@ def breaks_between(before: Line | None, previous: Line, line: Line, leading: flo
     if line.top - previous.bottom > leading * 1.8 + 1:
         return True
     ended = bool(SENTENCE_END.search(text))
-    if line.bold != previous.bold and not (not ended and CONTINUES.match(line.text.strip())):
+    if line.bold != previous.bold and (ended or line.text.strip()[:1].isupper()):
         return True  # a change of weight, unless mid-sentence, as for an emphasised line
     # a wrapped line may end in a full stop; only a short one ends the paragraph
     return ended and is_short(previous, before, line)
@@ -94,8 +94,9 @@ def heading_level(group: Group, following: Group | None, body_size: float,
     text = group.text
     words = text.split()
     size = rounded(group.lines[0].size)
-    if not words or len(text) > 150 or BULLET.match(text) or is_signature(text):
-        return None
+    if len(text) > 150 or sum(c.isalpha() for c in text) < 2 or BULLET.match(text) \
+            or is_signature(text):
+        return None  # page numbers on a contents page are not headings either
     if size in sizes:
         # a large lead-in paragraph is not a heading: headings are not sentences
         if FULL_STOP.search(text) and len(words) > 8:
