@@ -313,6 +313,7 @@ COMPLAINTS_LEAD = "Complaints at any point in the process should be submitted to
 CONTACT_LINES = ["Telephone: 0300 311 22 33", "Email: england.contactus@nhs.net",
                  "General Post: NHS England, PO Box 16738, Redditch, B97 9PT"]
 BOLD_HEADING = "Reconsideration by the panel"
+NUMBERED_BOLD_HEADING = "6. Flexible Retirement"  # numbered like a list item, yet a title
 SIGNATURE_LINE = "Mark Seaton, Planned Care Workstream Programme Lead"
 FULL_STOP_LINES = [  # one paragraph; the first line is full width and ends in a full stop
     "The board met on Monday and agreed the budget for the coming year in full.",
@@ -383,6 +384,10 @@ def make_minutes_pdf(path: Path) -> Path:
                    "look at the request again within three months.", new_x="LMARGIN",
                    new_y="NEXT")
     pdf.ln(6)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.cell(0, 6, NUMBERED_BOLD_HEADING, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("helvetica", "", 11)
     for line in FULL_STOP_LINES:  # set line by line so that the first ends at a full stop
         pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)

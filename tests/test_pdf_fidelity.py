@@ -19,6 +19,7 @@ from pdf_factory import (
     FOOTER_STAMP,
     FULL_STOP_PARAGRAPH,
     NEXT_PARAGRAPH,
+    NUMBERED_BOLD_HEADING,
     SIGNATURE_LINE,
     SUPERSCRIPT_SENTENCE,
     make_column_break_pdf,
@@ -72,7 +73,8 @@ def test_a_short_line_after_a_colon_is_not_a_heading(minutes: Document,
     headings = [(b.text, b.heading_level) for b in blocks(minutes) if b.heading_level]
     # the bold title and the bold body-size heading, and nothing else: not the contact
     # lines, not the signature, not the short last paragraph
-    assert headings == [("Minutes of the open Board meeting", 1), (BOLD_HEADING, 2)]
+    assert headings == [("Minutes of the open Board meeting", 1), (BOLD_HEADING, 2),
+                        (NUMBERED_BOLD_HEADING, 1)]
     chunks = chunk_document(minutes, count_tokens)  # type: ignore[arg-type]
     chunk = chunk_holding(chunks, CONTACT_LINES[0])
     assert COMPLAINTS_LEAD in chunk.text

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from service.indexing.documents import Block
 
 BULLET = re.compile(r"^\s*(?:[-*•●▪◦‣∙·]|\(cid:\d+\)|\d{1,2}[.)]\s)\s*")
+BULLET_ONLY = re.compile(r"^(?:[-*•●▪◦‣∙·o§]|\(cid:\d+\))$")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 NUMBERED_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z].{1,100})$")
 SECTION_NUMBER_ONLY = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\.?$")
@@ -108,6 +109,9 @@ def blocks_from_lines(
             continue
         if PAGE_NUMBER_ONLY.match(line):
             continue  # stray page numbers and contents-page references carry no meaning
+        if BULLET_ONLY.match(line):
+            flush()  # a list marker set apart from its item, as Word's "o" in Courier
+            continue
         if detect_headings and SECTION_NUMBER_ONLY.match(line):
             flush()
             pending_number = line.rstrip(".")

@@ -67,7 +67,9 @@ def breaks_between(before: Line | None, previous: Line, line: Line, leading: flo
     if line.top - previous.bottom > leading * 1.8 + 1:
         return True
     ended = bool(SENTENCE_END.search(text))
-    if line.bold != previous.bold and (ended or line.text.strip()[:1].isupper()):
+    start = line.text.strip()
+    mid_sentence = not ended and not start[:1].isupper() and not BULLET.match(start)
+    if line.bold != previous.bold and not mid_sentence:
         return True  # a change of weight, unless mid-sentence, as for an emphasised line
     # a wrapped line may end in a full stop; only a short one ends the paragraph
     return ended and is_short(previous, before, line)
@@ -94,8 +96,9 @@ def heading_level(group: Group, following: Group | None, body_size: float,
     text = group.text
     words = text.split()
     size = rounded(group.lines[0].size)
-    if len(text) > 150 or sum(c.isalpha() for c in text) < 2 or BULLET.match(text) \
-            or is_signature(text):
+    numbered = NUMBERED_HEADING.match(text)  # "6. Flexible Retirement" is no list item
+    if len(text) > 150 or sum(c.isalpha() for c in text) < 2 or is_signature(text) \
+            or text[0].islower() or (BULLET.match(text) and not numbered):
         return None  # page numbers on a contents page are not headings either
     if size in sizes:
         # a large lead-in paragraph is not a heading: headings are not sentences
@@ -109,7 +112,6 @@ def heading_level(group: Group, following: Group | None, body_size: float,
         return None
     if following is not None and CONTINUES.match(following.text):
         return None  # the sentence carries on: a short first line, not a title
-    numbered = NUMBERED_HEADING.match(text)
     level = numbered.group(1).count(".") + 1 if numbered else min(len(sizes) + 1, 6)
     if all(line.bold for line in group.lines):
         return level
