@@ -86,8 +86,8 @@ def report(pdf_dir: Path, page_limit: int) -> int:
         chunks = chunk_document(document, count)
         if any(page.ocr for page in document.pages):
             # pdfplumber sees no text to compare with; Tesseract's time is a child's
-            indexed = sum(words(chunk.text).total() for chunk in chunks)
-            print(f"{path.name:28} {len(document.pages):5d} OCR: {indexed} words in "
+            ocr_words = sum(words(chunk.text).total() for chunk in chunks)
+            print(f"{path.name:28} {len(document.pages):5d} OCR: {ocr_words} words in "
                   f"{len(chunks)} chunks")
             continue
         total_pages += len(document.pages)
