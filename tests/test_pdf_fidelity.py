@@ -74,7 +74,7 @@ def test_a_short_line_after_a_colon_is_not_a_heading(minutes: Document,
     # the bold title and the bold body-size heading, and nothing else: not the contact
     # lines, not the signature, not the short last paragraph
     assert headings == [("Minutes of the open Board meeting", 1), (BOLD_HEADING, 2),
-                        (NUMBERED_BOLD_HEADING, 1)]
+                        (NUMBERED_BOLD_HEADING, 2)]
     chunks = chunk_document(minutes, count_tokens)  # type: ignore[arg-type]
     chunk = chunk_holding(chunks, CONTACT_LINES[0])
     assert COMPLAINTS_LEAD in chunk.text

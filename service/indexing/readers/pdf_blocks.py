@@ -112,7 +112,9 @@ def heading_level(group: Group, following: Group | None, body_size: float,
         return None
     if following is not None and CONTINUES.match(following.text):
         return None  # the sentence carries on: a short first line, not a title
-    level = numbered.group(1).count(".") + 1 if numbered else min(len(sizes) + 1, 6)
+    # below every larger-type heading: "6. Flexible Retirement" sits under the title
+    depth = numbered.group(1).count(".") + 1 if numbered else 1
+    level = min(len(sizes) + depth, 6)
     if all(line.bold for line in group.lines):
         return level
     letters = [c for c in text if c.isalpha()]
