@@ -4,7 +4,8 @@ plain `extract_text()` of that page, as word-level recall and precision.
     PYTHONPATH=. python scripts/fidelity_report.py [PDF_DIR] [--pages N]
 
 Recall below 1 is partly intended (running headers and footers are dropped) and
-precision below 1 partly too (table rows and OCR text that pdfplumber cannot see), so
+precision below 1 partly too (table rows, and the head of a sentence cut by a page
+break, which is indexed on the page where the sentence starts), so
 the numbers are for spotting regressions between versions, not absolute scores. The
 speed column is reading only (no chunking) per CPU second, which other work on the
 machine disturbs less than wall time; the total leaves out OCR'd files.
