@@ -303,3 +303,166 @@ HTML_PAGE = """<!doctype html>
 def make_html(path: Path) -> Path:
     path.write_text(HTML_PAGE, encoding="utf-8")
     return path
+
+
+# -- reader fidelity (issue #11): each layout below once broke the reader ----------------
+
+SUPERSCRIPT_SENTENCE = ("The Library will close on 1st September 2016 and re-open on 19th "
+                        "September 2016.")
+COMPLAINTS_LEAD = "Complaints at any point in the process should be submitted to:"
+CONTACT_LINES = ["Telephone: 0300 311 22 33", "Email: england.contactus@nhs.net",
+                 "General Post: NHS England, PO Box 16738, Redditch, B97 9PT"]
+BOLD_HEADING = "Reconsideration by the panel"
+NUMBERED_BOLD_HEADING = "6. Flexible Retirement"  # numbered like a list item, yet a title
+SIGNATURE_LINE = "Mark Seaton, Planned Care Workstream Programme Lead"
+FULL_STOP_LINES = [  # one paragraph; the first line is full width and ends in a full stop
+    "The board met on Monday and agreed the budget for the coming year in full.",
+    "Members asked for a report on waiting times before the next meeting in June,",
+    "and for the chair to write to the council about the library at Great Cornard.",
+]
+FULL_STOP_PARAGRAPH = " ".join(FULL_STOP_LINES)
+NEXT_PARAGRAPH = "A short paragraph follows."
+FOOTER_STAMP = "2016-05-26 draft Open Board Minutes NS v1 {page}"
+FOOTER_OFFICE = ("Registered Office: County Library, Northgate Street, Ipswich IP1 3DE "
+                 "Registered in England by the FCA, registered number 31542R")
+ACROSS_COLUMNS = (  # runs from the foot of the left column to the head of the right one
+    "Although the healthcare challenges we face are substantial, this strategy details how "
+    "our organisations, in partnership with our communities, will address them in the "
+    "coming decade.")
+ACROSS_PAGES = (
+    "The delivery board will publish its report every quarter, and each report will set "
+    "out the progress made against every commitment, the risks that have changed and the "
+    "decisions the partners have taken since the last meeting of the board.")
+
+
+def _superscript_line(pdf: FPDF) -> None:
+    """A sentence with raised ordinal suffixes, as Word sets them."""
+    for text, raised in [("The Library will close on 1", False), ("st", True),
+                         (" September 2016 and re-open on 19", False), ("th", True),
+                         (" September 2016.", False)]:
+        pdf.char_vpos = "SUP" if raised else "LINE"
+        pdf.write(5, text)
+    pdf.char_vpos = "LINE"
+    pdf.ln(12)
+
+
+class MinutesPDF(FPDF):
+    """Board minutes with a two-line footer that varies by page: a version stamp with
+    the page number, and a registered-office line set well above the bottom tenth."""
+
+    def footer(self) -> None:
+        self.set_y(-40)
+        self.set_font("helvetica", "", 11)
+        self.cell(0, 5, FOOTER_STAMP.format(page=self.page_no()), new_x="LMARGIN",
+                  new_y="NEXT")
+        self.set_font("helvetica", "", 7)
+        self.multi_cell(0, 3.5, FOOTER_OFFICE)
+
+
+def make_minutes_pdf(path: Path) -> Path:
+    """Four pages of minutes: superscripts, a contact block after a colon, a bold
+    body-size heading, a signature line, a paragraph whose full-width first line ends in
+    a full stop, and a sentence cut by a page break."""
+    pdf = MinutesPDF(format="A4")
+    pdf.set_auto_page_break(auto=True, margin=45)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 10, "Minutes of the open Board meeting", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("helvetica", "", 11)
+    _superscript_line(pdf)
+    pdf.multi_cell(0, 6, COMPLAINTS_LEAD, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    for line in CONTACT_LINES:
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.cell(0, 6, BOLD_HEADING, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("helvetica", "", 11)
+    pdf.multi_cell(0, 6, "A requester who has new clinical evidence may ask the panel to "
+                   "look at the request again within three months.", new_x="LMARGIN",
+                   new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("helvetica", "B", 11)
+    pdf.cell(0, 6, NUMBERED_BOLD_HEADING, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("helvetica", "", 11)
+    for line in FULL_STOP_LINES:  # set line by line so that the first ends at a full stop
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.cell(0, 6, NEXT_PARAGRAPH, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.cell(0, 6, SIGNATURE_LINE, new_x="LMARGIN", new_y="NEXT")
+    for sections in REPORT_PAGES[1:]:  # different words on every page, as minutes have
+        pdf.add_page()
+        pdf.set_font("helvetica", "", 11)
+        for _, _, paragraphs in sections:
+            for text in paragraphs:
+                pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(6)
+    # the last page's paragraph runs on past the bottom margin, mid-sentence
+    pdf.set_y(pdf.h - 45 - 12)
+    pdf.multi_cell(0, 6, ACROSS_PAGES, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def make_column_break_pdf(path: Path) -> Path:
+    """Two columns, where one sentence runs from the foot of the left column to the
+    head of the right one, as in a designed strategy document."""
+    words = ACROSS_COLUMNS.split()
+    head, tail = " ".join(words[:14]), " ".join(words[14:])
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", "", 11)
+    left = ("This strategy sets out how the partners will work together over ten years. "
+            "It was shaped by staff, patients and the public. " + head)
+    pdf.set_xy(10, 40)
+    pdf.multi_cell(85, 6, left, align="L")
+    pdf.set_xy(115, 40)
+    pdf.multi_cell(85, 6, tail + " We will respond with agility and use new technology to "
+                   "develop fair and sustainable care.", align="L")
+    pdf.output(str(path))
+    return path
+
+
+def make_scanned_pdf(path: Path, text_pdf: Path, dpi: int = 200) -> Path:
+    """Each page of `text_pdf` as a picture only, as a scanner would produce it."""
+    import pypdfium2
+
+    source = pypdfium2.PdfDocument(str(text_pdf))
+    pdf = FPDF(format="A4")
+    try:
+        for index in range(len(source)):
+            page = source[index]
+            picture = page.render(scale=dpi / 72, grayscale=True).to_pil()
+            page.close()
+            pdf.add_page()
+            pdf.image(picture, x=0, y=0, w=pdf.w, h=pdf.h)
+    finally:
+        source.close()
+    pdf.output(str(path))
+    return path
+
+
+SCANNED_TEXT = [
+    "Winter plan for the county",
+    "The hospital will open twenty extra beds in December.",
+    "Patients can call the community nursing team at any hour.",
+]
+
+
+def make_letter_pdf(path: Path) -> Path:
+    """One page of large, plain text: what a scanner would photograph."""
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 18)
+    pdf.cell(0, 12, SCANNED_TEXT[0], new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("helvetica", "", 14)
+    for line in SCANNED_TEXT[1:]:
+        pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    pdf.output(str(path))
+    return path

@@ -141,12 +141,21 @@ def test_truncated_pdf_is_refused_as_corrupt(tmp_path: Path) -> None:
         read_document(path, "half.pdf")
 
 
-def test_image_only_pdf_is_refused_as_needing_ocr(tmp_path: Path) -> None:
+@pytest.fixture
+def no_tesseract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without Tesseract: nothing on the PATH to run."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_image_only_pdf_without_tesseract_says_what_to_install(tmp_path: Path,
+                                                                no_tesseract: None) -> None:
     path = make_image_only_pdf(tmp_path / "scan.pdf", pages=2)
     with pytest.raises(ReadError) as error:
         read_document(path, "scan.pdf")
-    assert str(error.value) == ("image-only PDF: no text layer on any of its 2 page(s); "
-                                "it needs OCR first")
+    assert str(error.value) == ("image-only PDF: install tesseract-ocr to index it "
+                                "(no text layer on any of its 2 page(s))")
 
 
 # -- the real PDFs in ../shared/pdfs ---------------------------------------------------
@@ -154,17 +163,19 @@ def test_image_only_pdf_is_refused_as_needing_ocr(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "reason"), [
     ("scanned_linn.pdf",
-     "image-only PDF: no text layer on any of its 1 page(s); it needs OCR first"),
+     "image-only PDF: install tesseract-ocr to index it (no text layer on any of its 1 "
+     "page(s))"),
     ("encrypted_password.pdf", "encrypted PDF: it needs a password to open"),
     ("encrypted_ownerpw.pdf",
-     "image-only PDF: no text layer on any of its 1 page(s); it needs OCR first "
-     "(it is also encrypted with an owner password)"),
+     "image-only PDF: install tesseract-ocr to index it (no text layer on any of its 1 "
+     "page(s)) (it is also encrypted with an owner password)"),
     # its only text sits outside the (inverted) page box, so it is a scan like the others
     ("malformed_scan.pdf",
-     "image-only PDF: no text layer on any of its 1 page(s); it needs OCR first"),
+     "image-only PDF: install tesseract-ocr to index it (no text layer on any of its 1 "
+     "page(s))"),
 ])
 def test_awkward_shared_pdfs_fail_with_specific_reasons(shared_pdfs: Path, name: str,
-                                                        reason: str) -> None:
+                                                        reason: str, no_tesseract: None) -> None:
     with pytest.raises(ReadError) as error:
         read_document(shared_pdfs / name, name)
     assert str(error.value) == reason

@@ -118,6 +118,63 @@ def test_html_keeps_headings_and_drops_scripts_navigation_and_footer(tmp_path: P
         assert marker not in document.text
 
 
+# The shape of the bundled corpus/*.txt files, saved from web pages.
+WEB_TEXT = """Home > Case Study > Working with the STP in planned care
+
+Planned Care programme
+
+on .
+
+Pin It
+
+Share | Tweet | Email
+
+From Halima Rashid, Programme Director
+
+The programme aims to place more people within the right service first time.
+
+Hide Ad
+
+Telephone: 0300 311 22 33
+
+Mark Seaton, Planned Care Workstream Programme Lead
+"""
+
+
+def test_web_leftovers_are_dropped_and_signatures_are_not_headings(tmp_path: Path) -> None:
+    document = read_document(write(tmp_path / "case-study.txt", WEB_TEXT), "case-study.txt")
+    assert document.pages[0].blocks == [
+        Block("Planned Care programme", 2),
+        Block("From Halima Rashid, Programme Director"),
+        Block("The programme aims to place more people within the right service first time."),
+        Block("Telephone: 0300 311 22 33"),
+        Block("Mark Seaton, Planned Care Workstream Programme Lead"),
+    ]
+    assert document.first_heading() == "Planned Care programme"
+
+
+def test_html_share_buttons_and_breadcrumbs_are_dropped(tmp_path: Path) -> None:
+    page = ("<html><body><div><p>Home &gt; News &gt; Winter</p><h1>Winter plan</h1>"
+            "<p>Extra beds will open in December.</p><p>Share this page</p>"
+            "<p>Hide Ad</p><p>Pin It</p></div></body></html>")
+    path = tmp_path / "winter.html"
+    path.write_text(page, encoding="utf-8")
+    document = read_document(path, "winter.html")
+    assert document.pages[0].blocks == [Block("Winter plan", 1),
+                                        Block("Extra beds will open in December.")]
+
+
+def test_bundled_corpus_has_no_web_leftovers() -> None:
+    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    for path in sorted(corpus.glob("*.txt")):
+        document = read_document(path, path.name)
+        texts = [block.text for page in document.pages for block in page.blocks]
+        assert not {"on .", "Pin It", "Hide Ad"} & set(texts), path.name
+        assert not any(text.startswith("Home >") for text in texts), path.name
+        assert not any(b.heading_level and "Seaton" in b.text
+                       for page in document.pages for b in page.blocks), path.name
+
+
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("empty.txt", b"", "empty file (0 bytes)"),
     ("empty.pdf", b"", "empty file (0 bytes)"),

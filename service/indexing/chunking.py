@@ -38,6 +38,7 @@ class Chunk:
     char_start: int  # offset into the text of page_start
     char_end: int  # offset into the text of page_end
     text: str
+    ocr: bool = False  # some of the text was read by OCR from an image of the page
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def chunk_document(document: Document, count: TokenCounter,
     Contents lists are left out: they match every topic and answer none."""
     budget = settings.chunk_tokens
     page_text = {page.number: page.text for page in document.pages}
+    ocr_pages = {page.number for page in document.pages if page.ocr}
     groups: list[list[Unit]] = []
     current: list[Unit] = []
     for unit in document_units(document, budget, count):
@@ -168,10 +170,11 @@ def chunk_document(document: Document, count: TokenCounter,
     if current:
         groups.append(current)
     kept = [group for group in groups if not is_contents_list(group)]
-    return [make_chunk(i, group, page_text) for i, group in enumerate(kept)]
+    return [make_chunk(i, group, page_text, ocr_pages) for i, group in enumerate(kept)]
 
 
-def make_chunk(ordinal: int, units: list[Unit], page_text: dict[int, str]) -> Chunk:
+def make_chunk(ordinal: int, units: list[Unit], page_text: dict[int, str],
+               ocr_pages: frozenset[int] | set[int] = frozenset()) -> Chunk:
     parts: list[str] = []
     runs: list[list[Unit]] = []
     for unit in units:  # consecutive units on one page are one slice of its text
@@ -185,7 +188,7 @@ def make_chunk(ordinal: int, units: list[Unit], page_text: dict[int, str]) -> Ch
     # the section is the one the passage's content sits under, not a heading that opens it
     section = next((u.section for u in units if not u.heading), last.section)
     return Chunk(ordinal, first.page, last.page, section, first.start, last.end,
-                 "\n\n".join(parts))
+                 "\n\n".join(parts), ocr=any(unit.page in ocr_pages for unit in units))
 
 
 def embedding_text(title: str, section: str, text: str, count: TokenCounter,

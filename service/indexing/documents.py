@@ -29,6 +29,7 @@ class Page:
     number: int  # physical, 1-based
     blocks: list[Block]
     label: str | None = None  # printed page label, when the source has one
+    ocr: bool = False  # the text was read from an image of the page by OCR
 
     @property
     def text(self) -> str:

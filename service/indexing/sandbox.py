@@ -132,8 +132,8 @@ def _child_main(sender: Connection, read: SandboxedRead, path: Path, relative: s
     except ReadError as error:
         sender.send(("error", str(error)))
     except MemoryError:
-        sender.send(("error", f"the file needs more than {limits.memory_mb} MiB to parse "
-                              "(limit: PLANSEARCH_PARSE_MEMORY_MB)"))
+        sender.send(("error", f"too large to parse: the file needs more than "
+                              f"{limits.memory_mb} MiB (limit: PLANSEARCH_PARSE_MEMORY_MB)"))
     except RecursionError:
         sender.send(("error", "file structure too deeply nested to parse"))
     except Exception as error:  # a parser bug on odd input must fail the file, not the build

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.indexing.documents import Block, Document, DocumentMeta, Page
+from service.indexing.readers.boilerplate import is_boilerplate
 from service.indexing.readers.text import decode_text
 
 DROPPED_TAGS = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
                 "form", "button", "svg", "iframe", "select"]
+HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote",
               "dt", "dd", "figcaption", "caption"]
 
@@ -35,12 +37,11 @@ def read_html(path: Path, relative_path: str) -> Document:
             text = " | ".join(c for c in cells if c)
         else:
             text = " ".join(element.get_text(" ").split())
-        if not text:
+        if not text or is_boilerplate(text):
             continue
-        is_heading = element.name in {"h1", "h2", "h3", "h4", "h5", "h6"}
-        level = int(element.name[1]) if is_heading else None
+        level = int(element.name[1]) if element.name in HEADING_TAGS else None
         blocks.append(Block(text, level))
     if not blocks:  # pages built from bare <div>s: fall back to their text lines
         lines = [" ".join(line.split()) for line in root.get_text("\n").split("\n")]
-        blocks = [Block(line) for line in lines if line]
+        blocks = [Block(line) for line in lines if line and not is_boilerplate(line)]
     return Document(path=relative_path, pages=[Page(number=1, blocks=blocks)], meta=meta)

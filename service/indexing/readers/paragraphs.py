@@ -12,12 +12,27 @@ from collections.abc import Iterable
 from service.indexing.documents import Block
 
 BULLET = re.compile(r"^\s*(?:[-*•●▪◦‣∙·]|\(cid:\d+\)|\d{1,2}[.)]\s)\s*")
+BULLET_ONLY = re.compile(r"^(?:[-*•●▪◦‣∙·o§]|\(cid:\d+\))$")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 NUMBERED_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+([A-Z].{1,100})$")
 SECTION_NUMBER_ONLY = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,3}\.?$")
 PAGE_NUMBER_ONLY = re.compile(r"^\d{1,4}$")
 SENTENCE_END = re.compile(r"[.!?:;]['\"’”)]?$")
 HYPHENATED_BREAK = re.compile(r"(?<=[a-z])-$")
+# "Mark Seaton, Programme Lead", "From Halima Rashid, Programme Director": who wrote
+# or said it, set on a line of its own like a heading but never one
+SIGNATURE = re.compile(
+    r"^(?:From\s+)?(?:(?:Dr|Prof|Professor|Cllr|Councillor|Sir|Dame|Mr|Mrs|Ms|Miss)\.?\s+)?"
+    r"[A-Z][a-z’'-]+(?:\s+[A-Z][a-z’'-]+){1,2},\s+.*\b(?:Director|Lead|Manager|Officer|"
+    r"Chair(?:man|woman)?|Chief|Executive|Head|Consultant|Nurse|GP|Secretary|Minister|"
+    r"Leader|Mayor|President|Coordinator|Co-ordinator|Commissioner|Clinician|Adviser|"
+    r"Advisor|Member|Partner|Governor|Trustee|Founder|Editor)\b")
+CONTACT_LINE = re.compile(r"^(?:tel|telephone|phone|mobile|fax|e-?mail|web(?:site)?)\b|@|www\.|"
+                          r"https?://", re.IGNORECASE)
+
+
+def is_signature(line: str) -> bool:
+    return SIGNATURE.match(line.strip()) is not None
 
 
 def heading_level(line: str) -> int | None:
@@ -30,6 +45,8 @@ def heading_level(line: str) -> int | None:
     if not words or len(text) > 100 or len(words) > 14 or SENTENCE_END.search(text):
         return None
     if text.endswith(",") or BULLET.match(text) or not (text[0].isupper() or text[0].isdigit()):
+        return None
+    if is_signature(text) or CONTACT_LINE.search(text):
         return None
     numbered = NUMBERED_HEADING.match(text)
     if numbered:
@@ -67,11 +84,14 @@ def looks_hard_wrapped(lines: list[str]) -> bool:
 
 
 def blocks_from_lines(
-    lines: Iterable[str], detect_headings: bool = True, wrapped: bool = True
+    lines: Iterable[str], detect_headings: bool = True, wrapped: bool = True,
+    sentence_breaks: bool = True,
 ) -> list[Block]:
     """Group lines into blocks. Blank lines always end a paragraph; bullets, headings
-    and a line after a sentence end start a new one. Otherwise a line continues the
-    paragraph when the text is `wrapped`, and is a paragraph of its own when not."""
+    and (with `sentence_breaks`) a line after a sentence end start a new one. Otherwise
+    a line continues the paragraph when the text is `wrapped`, and is a paragraph of its
+    own when not. The PDF reader turns `sentence_breaks` off: it knows from the layout
+    whether a line ending in a full stop ends its paragraph."""
     blocks: list[Block] = []
     current: str | None = None
     pending_number: str | None = None  # "3.1" alone on a line, title on the next
@@ -89,6 +109,9 @@ def blocks_from_lines(
             continue
         if PAGE_NUMBER_ONLY.match(line):
             continue  # stray page numbers and contents-page references carry no meaning
+        if BULLET_ONLY.match(line):
+            flush()  # a list marker set apart from its item, as Word's "o" in Courier
+            continue
         if detect_headings and SECTION_NUMBER_ONLY.match(line):
             flush()
             pending_number = line.rstrip(".")
@@ -111,7 +134,8 @@ def blocks_from_lines(
             continue
         if current is None:
             current = line
-        elif not wrapped or BULLET.match(line) or SENTENCE_END.search(current):
+        elif not wrapped or BULLET.match(line) or (sentence_breaks
+                                                   and SENTENCE_END.search(current)):
             flush()
             current = line
         else:

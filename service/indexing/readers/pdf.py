@@ -4,34 +4,25 @@ and running headers and footers removed."""
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from service.indexing.documents import Block, Document, DocumentMeta, Page, ReadError
-from service.indexing.readers.paragraphs import blocks_from_lines
-from service.indexing.readers.pdf_layout import Line, Word, reading_order
+from service.indexing.readers.pdf_blocks import heading_sizes, join_across_pages, page_blocks
+from service.indexing.readers.pdf_layout import Word, reading_order
+from service.indexing.readers.pdf_margins import RawPage, drop_running_lines, printed_labels
+from service.indexing.readers.pdf_ocr import is_scanned_page, ocr_pages, tesseract_path
 
-MARGIN_BAND = 0.1  # headers and footers live in the top and bottom tenth of a page
-PAGE_OF = re.compile(r"^\s*page\s+\d+(\s+of\s+\d+)?\s*$", re.IGNORECASE)
-PRINTED_NUMBER = re.compile(r"^(?:page\s+)?(\d{1,4})\b|\b(\d{1,4})$", re.IGNORECASE)
 DEFAULT_MAX_PAGES = 2000
 
 
-@dataclass
-class RawPage:
-    number: int
-    height: float
-    lines: list[Line]
-    tables: list[tuple[float, list[str]]]  # (top, rows) in page order
-    dropped: list[str] = field(default_factory=list)
-
-
-def signature(text: str) -> str:
-    """Header/footer identity: the same line with its page number varies only in digits."""
-    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+def raise_if_out_of_memory(error: BaseException) -> None:
+    """pdfplumber wraps a MemoryError from zlib or pdfminer in its own exception; the
+    sandbox must see it as one, to say the file is too large rather than corrupt."""
+    cause = error.args[0] if error.args else None
+    if isinstance(error, MemoryError) or isinstance(cause, MemoryError):
+        raise MemoryError(str(cause or error)) from None
 
 
 def open_pdf(path: Path) -> Any:
@@ -42,11 +33,13 @@ def open_pdf(path: Path) -> Any:
     try:
         return pdfplumber.open(str(path))
     except PdfminerException as error:
+        raise_if_out_of_memory(error)
         cause = error.args[0] if error.args else error
         if isinstance(cause, PDFPasswordIncorrect):
             raise ReadError("encrypted PDF: it needs a password to open") from None
         raise ReadError(f"corrupt or truncated PDF ({type(cause).__name__}: {cause})") from None
     except Exception as error:  # pdfminer raises a zoo of parser errors on damaged input
+        raise_if_out_of_memory(error)
         raise ReadError(f"corrupt or truncated PDF ({type(error).__name__}: {error})") from None
 
 
@@ -99,112 +92,6 @@ def extract_raw_page(page: Any, number: int) -> RawPage:
                    [(t.bbox[1], table_rows(t)) for t in tables])
 
 
-def margin_lines(raw: RawPage) -> list[Line]:
-    top, bottom = raw.height * MARGIN_BAND, raw.height * (1 - MARGIN_BAND)
-    return [line for line in raw.lines if line.bottom <= top or line.top >= bottom]
-
-
-def drop_running_lines(pages: list[RawPage]) -> None:
-    """Remove lines in the margins that repeat (modulo digits) on most pages."""
-    counts: Counter[str] = Counter()
-    for raw in pages:
-        counts.update({signature(line.text) for line in margin_lines(raw)})
-    threshold = max(3, int(0.5 * len(pages)))
-    for raw in pages:
-        margins = {id(line) for line in margin_lines(raw)}
-        kept = []
-        for line in raw.lines:
-            text = line.text
-            running = id(line) in margins and (
-                counts[signature(text)] >= threshold or PAGE_OF.match(text)
-                or re.fullmatch(r"\d{1,4}", text.strip()) is not None
-            )
-            if running or PAGE_OF.match(text):
-                raw.dropped.append(text)
-            else:
-                kept.append(line)
-        raw.lines = kept
-
-
-def printed_labels(pages: list[RawPage]) -> dict[int, str]:
-    """Printed page numbers read off dropped headers/footers, trusted only when they
-    keep a constant offset from the physical page number on most pages."""
-    found: dict[int, int] = {}
-    for raw in pages:
-        for text in raw.dropped:
-            match = PRINTED_NUMBER.search(text.strip())
-            if match:
-                found[raw.number] = int(match.group(1) or match.group(2))
-                break
-    if not found:
-        return {}
-    offsets = Counter(number - printed for number, printed in found.items())
-    offset, votes = offsets.most_common(1)[0]
-    if votes < max(2, 0.6 * len(found)):
-        return {}
-    return {number: str(printed) for number, printed in found.items() if number - printed == offset}
-
-
-def heading_sizes(pages: list[RawPage]) -> tuple[float, list[float]]:
-    """The body font size and the larger sizes that mark headings, largest first."""
-    weights: Counter[float] = Counter()
-    for raw in pages:
-        for line in raw.lines:
-            weights[round(line.size * 2) / 2] += len(line.text)
-    if not weights:
-        return 0.0, []
-    body = weights.most_common(1)[0][0]
-    larger = sorted((size for size in weights if size >= body * 1.15 + 0.5), reverse=True)
-    return body, larger[:4]
-
-
-def page_blocks(raw: RawPage, body_size: float, sizes: list[float]) -> list[Block]:
-    """Lines to blocks: font size marks headings, vertical gaps mark paragraphs."""
-    items: list[tuple[float, Block | str | None]] = []
-    previous: Line | None = None
-    gaps = [b.top - a.bottom for a, b in zip(raw.lines, raw.lines[1:], strict=False)
-            if b.top > a.bottom]
-    leading = sorted(gaps)[len(gaps) // 2] if gaps else 3.0
-    for line in raw.lines:
-        text = line.text.strip()
-        size = round(line.size * 2) / 2
-        if size in sizes and len(text) <= 120:
-            items.append((line.top, Block(text, sizes.index(size) + 1)))
-        else:
-            if previous is not None and (line.top - previous.bottom > leading * 1.8 + 1
-                                         or line.top < previous.top):
-                items.append((line.top, None))  # paragraph break
-            items.append((line.top, text))
-        previous = line
-    blocks: list[Block] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        blocks.extend(blocks_from_lines(pending, detect_headings=True, wrapped=True))
-        pending.clear()
-
-    table_queue = sorted(raw.tables, key=lambda t: t[0])
-    for top, item in items:
-        while table_queue and table_queue[0][0] <= top:
-            flush()
-            blocks.extend(Block(row) for row in table_queue.pop(0)[1])
-        if isinstance(item, Block):
-            flush()
-            # a heading that wraps onto two lines arrives as two heading lines
-            if blocks and blocks[-1].heading_level == item.heading_level and not pending:
-                blocks[-1] = Block(f"{blocks[-1].text} {item.text}", item.heading_level)
-            else:
-                blocks.append(item)
-        elif item is None:
-            pending.append("")
-        else:
-            pending.append(item)
-    flush()
-    for _, rows in table_queue:
-        blocks.extend(Block(row) for row in rows)
-    return blocks
-
-
 def plausible_title(title: str) -> str | None:
     """PDF Title metadata is often a file name or a template's leftover; refuse those."""
     title = re.sub(r"^Microsoft (?:Word|PowerPoint) - ", "", " ".join(title.split()))
@@ -219,28 +106,53 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
     with open_pdf(path) as pdf:
         if len(pdf.pages) > max_pages:
             raise ReadError(f"too many pages: {len(pdf.pages)} (limit {max_pages})")
+        raw_pages, scans, pictured = [], [], []
         try:
-            raw_pages = [extract_raw_page(page, i) for i, page in enumerate(pdf.pages, start=1)]
+            for number, page in enumerate(pdf.pages, start=1):
+                raw = extract_raw_page(page, number)
+                raw_pages.append(raw)
+                if not raw.lines and not raw.tables and page.images:
+                    pictured.append(number)
+                    if is_scanned_page(page):
+                        scans.append(number)
         except ReadError:
             raise
         except Exception as error:  # damaged content streams surface only while reading
+            raise_if_out_of_memory(error)
             raise ReadError(f"corrupt PDF content ({type(error).__name__}: {error})") from None
         labels = page_labels(pdf)
         info = pdf.metadata or {}
         encrypted = pdf.doc.encryption is not None
-    if not any(line.text.strip() for raw in raw_pages for line in raw.lines) and not any(
-        rows for raw in raw_pages for _, rows in raw.tables
-    ):
+    has_text = any(raw.lines or raw.tables for raw in raw_pages)
+    # with no text at all, any page with a picture may be a scan; otherwise only pages
+    # that are mostly picture are worth the OCR time
+    to_read = scans if has_text else pictured
+    tesseract = tesseract_path()
+    if not has_text and (tesseract is None or not to_read):
         note = " (it is also encrypted with an owner password)" if encrypted else ""
-        raise ReadError(f"image-only PDF: no text layer on any of its {len(raw_pages)} "
-                        f"page(s); it needs OCR first{note}")
+        advice = "install tesseract-ocr to index it" if tesseract is None else "nothing to OCR"
+        raise ReadError(f"image-only PDF: {advice} (no text layer on any of its "
+                        f"{len(raw_pages)} page(s)){note}")
+    warnings = []
+    ocr_blocks: dict[int, list[Block]] = {}
+    if to_read and tesseract is not None:
+        ocr_blocks = ocr_pages(path, to_read, tesseract)
+        if not has_text and not any(ocr_blocks.values()):
+            raise ReadError(f"image-only PDF: OCR found no legible English text on any of "
+                            f"its {len(raw_pages)} page(s)")
+    elif to_read:
+        warnings.append(f"{len(to_read)} image-only page(s) not indexed: install "
+                        "tesseract-ocr to index them")
     drop_running_lines(raw_pages)
     footer_labels = printed_labels(raw_pages) if labels is None else {}
     body_size, sizes = heading_sizes(raw_pages)
     pages = []
     for raw in raw_pages:
         label = labels[raw.number - 1] if labels and raw.number <= len(labels) else None
+        ocr = raw.number in ocr_blocks
+        blocks = ocr_blocks[raw.number] if ocr else page_blocks(raw, body_size, sizes)
         pages.append(Page(number=raw.number, label=label or footer_labels.get(raw.number),
-                          blocks=page_blocks(raw, body_size, sizes)))
+                          blocks=blocks, ocr=ocr))
+    join_across_pages(pages)
     meta = DocumentMeta(title=plausible_title(str(info.get("Title") or "")))
-    return Document(path=relative_path, pages=pages, meta=meta)
+    return Document(path=relative_path, pages=pages, meta=meta, warnings=warnings)

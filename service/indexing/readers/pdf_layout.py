@@ -17,6 +17,7 @@ Word = dict[str, Any]  # a pdfplumber word: text, x0, x1, top, bottom, size, fon
 
 MIN_GUTTER = 9.0  # points; wider than any inter-word space at body sizes
 MIN_BAND_LINES = 3  # a gutter must split this many consecutive lines to count
+TOUCHING = 0.08  # a gap under this fraction of the font size is no space at all
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Line:
     @property
     def x0(self) -> float:
         return min(w["x0"] for w in self.words)
+
+    @property
+    def x1(self) -> float:
+        return max(w["x1"] for w in self.words)
 
     @property
     def text(self) -> str:
@@ -57,8 +62,26 @@ def group_lines(words: list[Word], tolerance: float = 3.0) -> list[Line]:
         else:
             lines.append(Line([word]))
     for line in lines:
-        line.words.sort(key=lambda w: w["x0"])
+        line.words = join_touching_words(sorted(line.words, key=lambda w: w["x0"]))
     return lines
+
+
+def join_touching_words(words: list[Word]) -> list[Word]:
+    """Rejoin words that pdfplumber split where only the font changed: the "st" of a
+    raised "1st", a subscript, a bold first letter. Their boxes touch; real words
+    are a space apart."""
+    joined: list[Word] = []
+    for word in words:
+        previous = joined[-1] if joined else None
+        if previous is not None and word["x0"] - previous["x1"] <= TOUCHING * min(
+                float(previous.get("size", 0.0)), float(word.get("size", 0.0))):
+            # the larger piece is the word's body; keep its box and font for layout
+            main = previous if previous.get("size", 0.0) >= word.get("size", 0.0) else word
+            joined[-1] = {**main, "text": previous["text"] + word["text"],
+                          "x0": previous["x0"], "x1": max(previous["x1"], word["x1"])}
+        else:
+            joined.append(word)
+    return joined
 
 
 def _split_gap(line: Line, x: float) -> float:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from service.indexing.documents import Document, DocumentMeta, Page, ReadError
+from service.indexing.readers.boilerplate import is_boilerplate
 from service.indexing.readers.paragraphs import blocks_from_lines, looks_hard_wrapped
 
 FRONT_MATTER_KEYS = ("title", "source_url", "area", "published")
@@ -29,8 +30,7 @@ def decode_text(raw: bytes) -> str:
 
 def split_front_matter(text: str) -> tuple[DocumentMeta, str, list[str]]:
     """Separate a leading `---` YAML block; bad YAML is a warning, not a failure."""
-    meta = DocumentMeta()
-    warnings: list[str] = []
+    meta, warnings = DocumentMeta(), list[str]()
     if not text.startswith("---"):
         return meta, text, warnings
     end = text.find("\n---", 3)
@@ -57,7 +57,7 @@ def read_text(path: Path, relative_path: str) -> Document:
     meta, body, warnings = split_front_matter(text.replace("\r\n", "\n").replace("\r", "\n"))
     pages = []
     for number, page_text in enumerate(body.split("\f"), start=1):
-        lines = page_text.split("\n")
+        lines = [line for line in page_text.split("\n") if not is_boilerplate(line)]
         blocks = blocks_from_lines(lines, wrapped=looks_hard_wrapped(lines))
         pages.append(Page(number=number, blocks=blocks))
     return Document(path=relative_path, pages=pages, meta=meta, warnings=warnings)
