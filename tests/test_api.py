@@ -23,10 +23,10 @@ STAFFORDSHIRE = "Staffordshire and Stoke-on-Trent"
 URGENT_CARE_QUESTION = "what are Gloucestershire's urgent care plans"
 PLANNED_CARE = "planned care waiting times"
 RESULT_FIELDS = {"rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
-                 "chunk_ids", "highlights", "document", "url", "citation"}
+                 "chunk_ids", "highlights", "document", "url", "citation", "ocr"}
 DOCUMENT_REF_FIELDS = {"id", "title", "area", "path", "source_url"}
 SEARCH_FIELDS = {"query", "mode", "took_ms", "interpreted", "timings_ms", "results"}
-TEMPLATES = Path(__file__).resolve().parent.parent / "service" / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "service" / "web" / "templates"
 
 
 @pytest.fixture

@@ -185,7 +185,8 @@ def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embed
             chunk.ordinal, chunk.page_start, chunk.page_end, label, chunk.section,
             chunk.char_start, chunk.char_end, chunk.text, embedder.count_tokens(chunk.text) - 2,
             vectors[position], spans[position],
-            sentence_vectors[position] if sentence_vectors is not None else None))
+            sentence_vectors[position] if sentence_vectors is not None else None,
+            ocr=chunk.ocr))
     return len(pairs)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
 DEFAULT_MODE = "hybrid"
+MAX_QUERY = 1000  # characters searched, for a search and for a chat's standalone query
+MAX_K = 50  # passages one request may ask for
 
 
 class InvalidQuery(Exception):

@@ -122,5 +122,5 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
             chunk_id=ordered[0].id, document=documents[passage.doc_id],
             highlights=highlight_spans(sentences),
             chunk_ids=tuple(r.id for r in ordered),
-            sentences=tuple(sentences)))
+            sentences=tuple(sentences), ocr=any(r.ocr for r in ordered)))
     return hits

@@ -37,6 +37,7 @@ class Hit:
     chunk_ids: tuple[int, ...] = ()  # every chunk merged into this passage
     # (span in text, similarity to the query) for each sentence, best first; not in JSON
     sentences: tuple[tuple[tuple[int, int], float], ...] = ()
+    ocr: bool = False  # some of the text was read by OCR from an image of the page
 
     @property
     def url(self) -> str:
@@ -70,6 +71,7 @@ class Hit:
                          "source_url": self.document.source_url},
             "url": self.url,
             "citation": self.citation,
+            "ocr": self.ocr,
         }
 
 

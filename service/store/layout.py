@@ -13,7 +13,7 @@ from service.store.records import IncompatibleIndex, IndexNotReady
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: chunks.ocr
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, ordinal INTEGER NOT NULL,
     page_start INTEGER NOT NULL, page_end INTEGER NOT NULL, page_label TEXT,
     section TEXT NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    text TEXT NOT NULL, tokens INTEGER NOT NULL
+    text TEXT NOT NULL, tokens INTEGER NOT NULL, ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_label", "section",
-                 "char_start", "char_end", "text")
+                 "char_start", "char_end", "text", "ocr")
 DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "sha256", "size",
                     "pages", "chunks", "indexed_at", "warnings")
 # the database errors a damaged generation raises, so callers need not import sqlite3

@@ -155,7 +155,8 @@ class EmbeddedGeneration:
     # --- text and attribution ---------------------------------------------------------
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         sql = f"SELECT {', '.join(layout.CHUNK_COLUMNS)} FROM chunks WHERE id IN ({{}})"
-        return {row["id"]: ChunkRow(**dict(row)) for row in self._rows_for(sql, ids)}
+        return {row["id"]: ChunkRow(**{**dict(row), "ocr": bool(row["ocr"])})
+                for row in self._rows_for(sql, ids)}
 
     def chunk_documents(self, ids: Sequence[int]) -> dict[int, str]:
         """chunk id -> document id."""

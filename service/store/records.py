@@ -86,6 +86,7 @@ class ChunkRow(ChunkPlace):
 
     id: int
     doc_id: str
+    ocr: bool = False  # some of the text was read by OCR from an image of the page
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class NewChunk(ChunkPlace):
     vector: np.ndarray
     sentence_spans: list[tuple[int, int]] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None  # one row per span, when the embedder gives them
+    ocr: bool = False
 
 
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first

@@ -78,7 +78,7 @@ class StagingGeneration:
             self.conn.execute(chunk_sql, (
                 chunk_id, document.id, chunk.ordinal, chunk.page_start, chunk.page_end,
                 chunk.page_label, chunk.section, chunk.char_start, chunk.char_end, chunk.text,
-                chunk.tokens))
+                int(chunk.ocr), chunk.tokens))
             self.conn.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
                               (chunk_id, index_terms(f"{document.title} {chunk.section} "
                                                      f"{chunk.text}")))

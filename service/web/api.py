@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest
 from service.retrieval import budget
 from service.retrieval.answer import highlight_quoted
 from service.retrieval.chat import Turn, extractive_answer, is_follow_up, standalone_query
+from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady
 from service.web.errors import ApiError
@@ -18,8 +19,6 @@ from service.web.openapi import openapi_spec
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
-MAX_QUERY = 1000
-MAX_K = 50
 # A follow-up is resolved against the turns before it, back to the last question that
 # stood on its own; further back than this many questions adds nothing but cost.
 MAX_CONTEXT_QUESTIONS = 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.retrieval.search import MODES
+from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 
 
 def ref(name: str) -> dict[str, str]:
@@ -53,10 +53,13 @@ SCHEMAS: dict[str, Any] = {
         "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},
                                                   "minItems": 2, "maxItems": 2}},
         "document": ref("DocumentRef"), "url": {"type": "string"},
-        "citation": {"type": "string"}}},
+        "citation": {"type": "string"},
+        "ocr": {"type": "boolean", "description": "some of the passage was read by OCR from "
+                                                  "an image of the page: check it against "
+                                                  "the original"}}},
     "SearchRequest": {"type": "object", "required": ["query"], "properties": {
-        "query": {"type": "string", "minLength": 1, "maxLength": 1000},
-        "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
+        "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
         "mode": {"type": "string", "enum": list(MODES)},
         "filters": ref("Filters")}},
     "SearchResponse": {"type": "object", "required": ["query", "took_ms", "results"],
@@ -189,8 +192,8 @@ def admin_operations() -> dict[str, dict[str, Any]]:
 
 QUERY_PARAMETERS = [
     {"name": "q", "in": "query", "required": True,
-     "schema": {"type": "string", "minLength": 1, "maxLength": 1000}},
-    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY}},
+    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K}},
     {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
     {"name": "area", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
      "style": "form", "explode": True},
