@@ -12,11 +12,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+SCRIPTS = Path(__file__).resolve().parent
+ROOT = SCRIPTS.parent
+# `service` from the repository root, the benchmark's own modules as `benchmarking.*`
+sys.path[:0] = [str(SCRIPTS), str(ROOT)]
 
-from scripts.benchmarking.report import table  # noqa: E402
-from scripts.benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
+from benchmarking.report import table  # noqa: E402
+from benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
 
 
 def main() -> int:

@@ -3,7 +3,6 @@ incremental add of one document to large indexes."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,23 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from service.store.sqlite import DATABASE
 
-from scripts.benchmarking.measure import Stopwatch, TimedEmbedder, dir_size_mb, percentiles
-from scripts.benchmarking.synthetic import Perturber, SyntheticEmbedder, write_corpus
-from service.embedding.models import Embedder
+from benchmarking.measure import Stopwatch, TimedEmbedder, dir_size_mb, percentiles
+from benchmarking.synthetic import Perturber, SyntheticEmbedder, write_corpus
+from service.embedding import Embedder
 from service.evaluation import sync_corpus
-from service.indexing.build import build_index, default_settings, reuse_reason
+from service.indexing.build import build_index, default_settings
 from service.indexing.chunking import ChunkSettings, chunk_document, embedding_text
 from service.indexing.documents import Document
 from service.indexing.parsing import read_document_safely
-from service.store import generations
+from service.indexing.plan import reuse_reason
+from service.store import open_store
 
 
-def full_build(corpora: Sequence[Path], workdir: Path, embedder: Embedder) -> dict[str, Any]:
+def full_build(corpora: Sequence[Path], workdir: Path, embedder: Embedder
+               ) -> tuple[dict[str, Any], np.ndarray]:
     """A from-scratch build with a loaded model, split into reading, tokenising, encoding
     and the rest; then the model alone on exactly the texts the build embedded, twice
-    (one call each: the physical limit the build is compared with)."""
+    (one call each: the physical limit the build is compared with). Also returns those
+    texts' vectors: the corpus's real chunk embeddings."""
     corpus, index = workdir / "corpus", workdir / "index"
     sync_corpus(list(corpora), corpus)
     shutil.rmtree(index, ignore_errors=True)
@@ -46,13 +47,12 @@ def full_build(corpora: Sequence[Path], workdir: Path, embedder: Embedder) -> di
     with build:
         report = build_index(corpus, index, timed, full=True,  # type: ignore[arg-type]
                              read=timed_read)
-    current = generations.current_generation(index)
-    assert current is not None
     raw = Stopwatch()
     passes = 2 if len(texts) < 300 else 1  # a short pass is noisier: repeat it
+    vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
     for _ in range(passes):
         with raw:
-            embedder.embed_documents(texts)
+            vectors = embedder.embed_documents(texts)
     raw_s, raw_cpu = raw.seconds / passes, raw.cpu / passes
     tokens = sum(embedder.count_tokens(t) for t in texts)
     total = build.seconds
@@ -75,8 +75,8 @@ def full_build(corpora: Sequence[Path], workdir: Path, embedder: Embedder) -> di
         "cpu_overhead_vs_raw": round(build.cpu / raw_cpu - 1, 3),
         "cpu_overhead_vs_raw_excluding_read": round((build.cpu - reading.cpu) / raw_cpu - 1, 3),
         "sentence_vectors": hasattr(timed, "embed_with_sentences"),
-        "index_mb": dir_size_mb(current), "index_dir": str(index),
-    }
+        "index_mb": dir_size_mb(index), "index_dir": str(index),
+    }, vectors
 
 
 def chunk_texts(corpora: Sequence[Path], embedder: Embedder, chunk_tokens: int) -> list[str]:
@@ -184,9 +184,10 @@ def incremental_add(base_chunks: int, workdir: Path, embedder: Embedder, anchors
     documents = max(1, round(base_chunks / chunks_per_doc))
     marker = workdir / f"base-{documents}.done"
     base_build = None
-    previous = generations.current_generation(index)
-    settings = default_settings(embedder)
-    if not marker.exists() or reuse_reason(previous, embedder, settings) is not None:
+    store = open_store(index)
+    previous = store.current()
+    if not marker.exists() or previous is None or reuse_reason(
+            store, previous, embedder, default_settings(embedder)) is not None:
         shutil.rmtree(workdir, ignore_errors=True)
         write_corpus(corpus, documents, perturber, pages)
         started = time.perf_counter()
@@ -200,8 +201,11 @@ def incremental_add(base_chunks: int, workdir: Path, embedder: Embedder, anchors
 def add_one_document(corpus: Path, index: Path, embedder: Embedder, perturber: Perturber,
                      pages: int = 30) -> dict[str, Any]:
     """Time a real incremental build that adds one document, then restore the index."""
-    base = generations.current_generation(index)
+    store = open_store(index)
+    base = store.current()
     assert base is not None
+    store.prune(keep=0)  # only the base, so the index's growth is the new generation
+    before_mb = dir_size_mb(index)
     _, _, text = perturber.document(pages)
     added = corpus / "added-plan.md"
     added.write_text(text, encoding="utf-8")
@@ -209,25 +213,23 @@ def add_one_document(corpus: Path, index: Path, embedder: Embedder, perturber: P
     embedder.embed_query("warm up")
     try:
         started = time.perf_counter()
-        report = build_index(corpus, index, timed)  # type: ignore[arg-type]
+        report = build_index(corpus, store, timed)  # type: ignore[arg-type]
         total = time.perf_counter() - started
     finally:
         added.unlink()
-    current = generations.current_generation(index)
-    assert current is not None
-    manifest = json.loads((current / "manifest.json").read_text())
+    assert report.generation is not None and report.generation != base
     result = {
         "base_chunks": report.chunks - report.embedded_chunks,
         "added_chunks": report.embedded_chunks, "pages": pages,
         "seconds": round(total, 3), "encode_s": round(timed.encode.seconds, 3),
         "overhead_s": round(total - timed.encode.seconds, 3),
         "tokenize_s": round(timed.tokenize.seconds, 3),
-        "database_mb": round((current / DATABASE).stat().st_size / 1e6, 1),
-        "generation_mb": dir_size_mb(current), "vector_index": manifest["vector_index"],
+        "generation_mb": round(dir_size_mb(index) - before_mb, 2),
+        "vector_index": store.manifest(report.generation)["vector_index"],
     }
     # put the base back as it was, so the next run adds to the same index
-    generations.point_to(index, base)
-    shutil.rmtree(current, ignore_errors=True)
+    store.point_to(base)
+    store.prune(keep=0)
     return result
 
 

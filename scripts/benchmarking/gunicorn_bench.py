@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from service import gunicorn_conf as _project
+from service.web import gunicorn_conf as _project
 from service.web.gunicorn_conf import *  # noqa: F403
 
 

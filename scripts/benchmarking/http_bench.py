@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from scripts.benchmarking.measure import percentiles, proc_memory_mb
+from benchmarking.measure import percentiles, proc_memory_mb
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+SCRIPTS = Path(__file__).resolve().parent.parent
+ROOT = SCRIPTS.parent
 
 WRK_SCRIPT = """
 local queries, counter, stride, prefix = {}, 0, 1, "/api/search?k=5&q="
@@ -85,16 +86,20 @@ class Server:
 
     def start(self, timeout: float = 180.0) -> float:
         """Start and wait for the first answered search; returns the seconds it took."""
-        from scripts.benchmarking import gunicorn_bench
+        from benchmarking import gunicorn_bench
 
         gunicorn = Path(sys.executable).parent / "gunicorn"
         env = {**os.environ, "PLANSEARCH_INDEX_DIR": str(self.index_dir),
                # the per-client limit would answer 429 to a load generator; a huge one
                # keeps the limiter's own per-request cost in the measurement
-               "PLANSEARCH_RATE_LIMIT_SEARCH": "100000000/minute", **self.extra_env}
+               "PLANSEARCH_RATE_LIMIT_SEARCH": "100000000/minute", **self.extra_env,
+               # the benchmark's own modules (the ONNX app, its gunicorn settings) import
+               # as `benchmarking.*`, as in scripts/bench.py
+               "PYTHONPATH": os.pathsep.join(
+                   [str(SCRIPTS), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
         self.config = "service.web.gunicorn_conf"
         if gunicorn_bench.needed(self.extra_env.get("PLANSEARCH_BENCH_NO_TORCH") == "1"):
-            self.config = "scripts.benchmarking.gunicorn_bench"
+            self.config = "benchmarking.gunicorn_bench"
         started = time.perf_counter()
         self.process = subprocess.Popen(
             [str(gunicorn), "--config", f"python:{self.config}",

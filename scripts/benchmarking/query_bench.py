@@ -9,13 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from service.store.sqlite import IndexGeneration
-
-from scripts.benchmarking.measure import percentiles
+from benchmarking.measure import percentiles
 from service.areas import Gazetteer
-from service.embedding.models import Embedder
-from service.retrieval.search import Searcher, SearchOptions
-from service.store import generations
+from service.embedding import Embedder
+from service.retrieval import Searcher, SearchOptions
+from service.store import open_store
 
 STAGES = ("embed", "dense", "keyword", "fuse", "rerank", "hydrate")
 
@@ -56,10 +54,11 @@ def unique_variants(questions: Sequence[str], count: int, seed: int = 0,
 
 
 def searcher_for(index_dir: Path, embedder: Embedder) -> Searcher:
-    current = generations.current_generation(index_dir)
+    store = open_store(index_dir)
+    current = store.current()
     if current is None:
         raise FileNotFoundError(f"no index generation in {index_dir}")
-    return Searcher(IndexGeneration(current), embedder, Gazetteer.load())
+    return Searcher(store.open(current), embedder, Gazetteer.load())
 
 
 def run_queries(searcher: Searcher, queries: Sequence[str], mode: str = "hybrid",

@@ -171,12 +171,6 @@ def scale_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
         rrf = result["search_rrf"]
         yield ("scale", f"{n}: with rrf fusion: search p50/p99 ms",
                f"{ms(rrf['total'])}/{ms(rrf['total'], 'p99')}", "", "")
-    pruning = result.get("keyword_pruning")
-    if pruning:
-        yield ("scale", f"{n}: FTS5 query p50/p99 ms: as now; common terms dropped",
-               f"{ms(pruning['current_ms'])}/{ms(pruning['current_ms'], 'p99')}; "
-               f"{ms(pruning['pruned_ms'])}/{ms(pruning['pruned_ms'], 'p99')} "
-               f"(top-10 overlap {pruning['top10_overlap_with_current']})", "", "")
     memory = result["memory"]
     yield ("scale", f"{n}: generation load s, process RSS MB before/after",
            f"{memory['load_s']}, {memory['rss_before_mb']}/{memory['rss_after_mb']}", "", "")

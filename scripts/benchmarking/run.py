@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from scripts.benchmarking import build_bench, http_bench, query_bench, scale_bench
-from scripts.benchmarking.measure import load_average, machine
-from scripts.benchmarking.synthetic import Perturber, source_paragraphs
-from service.embedding.models import SentenceTransformerEmbedder
-from service.store import generations
+from benchmarking import build_bench, http_bench, query_bench, scale_bench
+from benchmarking.measure import load_average, machine
+from benchmarking.synthetic import Perturber, source_paragraphs
+from service.embedding import SentenceTransformerEmbedder
+from service.indexing.build import default_settings
+from service.indexing.plan import reuse_reason
+from service.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -122,30 +124,31 @@ class Benchmark:
 
     @property
     def anchors(self) -> np.ndarray:
-        """Real embeddings of the corpus's chunks: the centres synthetic vectors scatter
-        around."""
+        """Real embeddings of the corpus's chunks (kept by the build section, which
+        encodes them anyway): the centres synthetic vectors scatter around. Without a
+        build, embeddings of 200 corpus paragraphs stand in."""
         if self._anchors is None:
-            current = generations.current_generation(self.workdir / "build" / "index")
-            if current is not None:
-                from service.store.vector_index import all_vectors, faiss
-
-                self._anchors = all_vectors(faiss.read_index(str(current / "vectors.faiss")))[1]
+            if self.anchors_file.exists():
+                self._anchors = np.load(self.anchors_file)
             else:
                 self._anchors = self.embedder.embed_documents(self.perturber.paragraphs[:200])
         return self._anchors
 
+    @property
+    def anchors_file(self) -> Path:
+        return self.workdir / "build" / "chunk-vectors.npy"
+
     # --- sections ---------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         plan = self.plan
-        self.section("build", lambda: build_bench.full_build(
-            self.corpora, self.workdir / "build", self.embedder))
+        self.section("build", self.build)
         self.section("encoders", self.encoders)
         index_dir = self.workdir / "build" / "index"
         self.section("query", lambda: self.query(index_dir))
         self.section("http", lambda: self.http(index_dir))
         if plan.onnx_server and "onnx" in self.backends:
             self.section("http_onnx", lambda: self.http(
-                index_dir, "scripts.benchmarking.onnx_app:create_app()",
+                index_dir, "benchmarking.onnx_app:create_app()",
                 {"PLANSEARCH_BENCH_NO_TORCH": "1"}))
         for base in plan.incremental_bases:
             self.section(f"incremental_{base}", partial(self.incremental, base))
@@ -155,6 +158,13 @@ class Benchmark:
             self.section(f"scale_{size}", partial(self.scale, size))
         self.results["machine"]["load_average_at_end"] = load_average()
         return self.results
+
+    def build(self) -> dict[str, Any]:
+        result, vectors = build_bench.full_build(self.corpora, self.workdir / "build",
+                                                 self.embedder)
+        np.save(self.anchors_file, vectors)
+        self._anchors = vectors
+        return result
 
     def encoders(self) -> dict[str, Any]:
         backends: dict[str, Any] = {"torch-fp32": self.embedder}
@@ -225,13 +235,12 @@ class Benchmark:
     def scale(self, size: int) -> dict[str, Any]:
         from dataclasses import replace
 
-        from service.indexing.build import default_settings, reuse_reason
-
         folder = self.workdir / f"scale-{size}"
         record = folder / "generation.json"
-        current = generations.current_generation(folder / "index")
+        store = open_store(folder / "index")
+        current = store.current()
         if record.exists() and current is not None and reuse_reason(
-                current, self.embedder, default_settings(self.embedder)) is None:
+                store, current, self.embedder, default_settings(self.embedder)) is None:
             result = json.loads(record.read_text())  # writing 1M chunks takes ~10 min
             result["reused"] = True
         else:
@@ -243,7 +252,7 @@ class Benchmark:
         # a query takes seconds at 1M (FTS5, see BENCHMARKS.md): fewer of them there
         questions = evenly(self.questions, 40) if size >= 500_000 else self.questions
         for question in questions:  # query encoding is excluded at this scale
-            searcher.query_vector(question)
+            searcher.candidates.query_vector(question)
         with serving_threads():
             result["search"] = query_bench.run_queries(searcher, questions, highlight=False)
             result["search_with_highlight"] = query_bench.run_queries(searcher,
@@ -252,7 +261,6 @@ class Benchmark:
             result["search_rrf"] = query_bench.run_queries(searcher, questions, highlight=False,
                                                            options=rrf)
         result["fusion_default"] = searcher.options.fusion
-        result["keyword_pruning"] = scale_bench.keyword_pruning(searcher.generation, questions)
         searcher.generation.close()
         result["memory"] = scale_bench.generation_memory(folder / "index")
         result["incremental_add"] = build_bench.add_one_document(

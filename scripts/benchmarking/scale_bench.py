@@ -1,10 +1,10 @@
 """100k to 1M chunks: exact against approximate vector search, and whole searches over a
-synthetic generation (perturbed real text in FTS5, clustered vectors in FAISS)."""
+synthetic generation (perturbed real text and clustered vectors, written through the
+store's writer)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -13,14 +13,11 @@ from typing import Any
 import faiss as _faiss
 import numpy as np
 
-from scripts.benchmarking.measure import percentiles, proc_memory_mb
-from scripts.benchmarking.synthetic import Perturber, clustered_vectors, sentence_vectors
-from service.embedding.models import Embedder
-from service.embedding.sentences import sentence_spans
+from benchmarking.measure import percentiles, proc_memory_mb
+from benchmarking.synthetic import Perturber, clustered_vectors, sentence_vectors
+from service.embedding import Embedder, sentence_spans
 from service.indexing.build import default_settings, manifest_for
-from service.store import generations, vector_index
-from service.store import sqlite as store
-from service.store.keywords import index_terms
+from service.store import DocumentRecord, NewChunk, PageRecord, open_store, vector_index
 
 faiss: Any = _faiss  # the bundled stubs miss most SWIG attributes
 
@@ -152,121 +149,78 @@ def _ivf(data: np.ndarray, ids: np.ndarray, codec: str | None) -> Any:
 def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturber: Perturber,
                          anchors: np.ndarray, embedder: Embedder, per_document: int = 100
                          ) -> dict[str, Any]:
-    """A published generation of `count` chunks, written directly (no chunker, no model):
-    perturbed real text for FTS5 and hydration, clustered vectors for FAISS, and corpus
-    files whose hashes match, so a real incremental build can extend it."""
+    """A published generation of `count` chunks, written through the store (no chunker, no
+    model): perturbed real text for the keyword index and hydration, clustered vectors for
+    the vector index, and corpus files whose hashes match, so a real incremental build can
+    extend it. `text_and_fts_s` is the time adding documents, `vectors_s` the time
+    finishing (vectors added and fitted, files written) and publishing."""
     shutil.rmtree(index_dir, ignore_errors=True)
     shutil.rmtree(corpus_dir, ignore_errors=True)
     corpus_dir.mkdir(parents=True)
-    staging = index_dir / "staging-synthetic"
-    staging.mkdir(parents=True)
-    started = time.perf_counter()
-    conn = store.connect(staging / store.DATABASE)
-    conn.execute("PRAGMA journal_mode = OFF")
-    conn.execute("PRAGMA synchronous = OFF")
-    chunk_vectors = clustered_vectors(max(1, count // per_document) * per_document, anchors,
-                                      seed=5)
-    next_id = 1
-    for number in range(max(1, count // per_document)):
-        title, area, _ = perturber.document(pages=1, words_per_page=1)
-        texts = perturber.chunk_texts(per_document)
-        relative = f"plan-{number:06d}.md"
-        body = "\f".join("\n\n".join(texts[i:i + 3]) for i in range(0, len(texts), 3))
-        raw = f"---\ntitle: {title}\narea: {area}\n---\n{body}".encode()
-        (corpus_dir / relative).write_bytes(raw)
-        doc_id = relative.removesuffix(".md")
-        pages = [texts[i:i + 3] for i in range(0, len(texts), 3)]
-        conn.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (doc_id, relative, title, area, None, None,
-                      hashlib.sha256(raw).hexdigest(), len(raw), len(pages), len(texts),
-                      "2026-01-01T00:00:00+00:00", "[]"))
-        conn.executemany("INSERT INTO pages VALUES (?,?,?,?)",
-                         [(doc_id, p + 1, str(p + 1), "\n\n".join(page))
-                          for p, page in enumerate(pages)])
-        rows, terms, sentences = [], [], []
-        for ordinal, text in enumerate(texts):
-            page, offset = ordinal // 3 + 1, sum(len(t) + 2 for t in pages[ordinal // 3]
-                                                 [:ordinal % 3])
-            rows.append((next_id, doc_id, ordinal, page, page, str(page), "Plan", offset,
-                         offset + len(text), text, 150))
-            terms.append((next_id, index_terms(f"{title} Plan {text}")))
-            spans = sentence_spans(text) or [(0, len(text))]
-            pooled = sentence_vectors(chunk_vectors[next_id - 1], len(spans), next_id)
-            sentences.append((next_id, json.dumps(spans), pooled.astype(np.float16).tobytes()))
-            next_id += 1
-        conn.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-        conn.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", terms)
-        conn.executemany("INSERT INTO sentences VALUES (?, ?, ?)", sentences)
-    conn.commit()
-    conn.close()
-    text_s = time.perf_counter() - started
-    started = time.perf_counter()
-    total = next_id - 1
-    vectors = vector_index.new_vector_index(anchors.shape[1])
-    vectors.add_with_ids(chunk_vectors[:total], np.arange(1, total + 1, dtype=np.int64))
-    del chunk_vectors
-    vectors = vector_index.fit_vector_index(vectors)
-    faiss.write_index(vectors, str(staging / store.VECTORS))
+    store = open_store(index_dir)
+    documents = max(1, count // per_document)
+    chunk_vectors = clustered_vectors(documents * per_document, anchors, seed=5)
+    with store.build_lock():
+        writer = store.begin(None, anchors.shape[1])
+        try:
+            started = time.perf_counter()
+            for number in range(documents):
+                document, pages, chunks = synthetic_document(
+                    number, perturber, corpus_dir, chunk_vectors, per_document)
+                writer.add_document(document, pages, chunks)
+            text_s = time.perf_counter() - started
+            started = time.perf_counter()
+            counts = {**writer.counts(), "failed": 0}
+            writer.finish(manifest_for(embedder, default_settings(embedder), counts))
+            name = store.publish(writer)
+        except BaseException:
+            store.discard(writer)
+            raise
     vector_s = time.perf_counter() - started
-    counts = {"documents": count // per_document, "chunks": total, "failed": 0}
-    manifest = manifest_for(embedder, default_settings(embedder), counts, vectors)
-    (staging / store.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    generations.publish(index_dir, staging, 1)
-    return {"chunks": total, "text_and_fts_s": round(text_s, 1), "vectors_s": round(vector_s, 1),
-            "vector_index": vector_index.kind(vectors)}
+    return {"chunks": counts["chunks"], "text_and_fts_s": round(text_s, 1),
+            "vectors_s": round(vector_s, 1),
+            "vector_index": store.manifest(name)["vector_index"]}
+
+
+def synthetic_document(number: int, perturber: Perturber, corpus_dir: Path,
+                       chunk_vectors: np.ndarray, per_document: int
+                       ) -> tuple[DocumentRecord, list[PageRecord], list[NewChunk]]:
+    """One plan of `per_document` chunks, three to a page, and its corpus file."""
+    title, area, _ = perturber.document(pages=1, words_per_page=1)
+    texts = perturber.chunk_texts(per_document)
+    relative = f"plan-{number:06d}.md"
+    grouped = [texts[i:i + 3] for i in range(0, len(texts), 3)]
+    body = "\f".join("\n\n".join(page) for page in grouped)
+    raw = f"---\ntitle: {title}\narea: {area}\n---\n{body}".encode()
+    (corpus_dir / relative).write_bytes(raw)
+    document = DocumentRecord(
+        id=relative.removesuffix(".md"), path=relative, title=title, area=area,
+        source_url=None, published=None, sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw), pages=len(grouped), chunks=len(texts),
+        indexed_at="2026-01-01T00:00:00+00:00")
+    pages = [PageRecord(p + 1, str(p + 1), "\n\n".join(page)) for p, page in enumerate(grouped)]
+    chunks = []
+    for ordinal, text in enumerate(texts):
+        page = ordinal // 3 + 1
+        offset = sum(len(t) + 2 for t in grouped[page - 1][:ordinal % 3])
+        row = number * per_document + ordinal  # chunk ids are row + 1, as the writer numbers
+        spans = sentence_spans(text) or [(0, len(text))]
+        chunks.append(NewChunk(
+            ordinal, page, page, str(page), "Plan", offset, offset + len(text), text, 150,
+            chunk_vectors[row], spans, sentence_vectors(chunk_vectors[row], len(spans), row + 1)))
+    return document, pages, chunks
 
 
 def generation_memory(index_dir: Path) -> dict[str, Any]:
     """RSS of a process that has loaded the generation (memory-mapped vectors)."""
-    before = proc_memory_mb()
-    current = generations.current_generation(index_dir)
+    store = open_store(index_dir)
+    current = store.current()
     assert current is not None
+    before = proc_memory_mb()
     started = time.perf_counter()
-    generation = store.IndexGeneration(current)
+    generation = store.open(current)
     load_s = time.perf_counter() - started
     after = proc_memory_mb()
     generation.close()
     return {"load_s": round(load_s, 2), "rss_before_mb": before.get("rss"),
             "rss_after_mb": after.get("rss")}
-
-
-def keyword_pruning(generation: store.IndexGeneration, questions: list[str],
-                    max_share: float = 0.05) -> dict[str, Any]:
-    """What dropping very common terms from the FTS5 OR-query would save at this size.
-
-    FTS5 scores every row that matches any term before it can sort by rank, so a query
-    holding "care" or "plan" costs time in proportion to the whole index. Terms in more
-    than `max_share` of the chunks add little BM25 weight; the rarest two always stay."""
-    from service.store.keywords import expansions, fts_match, keyword_query, query_terms
-
-    frequency: dict[str, int] = {}
-    with generation.db() as conn:
-        total = conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
-        full_ms: list[float] = []
-        pruned_ms: list[float] = []
-        overlap: list[float] = []
-        for question in questions:
-            match = keyword_query(question)
-            if match is None:
-                continue
-            terms = query_terms(question)
-            for term in terms:
-                if term not in frequency:
-                    frequency[term] = conn.execute(
-                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                        (f'"{term}"',)).fetchone()[0]
-            ranked = sorted(terms, key=lambda t: frequency[t])
-            kept = [t for t in ranked if frequency[t] <= max_share * total] or ranked[:2]
-            pruned = fts_match(kept, expansions(question))
-            runs = []
-            for expression, sink in ((match, full_ms), (pruned, pruned_ms)):
-                started = time.perf_counter()
-                rows = conn.execute("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? "
-                                    "ORDER BY rank LIMIT 50", (expression,)).fetchall()
-                sink.append((time.perf_counter() - started) * 1000)
-                runs.append([r[0] for r in rows])
-            if runs[0]:
-                overlap.append(len(set(runs[0][:10]) & set(runs[1][:10])) / min(10, len(runs[0])))
-    return {"chunks": total, "max_share": max_share, "current_ms": percentiles(full_ms),
-            "pruned_ms": percentiles(pruned_ms),
-            "top10_overlap_with_current": round(float(np.mean(overlap)), 3) if overlap else None}

@@ -99,7 +99,7 @@ class StagingGeneration:
         if self._removed_ids:
             self.vectors.remove_ids(np.asarray(self._removed_ids, dtype=np.int64))
         if self._new_ids:
-            self.vectors.add_with_ids(np.vstack(self._new_vectors).astype(np.float32),
+            self.vectors.add_with_ids(np.vstack(self._new_vectors).astype(np.float32, copy=False),
                                       np.asarray(self._new_ids, dtype=np.int64))
         self.vectors = vector_index.fit_vector_index(self.vectors)  # exact or IVF, by size
         self.conn.commit()
