@@ -9,6 +9,7 @@ right, and recurse once more for three columns.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -20,25 +21,19 @@ MIN_BAND_LINES = 3  # a gutter must split this many consecutive lines to count
 TOUCHING = 0.08  # a gap under this fraction of the font size is no space at all
 
 
+def extent(edge: str, pick: Callable[[Iterable[float]], float]) -> property:
+    """A line's edge: the smallest or largest of its words' edges."""
+    return property(lambda line: pick(float(w[edge]) for w in line.words))
+
+
 @dataclass
 class Line:
     words: list[Word]
 
-    @property
-    def top(self) -> float:
-        return min(w["top"] for w in self.words)
-
-    @property
-    def bottom(self) -> float:
-        return max(w["bottom"] for w in self.words)
-
-    @property
-    def x0(self) -> float:
-        return min(w["x0"] for w in self.words)
-
-    @property
-    def x1(self) -> float:
-        return max(w["x1"] for w in self.words)
+    top = extent("top", min)
+    bottom = extent("bottom", max)
+    x0 = extent("x0", min)
+    x1 = extent("x1", max)
 
     @property
     def text(self) -> str:
