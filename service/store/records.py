@@ -80,6 +80,9 @@ class ChunkRow:
     text: str
 
 
+ChunkBox = tuple[int, float, float, float, float]
+
+
 @dataclass(frozen=True)
 class NewChunk:
     """A chunk to write: its text and place, its vector, and its sentences' vectors."""
@@ -96,6 +99,8 @@ class NewChunk:
     vector: np.ndarray
     sentence_spans: list[tuple[int, int]] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None  # one row per span, when the embedder gives them
+    # where it sits on its pages (PDFs): (page, x0, top, x1, bottom), fractions of the page
+    boxes: list[ChunkBox] = field(default_factory=list)
 
 
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first

@@ -13,6 +13,7 @@ from typing import Any
 from service.indexing.documents import Block, Document, DocumentMeta, Page, ReadError
 from service.indexing.readers.paragraphs import blocks_from_lines
 from service.indexing.readers.pdf_layout import Line, Word, reading_order
+from service.indexing.readers.pdf_words import page_words
 
 MARGIN_BAND = 0.1  # headers and footers live in the top and bottom tenth of a page
 PAGE_OF = re.compile(r"^\s*page\s+\d+(\s+of\s+\d+)?\s*$", re.IGNORECASE)
@@ -225,6 +226,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
             raise
         except Exception as error:  # damaged content streams surface only while reading
             raise ReadError(f"corrupt PDF content ({type(error).__name__}: {error})") from None
+        page_sizes = [(float(page.width), float(page.height)) for page in pdf.pages]
         labels = page_labels(pdf)
         info = pdf.metadata or {}
         encrypted = pdf.doc.encryption is not None
@@ -241,6 +243,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
     for raw in raw_pages:
         label = labels[raw.number - 1] if labels and raw.number <= len(labels) else None
         pages.append(Page(number=raw.number, label=label or footer_labels.get(raw.number),
-                          blocks=page_blocks(raw, body_size, sizes)))
+                          blocks=page_blocks(raw, body_size, sizes),
+                          words=page_words(raw.lines, *page_sizes[raw.number - 1])))
     meta = DocumentMeta(title=plausible_title(str(info.get("Title") or "")))
     return Document(path=relative_path, pages=pages, meta=meta)
