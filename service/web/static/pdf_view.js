@@ -50,7 +50,8 @@ function describe(marked) {
 async function render() {
   const page = await state.pdf.getPage(state.page);
   const natural = page.getViewport({ scale: 1 });
-  const fit = Math.max(scroller.clientWidth - 2, 100) / natural.width;
+  drawnFor = scroller.clientWidth;
+  const fit = Math.max(drawnFor - 2, 100) / natural.width;
   const viewport = page.getViewport({ scale: fit * ZOOMS[state.zoom] });
   const ratio = window.devicePixelRatio || 1;
   if (state.task) state.task.cancel();
@@ -103,6 +104,13 @@ buttons.next.addEventListener("click", () => go(state.page + 1));
 buttons.zoomOut.addEventListener("click", () => zoom(-1));
 buttons.zoomIn.addEventListener("click", () => zoom(1));
 describe(false);
+
+// zoom 1 fits the column, so a narrower window (or a phone turned) draws the page again
+let drawnFor = 0;
+new ResizeObserver(() => {
+  const width = scroller.clientWidth;
+  if (state.pdf && Math.abs(width - drawnFor) > 8) render().catch(fail);
+}).observe(scroller);
 
 getDocument({ url: data.file, isEvalSupported: false }).promise
   .then((pdf) => {
