@@ -1,14 +1,20 @@
-"""Aligning a page's text to its word boxes, and a chunk's offsets to rectangles."""
+"""Aligning a page's text to its word boxes, a chunk's offsets to rectangles, and the
+rectangles kept in the index and handed to the PDF page view."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from pdf_factory import make_report_pdf
 
 from service.indexing.boxes import align_document, align_page, chunk_boxes, line_boxes
+from service.indexing.build import build_index
 from service.indexing.documents import Block, Document, Page
 from service.indexing.readers.pdf import read_pdf
+from service.store import open_store
+from service.web.app import create_app
 
 # Two lines of three words, then one of two; boxes are fractions of the page.
 WORDS = [
@@ -79,3 +85,34 @@ def test_a_real_pdf_paragraph_gets_the_boxes_of_its_lines(tmp_path: Path) -> Non
     # exactly the sentence's own words, merged line by line
     assert boxes == line_boxes(2, page.words[first:first + len(wanted)])
     assert 1 <= len(boxes) <= 2  # the sentence wraps at most once
+
+
+def test_the_index_keeps_boxes_for_pdf_chunks_only(tmp_path: Path, fake_embedder: Any) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_report_pdf(corpus / "plan.pdf")
+    (corpus / "notes.txt").write_text("Notes\n\nCrisis cafes open in each town.\n")
+    build_index(corpus, tmp_path / "index", fake_embedder)
+    store = open_store(tmp_path / "index")
+    generation = store.open(store.current() or "")
+    try:
+        owners = generation.chunk_documents(list(range(1, generation.chunk_count + 1)))
+        boxes = generation.chunk_boxes(list(owners))
+        assert set(boxes) == {i for i, doc in owners.items() if doc == "plan-pdf"}
+        for chunk_id, chunk in generation.chunks(list(boxes)).items():
+            assert boxes[chunk_id]
+            assert {box[0] for box in boxes[chunk_id]} <= set(
+                range(chunk.page_start, chunk.page_end + 1))
+            assert all(0 <= x0 < x1 <= 1 and 0 <= top < bottom <= 1
+                       for _, x0, top, x1, bottom in boxes[chunk_id])
+    finally:
+        generation.close()
+
+    client = create_app({"INDEX_DIR": str(tmp_path / "index"), "CORPUS_DIR": str(corpus),
+                         "EMBEDDER": fake_embedder}).test_client()
+    first = min(boxes)
+    page = client.get(f"/documents/plan-pdf/pdf?page=99&chunk={first}").get_data(as_text=True)
+    assert '"page": 4' in page  # clamped to the last page
+    assert json.dumps([list(box) for box in boxes[first]])[1:-1] in page
+    assert client.get("/documents/notes-txt/pdf?page=1").status_code == 404
+    assert client.get("/documents/missing/pdf").status_code == 404
