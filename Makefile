@@ -9,7 +9,7 @@ HOST ?= $(or $(PLANSEARCH_HOST),127.0.0.1)
 PORT ?= $(or $(PLANSEARCH_PORT),8000)
 INDEX_DIR ?= $(or $(PLANSEARCH_INDEX_DIR),index)
 
-.PHONY: install index run serve test lint lock screenshots bench eval clean axe
+.PHONY: install index run serve test lint lock screenshots bench eval clean axe pdfjs
 
 install: $(STAMP)
 
@@ -81,6 +81,21 @@ axe:
 		&& tar xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js \
 		&& cp package/axe.min.js $(CURDIR)/tests/vendor/axe-core-$(AXE_VERSION).min.js \
 		&& cd $(CURDIR) && rm -rf $$tmp
+
+# pdf.js for the PDF page view, served from service/web/static/pdfjs/ (never a CDN).
+# Bump PDFJS_VERSION, run `make pdfjs`, and commit the files; npm checks the tarball's
+# integrity against the registry.
+PDFJS_VERSION ?= 6.5.438
+PDFJS_DIR := service/web/static/pdfjs
+pdfjs:
+	rm -f $(PDFJS_DIR)/*.mjs $(PDFJS_DIR)/LICENSE
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent pdfjs-dist@$(PDFJS_VERSION) >/dev/null \
+		&& tar xzf pdfjs-dist-$(PDFJS_VERSION).tgz package/LICENSE \
+			package/build/pdf.min.mjs package/build/pdf.worker.min.mjs \
+		&& cp package/LICENSE package/build/pdf.min.mjs package/build/pdf.worker.min.mjs \
+			$(CURDIR)/$(PDFJS_DIR)/ \
+		&& cd $(CURDIR) && rm -rf $$tmp
+	echo "$(PDFJS_VERSION)" > $(PDFJS_DIR)/VERSION
 
 clean:
 	rm -rf $(VENV) $(INDEX_DIR)/gen-* $(INDEX_DIR)/CURRENT

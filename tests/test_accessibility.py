@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_factory import make_report_pdf
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_browser import (  # noqa: F401 (fixtures)
     ANSWER_TIMEOUT_MS,
@@ -25,6 +26,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     whole_page_screenshot,
 )
 
+from service.indexing.build import build_index
 from service.store.jobs import JobStore
 from service.web.app import create_app
 
@@ -42,9 +44,12 @@ QUESTION = "What are Gloucestershire's urgent care plans?"
 def server(bundled_index: Path, embedder: Any,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app with the admin API on, over a copy of the bundled index (the admin page
-    writes a jobs table beside it), with one finished job to fill the jobs table."""
+    writes a jobs table beside it) plus a generated PDF, with one finished job to fill
+    the jobs table."""
     root = tmp_path_factory.mktemp("accessibility")
     shutil.copytree(bundled_index, root, dirs_exist_ok=True)
+    make_report_pdf(root / "corpus" / "example-plan.pdf")  # for the PDF page view
+    build_index(root / "corpus", root / "index", embedder)
     jobs = JobStore(root / "index")
     job = jobs.create("upload", [{"name": "integrated-care-strategy-2024-to-2029-final.pdf"}])
     jobs.finish(job, "succeeded", [{"name": job["files"][0]["name"], "status": "indexed"}],
@@ -97,6 +102,15 @@ def reading_view(page: Page, live: LiveServer) -> None:
     expect(page.locator("p.highlight").first).to_be_visible()
 
 
+def pdf_page_view(page: Page, live: LiveServer) -> None:
+    found = page.request.get(f"{live.url}/api/search", params={
+        "q": "crisis cafes in each town", "k": 1, "document": "example-plan-pdf"}).json()
+    page.goto(live.url + found["results"][0]["url"])
+    expect(page.locator("#pdf-sheet[data-rendered]")).to_be_attached(
+        timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator(".pdf-view__highlight").first).to_be_visible()
+
+
 def admin_before_token(page: Page, live: LiveServer) -> None:
     page.goto(live.url + "/admin")
     expect(page.get_by_role("heading", name="Admin token")).to_be_visible()
@@ -130,8 +144,7 @@ STATES = [
     # passages under "Closest passages"): State("chat-not-found", <reach it>).
     not_built("chat-not-found", "the answer's not_found coverage state"),
     pytest.param(State("reading-view", reading_view), id="reading-view"),
-    # TODO(pdf): the PDF page view: State("pdf-page-view", <reach it>).
-    not_built("pdf-page-view", "the PDF page view"),
+    pytest.param(State("pdf-page-view", pdf_page_view), id="pdf-page-view"),
     pytest.param(State("admin-before-token", admin_before_token), id="admin-before-token"),
     pytest.param(State("admin-after-token", admin_after_token), id="admin-after-token"),
 ]

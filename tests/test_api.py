@@ -212,8 +212,8 @@ def test_pdf_passage_url_opens_the_file_at_its_page(pdf_client: FlaskClient, que
     body = pdf_client.get("/api/search", query_string={"q": query, "k": 3}).get_json()
     assert body["results"]
     for result in body["results"]:
-        assert result["url"] == f"/documents/example-plan-pdf/file#page={result['page']}"
-        assert result["url"].endswith(f"#page={result['page']}")
+        chunks = "".join(f"&chunk={i}" for i in result["chunk_ids"])
+        assert result["url"] == f"/documents/example-plan-pdf/pdf?page={result['page']}{chunks}"
         # page-true: the passage's opening words are printed on the page the link opens
         opening = " ".join(result["text"].split()[:8])
         assert opening in pages[result["page"] - 1]

@@ -33,7 +33,7 @@ def test_wheel_has_the_service_and_nothing_else(tmp_path: Path) -> None:
     names = build_wheel(tmp_path)
     assert {name.split("/")[0] for name in names} == {"service", "plansearch-0.1.0.dist-info"}
     assert [name for name in names if "benchmarking" in name or "scripts" in name] == []
-    for folder in ("data", "web/static", "web/templates"):
+    for folder in ("data", "web/static", "web/static/pdfjs", "web/templates"):
         shipped = {path.relative_to(ROOT).as_posix()
                    for path in (ROOT / "service" / folder).iterdir() if path.is_file()}
         assert shipped, folder

@@ -15,6 +15,7 @@ import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
+from service.indexing.boxes import align_document, chunk_boxes
 from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
     Chunk,
@@ -178,6 +179,7 @@ def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embed
     shifted = [[(a + len(t) - len(c.text), b + len(t) - len(c.text)) for a, b in chunk_spans]
                for t, (_, c), chunk_spans in zip(texts, pairs, spans, strict=True)]
     vectors, sentence_vectors = embed_texts(embedder, texts, shifted, progress)
+    aligned = {id(item): align_document(item.document) for item in ready}
     for position, (item, chunk) in enumerate(pairs):
         label = next((p.label for p in item.document.pages if p.number == chunk.page_start),
                      None)
@@ -186,7 +188,8 @@ def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embed
             chunk.char_start, chunk.char_end, chunk.text, embedder.count_tokens(chunk.text) - 2,
             vectors[position], spans[position],
             sentence_vectors[position] if sentence_vectors is not None else None,
-            ocr=chunk.ocr))
+            ocr=chunk.ocr, boxes=chunk_boxes(aligned[id(item)], chunk.page_start,
+                                             chunk.char_start, chunk.page_end, chunk.char_end)))
     return len(pairs)
 
 

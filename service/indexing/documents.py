@@ -24,12 +24,18 @@ class Block:
     heading_level: int | None = None
 
 
+# A word on a PDF page: its text and box (x0, top, x1, bottom) as fractions of the page's
+# width and height, so a browser can draw on the page at any zoom.
+WordBox = tuple[str, float, float, float, float]
+
+
 @dataclass
 class Page:
     number: int  # physical, 1-based
     blocks: list[Block]
     label: str | None = None  # printed page label, when the source has one
     ocr: bool = False  # the text was read from an image of the page by OCR
+    words: list[WordBox] | None = None  # PDF pages only, in the order of `text`
 
     @property
     def text(self) -> str:

@@ -41,10 +41,11 @@ class Hit:
 
     @property
     def url(self) -> str:
-        """Opens the source at this passage: the PDF at its page, else the reading view."""
-        if self.document.is_pdf:
-            return f"/documents/{self.document.id}/file#page={self.page}"
+        """Opens the source at this passage: the PDF page view at its page (the real page,
+        the passage marked on it), else the reading view."""
         chunks = "&".join(f"chunk={i}" for i in (self.chunk_ids or (self.chunk_id,)))
+        if self.document.is_pdf:
+            return f"/documents/{self.document.id}/pdf?page={self.page}&{chunks}"
         return f"/documents/{self.document.id}?{chunks}#chunk-{self.chunk_id}"
 
     @property

@@ -10,6 +10,7 @@ from service.store.interface import IndexReader, IndexWriter, KeywordQuery, Stor
 from service.store.layout import check_model
 from service.store.records import (
     BuildLocked,
+    ChunkBox,
     ChunkRow,
     DocumentRecord,
     FailureRecord,
@@ -22,7 +23,7 @@ from service.store.records import (
 )
 
 __all__ = [
-    "LOAD_ERRORS", "BuildLocked", "ChunkRow", "DocumentRecord", "EmbeddedStore",
+    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DocumentRecord", "EmbeddedStore",
     "FailureRecord", "IncompatibleIndex", "IndexNotReady", "IndexReader", "IndexWriter",
     "InvalidKeywordQuery", "KeywordQuery", "NewChunk", "PageRecord", "Ranked", "Store",
     "check_model", "open_store",

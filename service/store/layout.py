@@ -13,7 +13,7 @@ from service.store.records import IncompatibleIndex, IndexNotReady
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
-FORMAT_VERSION = 3  # 3: chunks.ocr
+FORMAT_VERSION = 3  # 3: chunks.ocr and chunk_boxes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -36,6 +36,9 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS sentences (
     chunk_id INTEGER PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunk_boxes (
+    chunk_id INTEGER PRIMARY KEY, boxes TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL

@@ -18,6 +18,7 @@ from service.store import layout, vector_index
 from service.store.interface import KeywordQuery
 from service.store.keywords import keyword_query
 from service.store.records import (
+    ChunkBox,
     ChunkRow,
     DocumentRecord,
     FailureRecord,
@@ -157,6 +158,13 @@ class EmbeddedGeneration:
         sql = f"SELECT {', '.join(layout.CHUNK_COLUMNS)} FROM chunks WHERE id IN ({{}})"
         return {row["id"]: ChunkRow(**{**dict(row), "ocr": bool(row["ocr"])})
                 for row in self._rows_for(sql, ids)}
+
+    def chunk_boxes(self, ids: Sequence[int]) -> dict[int, list[ChunkBox]]:
+        """chunk id -> its boxes on its pages, for the chunks that have them (PDFs)."""
+        rows = self._rows_for("SELECT chunk_id, boxes FROM chunk_boxes WHERE chunk_id IN ({})",
+                              ids)
+        return {row[0]: [(int(page), float(x0), float(top), float(x1), float(bottom))
+                         for page, x0, top, x1, bottom in json.loads(row[1])] for row in rows}
 
     def chunk_documents(self, ids: Sequence[int]) -> dict[int, str]:
         """chunk id -> document id."""

@@ -80,6 +80,9 @@ class ChunkPlace:
     text: str
 
 
+ChunkBox = tuple[int, float, float, float, float]
+
+
 @dataclass(frozen=True)
 class ChunkRow(ChunkPlace):
     """A stored chunk, as search reads it."""
@@ -98,6 +101,8 @@ class NewChunk(ChunkPlace):
     sentence_spans: list[tuple[int, int]] = field(default_factory=list)
     sentence_vectors: np.ndarray | None = None  # one row per span, when the embedder gives them
     ocr: bool = False
+    # where it sits on its pages (PDFs): (page, x0, top, x1, bottom), fractions of the page
+    boxes: list[ChunkBox] = field(default_factory=list)
 
 
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first

@@ -58,6 +58,7 @@ class StagingGeneration:
                                                    (doc_id,))]
         self.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
         self.conn.executemany("DELETE FROM sentences WHERE chunk_id = ?", [(i,) for i in ids])
+        self.conn.executemany("DELETE FROM chunk_boxes WHERE chunk_id = ?", [(i,) for i in ids])
         for table, column in (("chunks", "doc_id"), ("pages", "doc_id"), ("documents", "id")):
             self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (doc_id,))
         self._removed_ids += ids
@@ -87,6 +88,9 @@ class StagingGeneration:
                                   "VALUES (?, ?, ?)",
                                   (chunk_id, json.dumps(chunk.sentence_spans),
                                    chunk.sentence_vectors.astype(np.float16).tobytes()))
+            if chunk.boxes:
+                self.conn.execute("INSERT INTO chunk_boxes (chunk_id, boxes) VALUES (?, ?)",
+                                  (chunk_id, json.dumps(chunk.boxes)))
             self._new_ids.append(chunk_id)
             self._new_vectors.append(chunk.vector)
 

@@ -1,4 +1,5 @@
-"""HTML pages: the chat page, the original files, and the reading view."""
+"""HTML pages: the chat page, the original files, the reading view and the PDF
+page view."""
 
 from __future__ import annotations
 
@@ -76,6 +77,27 @@ def reading_view(doc_id: str) -> str:
     return render_template("document.html", document=document, pages=pages,
                            chunk_id=chunks[0].id if chunks else None,
                            file_url=f"/documents/{doc_id}/file")
+
+
+@blueprint.get("/documents/<doc_id>/pdf")
+def pdf_page_view(doc_id: str) -> str:
+    """Page N of the original PDF, drawn by pdf.js, with the passage's boxes on it."""
+    current = searcher()
+    document = current.generation.document(doc_id)
+    if document is None or not document.path.lower().endswith(".pdf"):
+        abort(404)
+    page = min(max(request.args.get("page", default=1, type=int), 1), max(document.pages, 1))
+    wanted = request.args.getlist("chunk", type=int)[:10]
+    found = current.generation.chunks(wanted)
+    chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
+    boxes = current.generation.chunk_boxes([chunk.id for chunk in chunks])
+    reading = "&".join(f"chunk={chunk.id}" for chunk in chunks)
+    return render_template(
+        "pdf_page.html", document=document, page=page, chunks=chunks,
+        boxes=[list(box) for chunk in chunks for box in boxes.get(chunk.id, [])],
+        file_url=f"/documents/{doc_id}/file",
+        reading_url=f"/documents/{doc_id}" + (f"?{reading}#chunk-{chunks[0].id}" if chunks
+                                              else f"#page-{page}"))
 
 
 def mark_chunk(pages: list[dict[str, Any]], chunk: Any) -> None:

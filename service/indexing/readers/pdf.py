@@ -13,6 +13,7 @@ from service.indexing.readers.pdf_blocks import heading_sizes, join_across_pages
 from service.indexing.readers.pdf_layout import Word, reading_order
 from service.indexing.readers.pdf_margins import RawPage, drop_running_lines, printed_labels
 from service.indexing.readers.pdf_ocr import is_scanned_page, ocr_pages, tesseract_path
+from service.indexing.readers.pdf_words import page_words
 
 DEFAULT_MAX_PAGES = 2000
 
@@ -120,6 +121,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
         except Exception as error:  # damaged content streams surface only while reading
             raise_if_out_of_memory(error)
             raise ReadError(f"corrupt PDF content ({type(error).__name__}: {error})") from None
+        page_sizes = [(float(page.width), float(page.height)) for page in pdf.pages]
         labels = page_labels(pdf)
         info = pdf.metadata or {}
         encrypted = pdf.doc.encryption is not None
@@ -152,7 +154,9 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
         ocr = raw.number in ocr_blocks
         blocks = ocr_blocks[raw.number] if ocr else page_blocks(raw, body_size, sizes)
         pages.append(Page(number=raw.number, label=label or footer_labels.get(raw.number),
-                          blocks=blocks, ocr=ocr))
+                          blocks=blocks, ocr=ocr,
+                          words=None if ocr else page_words(raw.lines,
+                                                            *page_sizes[raw.number - 1])))
     join_across_pages(pages)
     meta = DocumentMeta(title=plausible_title(str(info.get("Title") or "")))
     return Document(path=relative_path, pages=pages, meta=meta, warnings=warnings)
