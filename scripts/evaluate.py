@@ -62,6 +62,14 @@ def main() -> int:
                    for label, mode, options in runs
                    if label in ("hybrid", "hybrid, no area boost")] \
         if area_questions and not args.answers_only else []
+    # questions answered by PDFs and by web text separately: PDFs are where ranking is hardest
+    by_source = [(f"hybrid, {kind} questions ({len(group)})", group) for kind, group in (
+        ("PDF", [q for q in questions if any(r.lower().endswith(".pdf") for r in q.relevant)]),
+        ("text", [q for q in questions if not any(r.lower().endswith(".pdf")
+                                                  for r in q.relevant)])) if group]
+    source_scores = [evaluate(searcher, group, "hybrid", base, label)
+                     for label, group in by_source] \
+        if len(by_source) > 1 and not args.answers_only else []
     outcomes = answer_outcomes(searcher, questions)
     answers = answer_rows(outcomes)
     title = f"{args.questions.name}: {len(questions)} questions, " \
@@ -72,6 +80,9 @@ def main() -> int:
         print()
         print(format_table(area_scores, f"the {len(area_questions)} questions tagged 'area' "
                                         "(they name a place)"))
+    if source_scores:
+        print()
+        print(format_table(source_scores, "by the kind of document that answers"))
     if searcher.reranker is None:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
@@ -96,7 +107,8 @@ def main() -> int:
                   f"hint={outcome.question.answer_hint!r}\n      {outcome.text}")
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
-               "area_questions": [s.row() for s in area_scores], "answers": answers}
+               "area_questions": [s.row() for s in area_scores],
+               "by_source": [s.row() for s in source_scores], "answers": answers}
     print("\n" + json.dumps(payload))
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},
