@@ -13,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.abstention import (  # noqa: E402
+    abstention_rows, format_abstention, load_unanswerable, observe_all)
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
 from service.evaluation import (  # noqa: E402
     evaluate, format_table, load_questions, prepare_searcher)
@@ -29,6 +31,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="where the evaluation index is kept "
                         "(default: .cache/eval/<hash of the corpus folders>)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--unanswerable", type=Path,
+                        default=ROOT / "tests" / "data" / "unanswerable.jsonl",
+                        help="JSONL of unanswerable questions for the abstention table")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--misses", choices=["none", "default", "all"], default="default",
                         help="print per-question misses for the default mode, all modes or none")
@@ -58,6 +63,13 @@ def main() -> int:
         print()
         print(format_table(area_scores, f"the {len(area_questions)} questions tagged 'area' "
                                         "(they name a place)"))
+    observed = observe_all(searcher, questions, load_unanswerable(args.unanswerable))
+    abstention = {split: abstention_rows(observed, searcher.calibration, split)
+                  for split in ("tune", "held-out")}
+    for split, rows in abstention.items():
+        print()
+        print(format_abstention(rows, f"Abstention, {split} part (every other question; "
+                                      "scripts/calibrate.py fits on the tune part)"))
     if searcher.reranker is None:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
@@ -72,7 +84,7 @@ def main() -> int:
                     print(f"      {line}")
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
-               "area_questions": [s.row() for s in area_scores]}
+               "area_questions": [s.row() for s in area_scores], "abstention": abstention}
     print("\n" + json.dumps(payload))
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from service.retrieval.chat import Turn, extractive_answer, standalone_query
+from service.retrieval.chat import Turn, resolve_follow_ups, verdict_answer, without_area
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
@@ -94,6 +94,7 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
         "took_ms": round((time.perf_counter() - started) * 1000, 2),
         "interpreted": result.interpreted,
         "timings_ms": result.timings,
+        "coverage": result.coverage.to_dict() if result.coverage else None,
         "results": [hit.to_dict() for hit in result.hits],
     }
 
@@ -146,11 +147,12 @@ def chat() -> Response:
     k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
     mode = check_mode(body.get("mode"))
     searcher: Searcher = live().searcher()
-    query = standalone_query(turns, searcher.gazetteer)
-    result = searcher.search(query, k, mode, filters)
+    standalone = resolve_follow_ups(turns, searcher.gazetteer)
+    filters = without_area(filters, searcher.documents, standalone.replaced_area)
+    result = searcher.search(standalone.query, k, mode, filters)
     payload = result_payload(result, started)
-    payload["query_used"] = query
-    payload["answer"] = extractive_answer(result.hits)
+    payload["query_used"] = standalone.query
+    payload["answer"] = verdict_answer(result.hits, result.coverage)
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 
