@@ -85,11 +85,17 @@ def topic_phrase(query: str, gazetteer: Gazetteer) -> str:
     return " ".join(w for w in words if w.lower() not in STOPWORDS | {"much", "many"})
 
 
+@lru_cache(maxsize=4096)
+def text_stems(text: str) -> frozenset[str]:
+    """A passage's word stems; cached, since the same passages come back again and again."""
+    return frozenset(stems(WORD.findall(text.lower())))
+
+
 def term_coverage(terms: set[str], text: str) -> float:
     """The share of the topic stems that occur in the text (1.0 with no topic words)."""
     if not terms:
         return 1.0
-    return len(terms & stems(w.lower() for w in WORD.findall(text))) / len(terms)
+    return len(terms & text_stems(text)) / len(terms)
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,9 @@ class Searcher:
                 other_area=bool(area and hit.document.area and hit.document.area != area)))
         in_area = [h.score for h in judged if area and h.document.area == area]
         count = sum(d.area == area for d in self.documents.values()) if area else 0
+        topic = topic_phrase(query, self.gazetteer) if count else ""  # only messages use it
         coverage = verdict(max((h.score for h in judged), default=0.0),
-                           max(in_area, default=0.0), self.calibration, area, count,
-                           topic_phrase(query, self.gazetteer))
+                           max(in_area, default=0.0), self.calibration, area, count, topic)
         return judged, coverage
 
     def check_filters(self, filters: Filters) -> None:
