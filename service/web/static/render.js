@@ -394,7 +394,9 @@ export function spokenAnswer(data) {
   const coverage = data.coverage;
   if (coverage && coverage.status === "not_found" && coverage.message) return coverage.message;
   const text = (data.answer && data.answer.text) || "";
-  if (text) return text.replace(/\s*\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+  const caveat = coverage && coverage.status === "weak" && coverage.message ? `${coverage.message} ` : "";
+  if (text) return caveat + text.replace(/\s*\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+  if (caveat) return caveat.trim();
   return (data.results || []).length ? NO_CLOSE_ANSWER : NO_MATCH;
 }
 
