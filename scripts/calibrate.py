@@ -21,8 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service.abstention import (  # noqa: E402
-    ANSWERABLE, Observed, abstention_rows, fit_logistic, format_abstention, load_observed,
-    load_unanswerable, observe_all, save_observed)
+    ANSWERABLE,
+    Observed,
+    abstention_rows,
+    fit_logistic,
+    format_abstention,
+    load_observed,
+    load_unanswerable,
+    observe_all,
+    save_observed,
+)
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
 from service.evaluation import load_questions, prepare_searcher  # noqa: E402
 from service.retrieval.coverage import Calibration  # noqa: E402

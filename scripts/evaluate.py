@@ -13,11 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.abstention import (  # noqa: E402
-    abstention_rows, format_abstention, load_unanswerable, observe_all)
+from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all  # noqa: E402
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
-from service.evaluation import (  # noqa: E402
-    evaluate, format_table, load_questions, prepare_searcher)
+from service.evaluation import evaluate, format_table, load_questions, prepare_searcher  # noqa: E402
 from service.retrieval.search import SearchOptions  # noqa: E402
 
 

@@ -12,7 +12,13 @@ from flask.testing import FlaskClient
 from service.abstention import fit_logistic
 from service.areas import Gazetteer
 from service.retrieval.coverage import (
-    Calibration, bundled_calibration, term_coverage, topic_phrase, topic_terms, verdict)
+    Calibration,
+    bundled_calibration,
+    term_coverage,
+    topic_phrase,
+    topic_terms,
+    verdict,
+)
 
 GLOUCESTERSHIRE = "gloucestershire-stp-community-partner-bulletin-1-txt"
 CALIBRATION = Calibration(intercept=-6.0, dense_weight=8.0, coverage_weight=3.0,

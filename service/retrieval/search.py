@@ -14,8 +14,14 @@ from service.embedding import Embedder, sentence_spans
 from service.retrieval import fusion
 from service.retrieval.candidates import LRU, CandidateRetriever
 from service.retrieval.coverage import (
-    Calibration, Coverage, bundled_calibration, term_coverage, topic_phrase, topic_terms,
-    verdict)
+    Calibration,
+    Coverage,
+    bundled_calibration,
+    term_coverage,
+    topic_phrase,
+    topic_terms,
+    verdict,
+)
 from service.retrieval.options import (
     DEFAULT_MODE,
     MODES,
