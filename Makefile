@@ -63,7 +63,8 @@ lint: install
 # the README shows, on purpose.
 screenshots: install
 	PLANSEARCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/test_browser.py \
-		-k test_two_turn_conversation --screenshot-dir docs
+		-k "test_two_turn_conversation or test_a_not_found_answer_shows_the_verdict_first" \
+		--screenshot-dir docs
 
 # The full run takes 30-60 min on 2 cores; BENCH_ARGS=--quick for the 3-minute version.
 bench: install

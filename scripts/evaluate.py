@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all  # noqa: E402
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
 from service.evaluation import (  # noqa: E402
     answer_outcomes,
@@ -37,6 +38,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="where the evaluation index is kept "
                         "(default: .cache/eval/<hash of the corpus folders>)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--unanswerable", type=Path,
+                        default=ROOT / "tests" / "data" / "unanswerable.jsonl",
+                        help="JSONL of unanswerable questions for the abstention table")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--misses", choices=["none", "default", "all"], default="default",
                         help="print per-question misses for the default mode, all modes or none")
@@ -83,6 +87,13 @@ def main() -> int:
     if source_scores:
         print()
         print(format_table(source_scores, "by the kind of document that answers"))
+    observed = observe_all(searcher, questions, load_unanswerable(args.unanswerable))
+    abstention = {split: abstention_rows(observed, searcher.calibration, split)
+                  for split in ("tune", "held-out")}
+    for split, rows in abstention.items():
+        print()
+        print(format_abstention(rows, f"Abstention, {split} part (every other question; "
+                                      "scripts/calibrate.py fits on the tune part)"))
     if searcher.reranker is None:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
@@ -108,7 +119,8 @@ def main() -> int:
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
                "area_questions": [s.row() for s in area_scores],
-               "by_source": [s.row() for s in source_scores], "answers": answers}
+               "by_source": [s.row() for s in source_scores], "answers": answers,
+               "abstention": abstention}
     print("\n" + json.dumps(payload))
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},

@@ -38,6 +38,7 @@ NARROW = 320  # CSS px: 1280 px at 400% zoom, the width WCAG 1.4.10 names
 ARTIFACTS = ROOT / "test-artifacts" / "accessibility"
 TOKEN = "accessibility-test-admin-token"
 QUESTION = "What are Gloucestershire's urgent care plans?"
+NOT_FOUND_QUESTION = "What are Cornwall's plans for maternity services?"
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +97,16 @@ def chat_answered(page: Page, live: LiveServer) -> None:
     expect(page.locator("article.turn .card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
 
 
+def chat_not_found(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "/")
+    box = page.get_by_label("Your question")
+    box.fill(NOT_FOUND_QUESTION)
+    box.press("Enter")
+    expect(page.locator("article.turn .coverage--not_found")).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_role("heading", name="Closest passages")).to_be_visible()
+
+
 def reading_view(page: Page, live: LiveServer) -> None:
     found = page.request.get(f"{live.url}/api/search", params={"q": QUESTION, "k": 1}).json()
     page.goto(live.url + found["results"][0]["url"])
@@ -140,9 +151,7 @@ def not_built(name: str, what: str) -> Any:
 STATES = [
     pytest.param(State("chat-empty", chat_empty), id="chat-empty"),
     pytest.param(State("chat-answered", chat_answered), id="chat-answered"),
-    # TODO(coverage): the answer's not_found state (a message above everything, the
-    # passages under "Closest passages"): State("chat-not-found", <reach it>).
-    not_built("chat-not-found", "the answer's not_found coverage state"),
+    pytest.param(State("chat-not-found", chat_not_found), id="chat-not-found"),
     pytest.param(State("reading-view", reading_view), id="reading-view"),
     pytest.param(State("pdf-page-view", pdf_page_view), id="pdf-page-view"),
     pytest.param(State("admin-before-token", admin_before_token), id="admin-before-token"),

@@ -18,6 +18,7 @@ ALLOWED = {
     "store": {"config"},
     "embedding": {"config"},
     "evaluation": {"retrieval", "indexing", "store", "embedding", "config", "areas"},
+    "abstention": {"evaluation", "retrieval", "config", "areas"},
     "config": set(),
     "areas": set(),
     "__init__": {"web"},

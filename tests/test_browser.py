@@ -196,6 +196,43 @@ def test_two_turn_conversation(page: Page, context: BrowserContext, recorder: Re
     assert recorder.problems == []
 
 
+def test_a_not_found_answer_shows_the_verdict_first(
+        page: Page, recorder: Recorder, server: LiveServer, screenshot_dir: Path) -> None:
+    page.goto(server.url + "/")
+    ask(page, "what is the capital of France")
+    first = turn(page, 1)
+    notice = first.locator(".coverage--not_found")
+    expect(notice).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(notice).to_contain_text("don't cover this question")
+    # the notice comes before the answer and the passages, which sit under another heading
+    assert first.locator(".turn__body > *").first.get_attribute("class") == \
+        "coverage coverage--not_found"
+    expect(first.get_by_role("heading", name="Closest passages")).to_be_visible()
+    expect(first.locator(".answer .cite")).to_have_count(0)
+    # the bar shows the calibrated score: a poor match is a short bar, not 100%
+    meter = first.locator(".card").first.get_by_role("meter")
+    weak = int(meter.get_attribute("aria-valuenow") or "100")
+    assert weak < 5
+
+    ask(page, "what are Gloucestershire's urgent care plans")
+    second = turn(page, 2)
+    expect(second.locator(".card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(second.locator(".coverage")).to_have_count(0)
+    strong = int(second.locator(".card").first.get_by_role("meter")
+                 .get_attribute("aria-valuenow") or "0")
+    assert strong > weak + 5
+
+    ask(page, "what are Cornwall's plans for maternity services")
+    third = turn(page, 3)
+    expect(third.locator(".coverage--not_found")).to_contain_text(
+        "No documents about Cornwall and the Isles of Scilly are indexed")
+    expect(third.locator(".card__elsewhere").first).to_contain_text(
+        "not Cornwall and the Isles of Scilly")
+    third.scroll_into_view_if_needed()
+    whole_page_screenshot(page, screenshot_dir / "screenshot-not-found.png", width=1280)
+    assert recorder.problems == []
+
+
 def test_loading_state_while_a_request_runs(page: Page, recorder: Recorder,
                                             server: LiveServer) -> None:
     held: list[Any] = []

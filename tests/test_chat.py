@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from service.areas import Gazetteer
 from service.retrieval.answer import MAX_SENTENCES, WORD_BUDGET
-from service.retrieval.chat import Turn, standalone_query
+from service.retrieval.chat import Turn, resolve_follow_ups, standalone_query
 
 GLOUCESTERSHIRE_QUESTION = "what are Gloucestershire's urgent care plans"
 MARKER = re.compile(r"\[(\d+)\]")
@@ -84,6 +84,54 @@ def test_a_new_standalone_question_replaces_the_topic(gazetteer: Gazetteer,
     assert "urgent" not in query
 
 
+# Scripted conversations: each user turn, then the query its last turn must become.
+CONVERSATIONS = [
+    ((GLOUCESTERSHIRE_QUESTION, "and what about their workforce plans?"),
+     "workforce plans in Gloucestershire"),
+    ((GLOUCESTERSHIRE_QUESTION, "and what about their workforce plans?",
+      "and what about Coventry and Warwickshire?"),
+     "workforce plans in Coventry and Warwickshire"),
+    ((GLOUCESTERSHIRE_QUESTION, "what about mental health?"),
+     "mental health in Gloucestershire"),
+    ((GLOUCESTERSHIRE_QUESTION, "and what about Staffordshire?"),
+     "urgent care plans in Staffordshire and Stoke-on-Trent"),
+    ((GLOUCESTERSHIRE_QUESTION, "and what about Staffordshire?", "how much will that cost?"),
+     "how much will that cost urgent care plans in Staffordshire and Stoke-on-Trent"),
+    ((GLOUCESTERSHIRE_QUESTION, "and workforce in Staffordshire?"),
+     "workforce in Staffordshire and Stoke-on-Trent"),
+    (("mental health crisis services in Coventry", "and Gloucestershire?"),
+     "mental health crisis services in Gloucestershire"),
+    (("mental health crisis services in Coventry", "and Gloucestershire?",
+      "what about their GP access?"),
+     "GP access in Gloucestershire"),
+    (("planned care in Staffordshire", "how much will it save?"),
+     "how much will it save planned care in Staffordshire and Stoke-on-Trent"),
+    (("planned care in Staffordshire", "and their MSK services?", "and in Birmingham?"),
+     "MSK services in Birmingham and Solihull"),
+    ((GLOUCESTERSHIRE_QUESTION, "what about Cornwall?"),
+     "urgent care plans in Cornwall and the Isles of Scilly"),
+    ((GLOUCESTERSHIRE_QUESTION, "when will they open?"),
+     "when will they open urgent care plans in Gloucestershire"),
+    (("what is the financial gap in Gloucestershire", "and what about their obesity programme?",
+      "which university supports it?"),
+     "which university supports it obesity programme in Gloucestershire"),
+]
+
+
+@pytest.mark.parametrize(("questions", "expected"), CONVERSATIONS)
+def test_scripted_conversations(gazetteer: Gazetteer, questions: tuple[str, ...],
+                                expected: str) -> None:
+    assert standalone_query(conversation(*questions), gazetteer) == expected
+
+
+def test_a_new_place_replaces_the_old_one(gazetteer: Gazetteer) -> None:
+    resolved = resolve_follow_ups(conversation(GLOUCESTERSHIRE_QUESTION, "and Staffordshire?",
+                                               "how much will that cost?"), gazetteer)
+    assert resolved.replaced_area == "Gloucestershire"
+    assert resolve_follow_ups(conversation(GLOUCESTERSHIRE_QUESTION, "what about workforce?"),
+                              gazetteer).replaced_area is None
+
+
 def test_assistant_turns_are_not_searched(gazetteer: Gazetteer) -> None:
     turns = [Turn("user", GLOUCESTERSHIRE_QUESTION),
              Turn("assistant", "Staffordshire is reviewing musculoskeletal pathways. [1]"),
@@ -117,7 +165,7 @@ def test_follow_up_query_used_carries_the_earlier_topic(follow_up: dict[str, Any
 
 def test_chat_response_has_the_search_fields(follow_up: dict[str, Any]) -> None:
     assert set(follow_up) == {"query", "mode", "took_ms", "interpreted", "timings_ms",
-                              "results", "query_used", "answer"}
+                              "coverage", "results", "query_used", "answer"}
     assert set(follow_up["answer"]) == {"text", "citations"}
     assert len(follow_up["results"]) == 5
     assert follow_up["interpreted"] == {"area": "Staffordshire and Stoke-on-Trent"}
@@ -178,3 +226,37 @@ def test_chat_filters_apply(client: FlaskClient) -> None:
     body = response.get_json()
     assert {r["document"]["id"] for r in body["results"]} == {document}
     assert {c["document_id"] for c in body["answer"]["citations"]} == {document}
+
+
+@pytest.mark.parametrize(("questions", "old_area"), [
+    ((GLOUCESTERSHIRE_QUESTION, "and what about their workforce plans?",
+      "and what about Coventry and Warwickshire?"), "Gloucestershire"),
+    ((GLOUCESTERSHIRE_QUESTION, "and what about Staffordshire?"), "Gloucestershire"),
+    (("planned care in Staffordshire", "and what about Birmingham?"),
+     "Staffordshire and Stoke-on-Trent"),
+    ((GLOUCESTERSHIRE_QUESTION, "what about Cornwall?"), "Gloucestershire"),
+])
+def test_a_new_place_returns_nothing_from_the_old_place(client: FlaskClient,
+                                                        questions: tuple[str, ...],
+                                                        old_area: str) -> None:
+    body = client.post("/api/chat", json={"messages": messages(*questions), "k": 8}).get_json()
+    assert body["results"]
+    assert old_area not in {r["document"]["area"] for r in body["results"]}
+
+
+def test_a_new_topic_does_not_leak_the_old_one(client: FlaskClient) -> None:
+    body = client.post("/api/chat", json={"messages": messages(
+        GLOUCESTERSHIRE_QUESTION, "and what about their workforce plans?")}).get_json()
+    assert body["query_used"] == "workforce plans in Gloucestershire"
+    assert body["results"][0]["document"]["area"] == "Gloucestershire"
+    first_sentence = body["answer"]["text"].split(" [")[0].lower()
+    assert "urgent" not in first_sentence
+
+
+def test_a_follow_up_to_an_area_without_documents_is_not_found(client: FlaskClient) -> None:
+    body = client.post("/api/chat", json={"messages": messages(
+        GLOUCESTERSHIRE_QUESTION, "what about Cornwall?")}).get_json()
+    assert body["coverage"]["status"] == "not_found"
+    assert body["coverage"]["area"] == {"name": "Cornwall and the Isles of Scilly",
+                                        "documents": 0}
+    assert body["answer"]["citations"] == []

@@ -58,6 +58,8 @@ class DocumentMeta:
     area: str | None = None
     source_url: str | None = None
     published: str | None = None
+    publisher: str | None = None
+    type: str | None = None  # plan, bulletin, case study, news item
 
 
 @dataclass

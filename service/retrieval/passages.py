@@ -27,6 +27,7 @@ class Candidate:
 class Passage:
     rows: list[ChunkRow]
     score: float
+    dense: float | None = None  # the best cosine among its chunks
 
     @property
     def doc_id(self) -> str:
@@ -61,6 +62,10 @@ def shingles(text: str) -> set[tuple[str, ...]]:
 
 def jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def best_of(first: float | None, second: float | None) -> float | None:
+    return second if first is None else first if second is None else max(first, second)
 
 
 def ranked_sentences(passage: Passage, text: str, scores: dict[int, list[tuple[tuple[int, int],
@@ -102,13 +107,13 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
         neighbour = next((p for p in passages if p.touches(row)), None)
         if neighbour is not None and len(neighbour.rows) < MAX_MERGED:
             neighbour.rows.append(row)  # adjacent chunks of one document read as one passage
+            neighbour.dense = best_of(neighbour.dense, candidate.dense_score)
             continue
         marks = shingles(row.text)
         if any(jaccard(marks, other) >= NEAR_DUPLICATE for other in seen_shingles):
             continue  # the same boilerplate in another document
         seen_shingles.append(marks)
-        passages.append(Passage([row], candidate.score))
-    top = passages[0].score if passages else 1.0
+        passages.append(Passage([row], candidate.score, candidate.dense_score))
     scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
     hits = []
     for rank, passage in enumerate(passages, start=1):
@@ -116,7 +121,8 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
         text = passage.text
         sentences = ranked_sentences(passage, text, scores)
         hits.append(Hit(
-            rank=rank, score=min(1.0, passage.score / top) if top else 0.0, text=text,
+            # the fused score until search.py calibrates it
+            rank=rank, score=passage.score, text=text, dense=passage.dense,
             page=ordered[0].page_start, page_end=max(r.page_end for r in ordered),
             page_label=ordered[0].page_label, section=ordered[0].section,
             chunk_id=ordered[0].id, document=documents[passage.doc_id],

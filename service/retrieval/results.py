@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.retrieval.coverage import Coverage
+
 
 @dataclass(frozen=True)
 class DocumentRef:
@@ -14,6 +16,7 @@ class DocumentRef:
     area: str | None
     path: str  # relative to the corpus
     source_url: str | None
+    published: str | None = None  # as the document states it
 
     @property
     def is_pdf(self) -> bool:
@@ -25,7 +28,7 @@ class Hit:
     """One retrieved passage with everything needed to cite it."""
 
     rank: int
-    score: float  # 0..1, comparable within one response
+    score: float  # calibrated relevance 0..1, comparable across questions
     text: str
     page: int
     page_end: int
@@ -38,6 +41,8 @@ class Hit:
     # (span in text, similarity to the query) for each sentence, best first; not in JSON
     sentences: tuple[tuple[tuple[int, int], float], ...] = ()
     ocr: bool = False  # some of the text was read by OCR from an image of the page
+    dense: float | None = None  # cosine to the query, a calibration feature; not in JSON
+    other_area: bool = False  # from another area than the one the question names
 
     @property
     def url(self) -> str:
@@ -53,7 +58,8 @@ class Hit:
         page = f"p.{self.page}" + (f" (printed {self.page_label})" if self.page_label and
                                    self.page_label != str(self.page) else "")
         section = f", §{self.section.split(' > ')[-1]}" if self.section else ""
-        return f"{self.document.title}, {page}{section}"
+        published = f" ({self.document.published})" if self.document.published else ""
+        return f"{self.document.title}{published}, {page}{section}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,7 +75,9 @@ class Hit:
             "highlights": [list(span) for span in self.highlights],
             "document": {"id": self.document.id, "title": self.document.title,
                          "area": self.document.area, "path": self.document.path,
-                         "source_url": self.document.source_url},
+                         "source_url": self.document.source_url,
+                         "published": self.document.published},
+            "other_area": self.other_area,
             "url": self.url,
             "citation": self.citation,
             "ocr": self.ocr,
@@ -83,3 +91,4 @@ class SearchResult:
     hits: list[Hit]
     interpreted: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
+    coverage: Coverage | None = None

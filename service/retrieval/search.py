@@ -4,7 +4,7 @@ the area a question names, optional re-scoring, then cited and highlighted passa
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,15 @@ from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
 from service.retrieval import budget, fusion
 from service.retrieval.candidates import LRU, CandidateRetriever
+from service.retrieval.coverage import (
+    Calibration,
+    Coverage,
+    bundled_calibration,
+    term_coverage,
+    topic_phrase,
+    topic_terms,
+    verdict,
+)
 from service.retrieval.options import (
     DEFAULT_MODE,
     MODES,
@@ -22,7 +31,7 @@ from service.retrieval.options import (
     SearchOptions,
 )
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
-from service.retrieval.results import DocumentRef, SearchResult
+from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
@@ -52,12 +61,14 @@ class Searcher:
     options: SearchOptions = field(default_factory=SearchOptions)
     reranker: Any = None
     query_cache_size: int = 1024
+    calibration: Calibration = field(default_factory=bundled_calibration)
 
     def __post_init__(self) -> None:
         self.candidates = CandidateRetriever(self.generation, self.embedder,
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
-        self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url)
+        self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
+                                            d.published)
                           for d in self.generation.documents()}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
 
@@ -107,7 +118,32 @@ class Searcher:
         scorer = self.sentence_scorer(vector) if highlight and vector is not None else None
         hits = assemble_passages(fused, k, self.generation, self.documents, scorer)
         watch.lap("hydrate")
-        return SearchResult(query, mode, hits, interpreted, watch.timings)
+        if vector is None and any(hit.dense is None for hit in hits):
+            vector = self.candidates.query_vector(query)  # keyword mode calibrates too
+        hits, coverage = self.judge(query, hits, vector, area)
+        watch.lap("coverage")
+        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage)
+
+    def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
+              area: str | None) -> tuple[list[Hit], Coverage]:
+        """Calibrated relevance for each hit, other-area marks, and the verdict."""
+        missing = [i for hit in hits if hit.dense is None for i in hit.chunk_ids]
+        cosines = self.generation.similarities(vector, missing) \
+            if missing and vector is not None else {}
+        terms = topic_terms(query, self.gazetteer)
+        judged = []
+        for hit in hits:
+            dense = hit.dense if hit.dense is not None else \
+                max((cosines.get(i, 0.0) for i in hit.chunk_ids), default=0.0)
+            judged.append(replace(
+                hit, score=self.calibration.relevance(dense, term_coverage(terms, hit.text)),
+                other_area=bool(area and hit.document.area and hit.document.area != area)))
+        in_area = [h.score for h in judged if area and h.document.area == area]
+        count = sum(d.area == area for d in self.documents.values()) if area else 0
+        topic = topic_phrase(query, self.gazetteer) if count else ""  # only messages use it
+        coverage = verdict(max((h.score for h in judged), default=0.0),
+                           max(in_area, default=0.0), self.calibration, area, count, topic)
+        return judged, coverage
 
     def check_filters(self, filters: Filters) -> None:
         unknown_areas = [a for a in filters.areas if a not in self.areas]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -10,7 +11,14 @@ from werkzeug.exceptions import BadRequest
 
 from service.retrieval import budget
 from service.retrieval.answer import highlight_quoted
-from service.retrieval.chat import Turn, extractive_answer, is_follow_up, standalone_query
+from service.retrieval.chat import (
+    Standalone,
+    Turn,
+    is_follow_up,
+    resolve_follow_ups,
+    verdict_answer,
+    without_area,
+)
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady
@@ -127,6 +135,7 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
         "took_ms": round((time.perf_counter() - started) * 1000, 2),
         "interpreted": result.interpreted,
         "timings_ms": result.timings,
+        "coverage": result.coverage.to_dict() if result.coverage else None,
         "results": [hit.to_dict() for hit in result.hits],
     }
 
@@ -189,15 +198,16 @@ def turns_that_matter(turns: list[Turn]) -> list[Turn]:
     return turns[start:]
 
 
-def chat_query(turns: list[Turn], gazetteer: Any) -> str:
+def chat_query(turns: list[Turn], gazetteer: Any) -> Standalone:
     """The standalone query, capped like a search query: each follow-up adds to it, so
     the per-message limit alone doesn't bound what is searched."""
-    query = standalone_query(turns_that_matter(turns), gazetteer)
+    standalone = resolve_follow_ups(turns_that_matter(turns), gazetteer)
+    query = standalone.query
     if len(query) <= MAX_QUERY:
-        return query
+        return standalone
     # the newest question comes first in a resolved follow-up, so it survives the cut
     cut = query[:MAX_QUERY + 1]
-    return cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY]
+    return replace(standalone, query=cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY])
 
 
 @blueprint.post("/chat")
@@ -210,14 +220,16 @@ def chat() -> Response:
         k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
         mode = check_mode(body.get("mode"))
         searcher: Searcher = live().searcher()
-        query = chat_query(turns, searcher.gazetteer)
+        standalone = chat_query(turns, searcher.gazetteer)
         budget.checkpoint("resolving the follow-up")
-        result = searcher.search(query, k, mode, filters)
+        # a follow-up that moves to a new place never answers from the old one
+        filters = without_area(filters, searcher.documents, standalone.replaced_area)
+        result = searcher.search(standalone.query, k, mode, filters)
         budget.checkpoint("search")
-        answer = extractive_answer(query, result.hits)
+        answer = verdict_answer(standalone.query, result.hits, result.coverage)
         result.hits = highlight_quoted(result.hits, answer)  # the cards mark what it quotes
         payload = result_payload(result, started)
-        payload["query_used"] = query
+        payload["query_used"] = standalone.query
         payload["answer"] = answer.to_dict()
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)

@@ -40,12 +40,33 @@ SCHEMAS: dict[str, Any] = {
     "DocumentRef": {"type": "object", "required": ["id", "title", "area", "path", "source_url"],
                     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                                    "area": NULLABLE_STRING, "path": {"type": "string"},
-                                   "source_url": NULLABLE_STRING}},
+                                   "source_url": NULLABLE_STRING,
+                                   "published": NULLABLE_STRING}},
+    "Coverage": {
+        "type": "object", "required": ["status", "message", "area"],
+        "description": "Whether the indexed plans cover the question. not_found: the "
+                       "question names an area with no indexed documents, or no passage "
+                       "clears the calibrated relevance threshold; weak: the best passage is "
+                       "between the two thresholds, or the named area has documents but "
+                       "none of its passages is relevant; answered otherwise. The results "
+                       "are still listed, as the closest passages.",
+        "properties": {
+            "status": {"type": "string", "enum": ["answered", "weak", "not_found"]},
+            "message": {**NULLABLE_STRING, "description": "What to tell the reader; null "
+                        "when answered"},
+            "area": {"type": ["object", "null"], "required": ["name", "documents"],
+                     "description": "The area the question names (gazetteer), or null",
+                     "properties": {"name": {"type": "string"},
+                                    "documents": {"type": "integer", "minimum": 0}}}}},
     "Result": {"type": "object", "required": [
         "rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
         "highlights", "document", "url"], "properties": {
         "rank": {"type": "integer", "minimum": 1},
-        "score": {"type": "number", "minimum": 0, "maximum": 1},
+        "score": {"type": "number", "minimum": 0, "maximum": 1,
+                  "description": "Calibrated relevance: the estimated probability that the "
+                                 "passage answers the question, comparable across questions"},
+        "other_area": {"type": "boolean", "description": "The question names an area and "
+                       "this passage's document is about another one"},
         "text": {"type": "string"}, "page": {"type": "integer", "minimum": 1},
         "page_end": {"type": "integer", "minimum": 1}, "page_label": NULLABLE_STRING,
         "section": {"type": "string"}, "chunk_id": {"type": "integer"},
@@ -62,7 +83,7 @@ SCHEMAS: dict[str, Any] = {
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
         "mode": {"type": "string", "enum": list(MODES)},
         "filters": ref("Filters")}},
-    "SearchResponse": {"type": "object", "required": ["query", "took_ms", "results"],
+    "SearchResponse": {"type": "object", "required": ["query", "took_ms", "coverage", "results"],
                        "properties": {
                            "query": {"type": "string"}, "mode": {"type": "string"},
                            "took_ms": {"type": "number"},
@@ -70,6 +91,7 @@ SCHEMAS: dict[str, Any] = {
                                            "properties": {"area": {"type": "string"}}},
                            "timings_ms": {"type": "object",
                                           "additionalProperties": {"type": "number"}},
+                           "coverage": ref("Coverage"),
                            "results": {"type": "array", "items": ref("Result")}}},
     "Message": {"type": "object", "required": ["role", "content"], "properties": {
         "role": {"type": "string", "enum": ["user", "assistant"]},

@@ -200,8 +200,10 @@ async function copyText(text) {
   return ok;
 }
 
-function sourceCard(result, turn) {
+function sourceCard(result, turn, askedArea) {
   const doc = result.document || {};
+  const elsewhere = result.other_area && askedArea && doc.area
+    ? el("p", { className: "card__elsewhere", text: `From ${doc.area}, not ${askedArea}` }) : null;
   const heading = el("div", { className: "card__heading" }, [
     el("span", { className: "card__rank", text: String(result.rank), attrs: { "aria-hidden": "true" } }),
     el("h4", { className: "card__title" }, [
@@ -232,6 +234,7 @@ function sourceCard(result, turn) {
     attrs: { id: cardId(turn, result.rank), tabindex: "-1", "data-chunk-id": result.chunk_id },
   }, [
     heading,
+    elsewhere,
     where,
     relevanceBar(result.score),
     ...passageBlock(result, `${cardId(turn, result.rank)}-passage`),
@@ -322,10 +325,27 @@ function metaLine(data, asked, filters) {
   return el("ul", { className: "meta", attrs: { "aria-label": "About this search" } }, items);
 }
 
+/** The verdict's message when the plans may not cover the question, else null. */
+function coverageNotice(coverage, turn) {
+  if (!coverage || coverage.status === "answered" || !coverage.message) return null;
+  const title = coverage.status === "not_found" ? "Not covered by the indexed plans" : "Only a weak match";
+  return el("div", {
+    className: `coverage coverage--${coverage.status}`,
+    attrs: { id: `turn-${turn}-coverage` },
+  }, [
+    el("p", { className: "coverage__title", text: title }),
+    el("p", { className: "coverage__message", text: coverage.message }),
+  ]);
+}
+
 /** The turn's answer and its source cards; returns the answer's heading. */
 export function renderAnswer(body, data, asked, filters, turn) {
   const results = data.results || [];
   const answer = data.answer || { text: "", citations: [] };
+  const coverage = data.coverage || null;
+  const notFound = coverage && coverage.status === "not_found";
+  const notice = coverageNotice(coverage, turn);
+  if (notice) body.append(notice); // above everything else, so nobody misses it
   body.append(metaLine(data, asked, filters));
 
   const answerBox = el("section", { className: "answer", attrs: { "aria-labelledby": `turn-${turn}-answer` } }, [
@@ -336,7 +356,13 @@ export function renderAnswer(body, data, asked, filters, turn) {
       attrs: { id: `turn-${turn}-answer`, tabindex: "-1", "aria-describedby": "answer-keys" },
     }),
   ]);
-  if (answer.text) {
+  if (notFound) {
+    // the API's answer is the verdict's message, already shown above
+    answerBox.append(el("p", {
+      className: "answer__text answer__text--none",
+      text: "No answer: see the notice above. The closest passages are listed below.",
+    }));
+  } else if (answer.text) {
     answerBox.append(answerList(answer, results, turn));
     answerBox.append(el("p", {
       className: "answer__note",
@@ -351,9 +377,11 @@ export function renderAnswer(body, data, asked, filters, turn) {
   body.append(answerBox);
 
   if (results.length) {
+    const label = notice ? "Closest passages" : "Sources";
+    const askedArea = coverage && coverage.area ? coverage.area.name : null;
     const sources = el("section", { className: "sources", attrs: { "aria-labelledby": `turn-${turn}-sources` } }, [
-      el("h3", { className: "sources__label", text: "Sources", attrs: { id: `turn-${turn}-sources` } }),
-      el("ol", { className: "cards" }, results.map((r) => sourceCard(r, turn))),
+      el("h3", { className: "sources__label", text: label, attrs: { id: `turn-${turn}-sources` } }),
+      el("ol", { className: "cards" }, results.map((r) => sourceCard(r, turn, askedArea))),
     ]);
     body.append(sources);
   }
@@ -363,8 +391,12 @@ export function renderAnswer(body, data, asked, filters, turn) {
 /** The answer as one line of plain text for the status region: markers out, since a
  * screen reader would read "[1]" as "left bracket one". */
 export function spokenAnswer(data) {
+  const coverage = data.coverage;
+  if (coverage && coverage.status === "not_found" && coverage.message) return coverage.message;
   const text = (data.answer && data.answer.text) || "";
-  if (text) return text.replace(/\s*\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+  const caveat = coverage && coverage.status === "weak" && coverage.message ? `${coverage.message} ` : "";
+  if (text) return caveat + text.replace(/\s*\[\d+\]/g, "").replace(/\s+/g, " ").trim();
+  if (caveat) return caveat.trim();
   return (data.results || []).length ? NO_CLOSE_ANSWER : NO_MATCH;
 }
 

@@ -1,0 +1,139 @@
+"""Whether the plans cover a question: a calibrated relevance for each passage, and a
+verdict (answered, weak, not_found) that names the area a question asks about.
+
+The relevance is a logistic function of two features that mean the same for every
+question: the passage's cosine similarity to the question, and the share of the
+question's topic words found in the passage. Its parameters live in
+`service/data/calibration.json`; `scripts/calibrate.py` fits them (see README).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from service.areas import Gazetteer
+from service.store.keywords import STOPWORDS
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words so common in health-and-care plans that finding them says nothing about
+# whether a passage is on the question's topic.
+GENERIC = frozenset("""
+nhs health care services service people patients local area areas system systems
+programme programmes strategy priorities priority approach work working new improve
+improving support much many does going doing happen happening ics icb stp
+""".split())
+STEM = 5  # leading letters compared, so "maternity" finds "maternal" and "plans" "plan"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted logistic relevance and the two thresholds the verdict uses."""
+
+    intercept: float
+    dense_weight: float
+    coverage_weight: float
+    answered: float  # a best passage at or above this answers the question
+    weak: float  # below this, nothing clears the bar: not_found
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        return cls(float(data["intercept"]), float(data["weights"]["dense"]),
+                   float(data["weights"]["coverage"]), float(data["thresholds"]["answered"]),
+                   float(data["thresholds"]["weak"]))
+
+    def relevance(self, dense: float, coverage: float) -> float:
+        """P(the passage answers the question), from its two features."""
+        z = self.intercept + self.dense_weight * dense + self.coverage_weight * coverage
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@lru_cache(maxsize=1)
+def bundled_calibration() -> Calibration:
+    raw = resources.files("service").joinpath("data/calibration.json").read_text(
+        encoding="utf-8")
+    return Calibration.from_dict(json.loads(raw))
+
+
+def stems(words: Iterable[str]) -> set[str]:
+    return {w[:STEM] for w in words}
+
+
+def topic_terms(query: str, gazetteer: Gazetteer) -> set[str]:
+    """The question's topic words as stems: no places, stopwords or generic words."""
+    for mention in gazetteer.find_mentions(query):
+        query = query.replace(mention.matched, " ")
+    words = [w.lower() for w in WORD.findall(query)]
+    content = [w for w in words if w not in STOPWORDS and len(w) > 2 or w.isdigit()]
+    specific = [w for w in content if w not in GENERIC]
+    return stems(specific or content)
+
+
+def topic_phrase(query: str, gazetteer: Gazetteer) -> str:
+    """The question's topic as words to quote back: "Leeds mental health crisis plans"
+    -> "mental health crisis"."""
+    for mention in sorted(gazetteer.find_mentions(query), key=lambda m: -m.start):
+        end = mention.end + (2 if query[mention.end:mention.end + 2] in {"'s", "’s"} else 0)
+        query = query[:mention.start] + " " + query[end:]
+    words = re.findall(r"[\w&£'’/-]+", query)
+    return " ".join(w for w in words if w.lower() not in STOPWORDS | {"much", "many"})
+
+
+@lru_cache(maxsize=4096)
+def text_stems(text: str) -> frozenset[str]:
+    """A passage's word stems; cached, since the same passages come back again and again."""
+    return frozenset(stems(WORD.findall(text.lower())))
+
+
+def term_coverage(terms: set[str], text: str) -> float:
+    """The share of the topic stems that occur in the text (1.0 with no topic words)."""
+    if not terms:
+        return 1.0
+    return len(terms & text_stems(text)) / len(terms)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    status: str  # "answered" | "weak" | "not_found"
+    message: str | None
+    area: str | None = None
+    area_documents: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        area = {"name": self.area, "documents": self.area_documents} if self.area else None
+        return {"status": self.status, "message": self.message, "area": area}
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def verdict(best: float, best_in_area: float, calibration: Calibration, area: str | None,
+            area_documents: int, topic: str) -> Coverage:
+    """The coverage verdict from the best passage's relevance overall and, when the
+    question names an area, the best relevance among that area's passages."""
+    if area and area_documents == 0:
+        return Coverage("not_found", f"No documents about {area} are indexed. The closest "
+                        "passages below are from other areas.", area, 0)
+    if best < calibration.weak:
+        where = f" about {area}" if area else ""
+        return Coverage("not_found", f"The indexed plans{where} don't cover this question: "
+                        "no passage is a close match. The closest passages are listed below.",
+                        area, area_documents)
+    if area and best_in_area < calibration.weak:
+        subject = f"'{topic}'" if topic else "this question"
+        return Coverage("weak", f"{area} has {plural(area_documents, 'document')}; none "
+                        f"discusses {subject}. The closest passages below are from other "
+                        "areas.", area, area_documents)
+    # for a question about one area, only that area's passages can answer it
+    if (best_in_area if area else best) < calibration.answered:
+        return Coverage("weak", "No passage answers this closely; the plans may not cover "
+                        "it. Check the closest passages below before relying on them.",
+                        area, area_documents)
+    return Coverage("answered", None, area, area_documents)
