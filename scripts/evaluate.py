@@ -87,6 +87,10 @@ def main() -> int:
     if source_scores:
         print()
         print(format_table(source_scores, "by the kind of document that answers"))
+    hybrid = next((s for s in scores if s.mode == "hybrid"), None)
+    if hybrid is not None and hybrid.pages_checked:
+        print(f"hybrid: the cited page range holds the answer's labelled page for "
+              f"{hybrid.pages_right} of {hybrid.pages_checked} found answers")
     observed = observe_all(searcher, questions, load_unanswerable(args.unanswerable))
     abstention = {split: abstention_rows(observed, searcher.calibration, split)
                   for split in ("tune", "held-out")}

@@ -30,6 +30,7 @@ class Question:
     relevant: tuple[str, ...]
     answer_hint: str
     tags: tuple[str, ...] = ()
+    page: int | None = None  # for PDFs: the physical page that holds the hint
 
 
 @dataclass
@@ -39,6 +40,8 @@ class ModeScore:
     hit5: float = 0.0
     mrr10: float = 0.0
     doc_recall5: float = 0.0
+    pages_checked: int = 0  # hits on a question that names its page
+    pages_right: int = 0  # of those, hits whose pages include it
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -52,7 +55,8 @@ def load_questions(path: Path) -> list[Question]:
         if line.strip():
             item = json.loads(line)
             questions.append(Question(item["id"], item["question"], tuple(item["relevant"]),
-                                      item["answer_hint"], tuple(item.get("tags", ()))))
+                                      item["answer_hint"], tuple(item.get("tags", ())),
+                                      item.get("page")))
     return questions
 
 
@@ -101,9 +105,11 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str,
     for question in questions:
         result = searcher.search(question.question, k=10, mode=mode, options=options,
                                  highlight=False)
-        ranks = [hit.rank for hit in result.hits
-                 if is_hit(question, hit.document.path, hit.text)]
-        first = ranks[0] if ranks else None
+        found = [hit for hit in result.hits if is_hit(question, hit.document.path, hit.text)]
+        first = found[0].rank if found else None
+        if found and question.page is not None:  # does the citation send staff to the page?
+            score.pages_checked += 1
+            score.pages_right += found[0].page <= question.page <= found[0].page_end
         score.hit1 += first == 1
         score.hit5 += first is not None and first <= 5
         score.mrr10 += 1.0 / first if first else 0.0
