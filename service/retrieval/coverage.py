@@ -28,7 +28,13 @@ GENERIC = frozenset("""
 nhs health care services service people patients local area areas system systems
 programme programmes strategy priorities priority approach work working new improve
 improving support much many does going doing happen happening ics icb stp
-""".split())
+""".split()) | frozenset("""
+like best way ways good better make makes made get gets got use used using need needs
+know tell say take give find look want day days time times year years today tomorrow
+world first last long far away right high low old big small great little own other
+same different next early late young important few able thing things kind lot lots
+learn learning help start end part place put set show try turn keep let come came
+""".split())  # everyday English: it appears in any long document, whatever its subject
 STEM = 5  # leading letters compared, so "maternity" finds "maternal" and "plans" "plan"
 
 
