@@ -105,10 +105,11 @@ def default_settings(embedder: Embedder) -> ChunkSettings:
 def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder, *,
                 full: bool = False,
                 settings: ChunkSettings | None = None, read: ReadFunction | None = None,
-                progress: BuildProgress | None = None, keep_generations: int = 2
+                progress: BuildProgress | None = None, fallbacks: int = 1
                 ) -> BuildReport:
     """Bring the index (a store, or the folder of the embedded one) up to date with the
-    corpus and publish a new generation."""
+    corpus and publish a new generation. A damaged live generation is marked bad and
+    the build starts from the newest good one."""
     from service.indexing.parsing import read_document_safely
 
     store = open_store(index) if isinstance(index, str | Path) else index
@@ -116,12 +117,20 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     settings = settings or default_settings(embedder)
     report = BuildReport()
     with store.build_lock():
-        plan = plan_build(store, corpus_dir, embedder, settings, full)
+        current = store.current()
+        base, damage = good_base(store, current)
+        if damage is not None:
+            report.warnings.append(f"the live index was damaged: {damage}")
+        plan = plan_build(store, corpus_dir, embedder, settings, full, base)
         report.full_rebuild_reason = plan.full_rebuild_reason
+        if base is None and current is not None and not full:
+            report.full_rebuild_reason = "no good generation to build on"
         if progress is not None:
             progress.planned(len(plan.to_read))
         if plan.base is not None and not plan.has_work:
             # nothing to publish: a new generation would only make servers reload
+            if plan.base != current:
+                store.point_to(plan.base)  # the repair: back to the good generation
             report.unchanged.extend(plan.unchanged)
             report.failed.extend({"path": f.path, "reason": f.reason}
                                  for f in plan.still_failing)
@@ -138,9 +147,24 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
             except BaseException:
                 store.discard(writer)
                 raise
-        store.prune(keep=keep_generations)
+        store.prune(fallbacks=fallbacks)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:
+    """(the generation to build on, what was wrong with the live one). A damaged live
+    generation is marked bad; the newest good one replaces it as the base, and CURRENT
+    moves only when the build publishes (or, with nothing to build, to that base)."""
+    problem = store.problem(current) if current is not None else None
+    if current is None or problem is None:
+        return current, None
+    if store.bad(current) is None:
+        store.mark_bad(current, problem)
+    older = store.newest_good(exclude=current)
+    if older is None:
+        return None, f"{problem}; no older generation loads, so everything was rebuilt"
+    return older, f"{problem}; rolled back to {older} and rebuilt from it"
 
 
 def read_documents(plan: ChangePlan, read: ReadFunction, report: BuildReport,

@@ -43,23 +43,6 @@ def format_report(report: BuildReport, index_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def roll_back_damaged(store: Store) -> tuple[str | None, bool]:
-    """If the live generation is damaged, point CURRENT at the newest older one that
-    loads, so an incremental build can start from it. Returns (what was done, whether
-    only a full rebuild can help)."""
-    current = store.current()
-    problem = store.problem(current) if current is not None else None
-    if current is None or problem is None:
-        return None, False
-    with store.build_lock():
-        published = store.published()
-        for older in published[published.index(current) + 1:]:
-            if store.problem(older) is None:
-                store.point_to(older)
-                return f"{problem}; rolled back to {older} and rebuilt from it", False
-    return f"{problem}; no older generation loads, so everything was rebuilt", True
-
-
 class ProgressBar:
     """Progress on stderr for a person at a terminal."""
 
@@ -91,8 +74,6 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
     corpus_dir, index_dir = Path(settings["CORPUS_DIR"]), Path(settings["INDEX_DIR"])
     store = open_store(index_dir)
     try:
-        repaired, needs_full = roll_back_damaged(store)
-        full = full or needs_full
         embedder = SentenceTransformerEmbedder(settings["MODEL"],
                                                batch_size=settings["ENCODE_BATCH"])
         read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
@@ -100,8 +81,6 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
                              progress=progress)
     except (BuildLocked, FileNotFoundError, ModelNotAvailable) as error:
         return 2, error_summary(error), f"error: {error}"
-    if repaired:
-        report.warnings.insert(0, f"the live index was damaged: {repaired}")
     return 0, report.summary(), format_report(report, index_dir)
 
 

@@ -55,10 +55,10 @@ def reuse_reason(store: Store, previous: str, embedder: Embedder, settings: Chun
 
 
 def plan_build(store: Store, corpus_dir: Path, embedder: Embedder, settings: ChunkSettings,
-               full: bool = False) -> ChangePlan:
-    """Compare the corpus with the live generation. Call under the build lock."""
+               full: bool, previous: str | None) -> ChangePlan:
+    """Compare the corpus with `previous`, the generation to build on (the live one, or
+    the newest good one when the live one is damaged). Call under the build lock."""
     files = scan_corpus(corpus_dir)
-    previous = store.current()
     plan = ChangePlan(base=previous)
     if previous is not None:
         plan.full_rebuild_reason = "--full requested" if full else \

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.store.embedded import LOAD_ERRORS, EmbeddedStore
 from service.store.interface import IndexReader, IndexWriter, KeywordQuery, Store
-from service.store.layout import check_model
+from service.store.layout import DatabaseError, check_model
 from service.store.records import (
     BuildLocked,
     ChunkRow,
@@ -22,7 +22,7 @@ from service.store.records import (
 )
 
 __all__ = [
-    "LOAD_ERRORS", "BuildLocked", "ChunkRow", "DocumentRecord", "EmbeddedStore",
+    "LOAD_ERRORS", "BuildLocked", "DatabaseError", "ChunkRow", "DocumentRecord", "EmbeddedStore",
     "FailureRecord", "IncompatibleIndex", "IndexNotReady", "IndexReader", "IndexWriter",
     "InvalidKeywordQuery", "KeywordQuery", "NewChunk", "PageRecord", "Ranked", "Store",
     "check_model", "open_store",

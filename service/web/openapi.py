@@ -99,8 +99,9 @@ SCHEMAS: dict[str, Any] = {
                                                              "reason": {"type": "string"},
                                                              "failed_at": {"type": "string"}}}}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
-        "problem": NULLABLE_STRING, "documents": {"type": "integer"},
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "problem": NULLABLE_STRING, "bad_generation": NULLABLE_STRING,
+        "documents": {"type": "integer"},
         "chunks": {"type": "integer"}, "generation": {"type": "string"},
         "model": {"type": "string"}, "built_at": NULLABLE_STRING}},
 }
