@@ -426,7 +426,8 @@ def test_a_killed_builder_fails_the_job_once_and_queues_one_retry(
         dirs: dict[str, Path], fake_embedder: Any) -> None:
     app = make_app(dirs, fake_embedder, JOB_BUILDER=KilledBuild(
         {"CORPUS_DIR": dirs["corpus"], "INDEX_DIR": dirs["index"], "MODEL": "x",
-         "PARSE_TIMEOUT_S": 1, "PARSE_MEMORY_MB": 1, "PARSE_MAX_PAGES": 1, "ENCODE_BATCH": 1}))
+         "PARSE_TIMEOUT_S": 1, "PARSE_MEMORY_MB": 1, "PARSE_MAX_PAGES": 1, "ENCODE_BATCH": 1,
+         "MAX_DOCUMENT_CHUNKS": 1}))
     client = app.test_client()
     job_id = upload(client, (ZEBRA, "zebra.md")).get_json()["job_id"]
     run_jobs(app)  # the job fails, its retry fails too, and that retry is not retried again

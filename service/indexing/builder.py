@@ -78,7 +78,8 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
                                                batch_size=settings["ENCODE_BATCH"])
         read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
         report = build_index(corpus_dir, store, embedder, full=full, read=read,
-                             progress=progress)
+                             progress=progress,
+                             max_document_chunks=int(settings["MAX_DOCUMENT_CHUNKS"]))
     except (BuildLocked, FileNotFoundError, ModelNotAvailable) as error:
         return 2, error_summary(error), f"error: {error}"
     return 0, report.summary(), format_report(report, index_dir)
@@ -95,7 +96,7 @@ def error_summary(error: Exception) -> dict[str, Any]:
 Event = dict[str, Any]
 # the settings a build reads; nothing else crosses into the child
 BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "ENCODE_BATCH", "PARSE_TIMEOUT_S",
-                  "PARSE_MEMORY_MB", "PARSE_MAX_PAGES")
+                  "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "MAX_DOCUMENT_CHUNKS")
 
 
 def child_command() -> list[str]:
