@@ -26,7 +26,7 @@ from werkzeug.test import stream_encode_multipart
 
 from service.store import generations
 from service.web.app import create_app
-from service.indexing.build import build_index
+from service.indexing.build import BuildCancelled, build_index
 from service.store.generations import BuildLocked
 from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
 from service.store.jobs import JobStore
@@ -48,13 +48,16 @@ DOCS = {
 def in_process_build(corpus: Path, index: Path, embedder: Any) -> Callable[..., BuildOutcome]:
     """The job runner's build step, run in this process with a test embedder."""
     def build(full: bool, on_event: Callable[[dict[str, Any]], None],
-              on_start: Callable[[int], None]) -> BuildOutcome:
+              on_start: Callable[[int], None], cancelled: Callable[[], bool]) -> BuildOutcome:
         on_start(os.getpid())
         try:
             report = build_index(corpus, index, embedder, full=full,
-                                 read=corpus_reader(corpus), progress=EventProgress(on_event))
+                                 read=corpus_reader(corpus), progress=EventProgress(on_event),
+                                 cancelled=cancelled)
         except BuildLocked as error:
             return BuildOutcome(error=str(error), locked=True)
+        except BuildCancelled as error:
+            return BuildOutcome(error=str(error), cancelled=True)
         return BuildOutcome(summary=report.summary())
 
     return build
@@ -362,7 +365,9 @@ def test_upload_then_job_then_searchable_with_metadata(app: Flask, client: Flask
     done = job(client, body["job_id"])
     assert done["status"] == "succeeded" and done["errors"] == [] and done["message"] is None
     assert done["progress"] == {"phase": "done", "documents_done": 1, "documents_total": 1,
-                                "chunks_done": 1, "chunks_total": 1}
+                                "chunks_done": 1, "chunks_total": 1, "eta_s": 0,
+                                "chunks_per_s": pytest.approx(done["progress"]["chunks_per_s"])}
+    assert done["progress"]["chunks_per_s"] > 0
     assert done["files"][0]["status"] == "indexed"
     assert done["created_at"] <= done["started_at"] <= done["finished_at"]
     assert done["report"]["added_paths"] == ["zebra.md"]

@@ -43,6 +43,10 @@ EMBED_SLICE = 256  # texts per embedding call, so progress can move
 DEFAULT_MAX_DOCUMENT_CHUNKS = 20_000
 
 
+class BuildCancelled(Exception):
+    """The build was asked to stop; nothing was published."""
+
+
 class BuildProgress(Protocol):
     def planned(self, documents: int) -> None: ...
     def document_read(self, relative: str) -> None: ...
@@ -108,10 +112,12 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
                 full: bool = False,
                 settings: ChunkSettings | None = None, read: ReadFunction | None = None,
                 progress: BuildProgress | None = None, fallbacks: int = 1,
-                max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS) -> BuildReport:
+                max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
+                cancelled: Callable[[], bool] | None = None) -> BuildReport:
     """Bring the index (a store, or the folder of the embedded one) up to date with the
     corpus and publish a new generation. A damaged live generation is marked bad and
-    the build starts from the newest good one."""
+    the build starts from the newest good one. `cancelled` is asked after each file and
+    each embedding slice; when it says yes, BuildCancelled and nothing is published."""
     from service.indexing.parsing import read_document_safely
 
     store = open_store(index) if isinstance(index, str | Path) else index
@@ -141,9 +147,11 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
             # staged from the start, so a crash at any point leaves its folder to clean up
             writer = store.begin(plan.base, embedder.dimension)
             try:
-                results = read_documents(plan, read or read_document_safely, report, progress)
-                report.embedded_chunks = embed_documents(results, embedder, settings, progress,
+                checked = Checkpoints(progress, cancelled)
+                results = read_documents(plan, read or read_document_safely, report, checked)
+                report.embedded_chunks = embed_documents(results, embedder, settings, checked,
                                                          max_document_chunks)
+                checked.check()
                 counts = write_changes(writer, plan, results, report)
                 writer.finish(manifest_for(embedder, settings, counts))
                 report.generation = store.publish(writer)
@@ -153,6 +161,33 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
         store.prune(fallbacks=fallbacks)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+class Checkpoints:
+    """Progress that also stops the build when it is cancelled: each report is a point
+    where stopping loses nothing but the work so far."""
+
+    def __init__(self, progress: BuildProgress | None, cancelled: Callable[[], bool] | None
+                 ) -> None:
+        self.progress, self.cancelled = progress, cancelled
+
+    def check(self) -> None:
+        if self.cancelled is not None and self.cancelled():
+            raise BuildCancelled("the build was cancelled; the live generation is unchanged")
+
+    def planned(self, documents: int) -> None:
+        if self.progress is not None:
+            self.progress.planned(documents)
+
+    def document_read(self, relative: str) -> None:
+        if self.progress is not None:
+            self.progress.document_read(relative)
+        self.check()
+
+    def chunks_embedded(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.chunks_embedded(done, total)
+        self.check()
 
 
 def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:

@@ -8,20 +8,26 @@ JSON object, and reads one JSON event per line from its stdout:
     {"event": "documents", "done": i, "total": N, "path": p} after each file is read
     {"event": "chunks", "done": i, "total": M}              as chunks are embedded
     {"event": "summary", ...}                               the build's --json summary
-    {"event": "error", "message": "...", "locked": bool}     or why it did not run
+    {"event": "error", "message": "...", "locked": bool, "cancelled": bool}
+                                                            or why it did not run
+
+SIGUSR1 asks the child to stop at its next checkpoint (after a file or an embedding
+slice of 256 chunks) without publishing; it then reports an error with "cancelled".
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from service.embedding import ModelNotAvailable, SentenceTransformerEmbedder
-from service.indexing.build import BuildProgress, BuildReport, build_index
+from service.indexing.build import BuildCancelled, BuildProgress, BuildReport, build_index
 from service.indexing.parsing import corpus_reader
 from service.indexing.sandbox import ParseLimits
 from service.store import BuildLocked, Store, open_store
@@ -68,7 +74,8 @@ class ProgressBar:
 
 
 def run_build(settings: Mapping[str, Any], full: bool = False,
-              progress: BuildProgress | None = None) -> tuple[int, dict[str, Any], str]:
+              progress: BuildProgress | None = None,
+              cancelled: Callable[[], bool] | None = None) -> tuple[int, dict[str, Any], str]:
     """Run one build with these settings (CORPUS_DIR, INDEX_DIR, MODEL, ENCODE_BATCH and
     the PARSE_* limits); returns (exit status, JSON summary, human summary)."""
     corpus_dir, index_dir = Path(settings["CORPUS_DIR"]), Path(settings["INDEX_DIR"])
@@ -79,9 +86,12 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
         read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
         report = build_index(corpus_dir, store, embedder, full=full, read=read,
                              progress=progress,
-                             max_document_chunks=int(settings["MAX_DOCUMENT_CHUNKS"]))
+                             max_document_chunks=int(settings["MAX_DOCUMENT_CHUNKS"]),
+                             cancelled=cancelled)
     except (BuildLocked, FileNotFoundError, ModelNotAvailable) as error:
         return 2, error_summary(error), f"error: {error}"
+    except BuildCancelled as error:
+        return 3, {"error": str(error), "cancelled": True}, f"cancelled: {error}"
     return 0, report.summary(), format_report(report, index_dir)
 
 
@@ -141,7 +151,8 @@ class EventProgress:
 def final_event(summary: Mapping[str, Any]) -> Event:
     if "error" in summary:
         return {"event": "error", "message": summary["error"],
-                "locked": summary.get("locked", False)}
+                "locked": summary.get("locked", False),
+                "cancelled": summary.get("cancelled", False)}
     return {"event": "summary", **summary}
 
 
@@ -161,6 +172,8 @@ def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     except (ValueError, KeyError, TypeError) as error:
         emit({"event": "error", "message": f"bad build request: {error}", "locked": False})
         return 2
-    code, summary, _ = run_build(settings, full, EventProgress(emit))
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
+    code, summary, _ = run_build(settings, full, EventProgress(emit), stop.is_set)
     emit(final_event(summary))
     return code
