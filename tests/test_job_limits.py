@@ -1,7 +1,8 @@
-"""Bounded and cancellable jobs: a document with more chunks than PLANSEARCH_MAX_DOCUMENT_CHUNKS fails
-alone with a specific reason while the rest of the build goes on; DELETE /api/jobs/<id>
-cancels a queued job, or stops a running build at its next checkpoint while the previous
-generation keeps serving; job progress carries a rate and the time left."""
+"""Bounded and cancellable jobs: a document with more chunks than
+PLANSEARCH_MAX_DOCUMENT_CHUNKS fails alone with a specific reason while the rest of the
+build goes on; DELETE /api/jobs/<id> cancels a queued job, or stops a running build at
+its next checkpoint while the previous generation keeps serving; job progress carries a
+rate and the time left."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import test_admin
 from flask.testing import FlaskClient
+from test_admin import AUTH, job, make_app, run_jobs, upload
 
 from service.indexing.build import build_index
 from service.indexing.builder import BUILD_SETTINGS
 from service.indexing.job_runner import SubprocessBuild
 from service.store import EmbeddedStore
-from test_admin import AUTH, dirs, job, make_app, run_jobs, upload  # noqa: F401
+
+dirs = test_admin.dirs  # the admin tests' fixture: a corpus of two plans, indexed
 
 SMALL = "# Urgent care\n\nGloucestershire opens two urgent treatment centres.\n"
 

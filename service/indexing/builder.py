@@ -30,7 +30,7 @@ from service.embedding import ModelNotAvailable, SentenceTransformerEmbedder
 from service.indexing.build import BuildCancelled, BuildProgress, BuildReport, build_index
 from service.indexing.parsing import corpus_reader
 from service.indexing.sandbox import ParseLimits
-from service.store import BuildLocked, Store, open_store
+from service.store import BuildLocked, open_store
 
 
 def format_report(report: BuildReport, index_dir: Path) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from itertools import islice
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
