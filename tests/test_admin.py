@@ -24,15 +24,16 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from service.store import generations
-from service.web.app import create_app
-from service.indexing.build import BuildCancelled, build_index
-from service.store.generations import BuildLocked
-from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
-from service.store.jobs import JobStore
-from service.indexing.parsing import corpus_reader
+from service.indexing.bounds import BuildCancelled
+from service.indexing.build import build_index
 from service.indexing.builder import EventProgress
+from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
+from service.indexing.parsing import corpus_reader
 from service.indexing.uploads import UploadRejected, commit, sanitise_name, stage
+from service.store import generations
+from service.store.generations import BuildLocked
+from service.store.jobs import JobStore
+from service.web.app import create_app
 
 TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

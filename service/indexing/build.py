@@ -15,6 +15,7 @@ import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
+from service.indexing.bounds import DEFAULT_MAX_DOCUMENT_CHUNKS, Checkpoints, chunk_limit_refusal
 from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
     Chunk,
@@ -24,7 +25,7 @@ from service.indexing.chunking import (
 )
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError, document_id
-from service.indexing.plan import ChangePlan, plan_build
+from service.indexing.plan import ChangePlan, good_base, plan_build
 from service.store import (
     DocumentRecord,
     FailureRecord,
@@ -39,12 +40,6 @@ log = logging.getLogger(__name__)
 
 ReadFunction = Callable[[Path, str], Document]
 EMBED_SLICE = 256  # texts per embedding call, so progress can move
-# MiniLM embeds about 40 chunks/s of 128 tokens on 2 idle cores: 20,000 is ~8 minutes
-DEFAULT_MAX_DOCUMENT_CHUNKS = 20_000
-
-
-class BuildCancelled(Exception):
-    """The build was asked to stop; nothing was published."""
 
 
 class BuildProgress(Protocol):
@@ -163,48 +158,6 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     return report
 
 
-class Checkpoints:
-    """Progress that also stops the build when it is cancelled: each report is a point
-    where stopping loses nothing but the work so far."""
-
-    def __init__(self, progress: BuildProgress | None, cancelled: Callable[[], bool] | None
-                 ) -> None:
-        self.progress, self.cancelled = progress, cancelled
-
-    def check(self) -> None:
-        if self.cancelled is not None and self.cancelled():
-            raise BuildCancelled("the build was cancelled; the live generation is unchanged")
-
-    def planned(self, documents: int) -> None:
-        if self.progress is not None:
-            self.progress.planned(documents)
-
-    def document_read(self, relative: str) -> None:
-        if self.progress is not None:
-            self.progress.document_read(relative)
-        self.check()
-
-    def chunks_embedded(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress.chunks_embedded(done, total)
-        self.check()
-
-
-def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:
-    """(the generation to build on, what was wrong with the live one). A damaged live
-    generation is marked bad; the newest good one replaces it as the base, and CURRENT
-    moves only when the build publishes (or, with nothing to build, to that base)."""
-    problem = store.problem(current) if current is not None else None
-    if current is None or problem is None:
-        return current, None
-    if store.bad(current) is None:
-        store.mark_bad(current, problem)
-    older = store.newest_good(exclude=current)
-    if older is None:
-        return None, f"{problem}; no older generation loads, so everything was rebuilt"
-    return older, f"{problem}; rolled back to {older} and rebuilt from it"
-
-
 def read_documents(plan: ChangePlan, read: ReadFunction, report: BuildReport,
                    progress: BuildProgress | None) -> list[ReadDocument | FailureRecord]:
     """Parse every file the plan lists; a file that can't be read becomes a failure."""
@@ -233,7 +186,11 @@ def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embed
     `max_chunks` chunks becomes a failure instead. Returns the chunks embedded."""
     for position, item in enumerate(results):
         if isinstance(item, ReadDocument):
-            refusal = chunk_within_limit(item, embedder, settings, max_chunks)
+            refusal = chunk_limit_refusal(item.document, settings, max_chunks)
+            if refusal is None:
+                item.chunks = chunk_document(item.document, embedder.count_tokens, settings)
+                refusal = chunk_limit_refusal(item.document, settings, max_chunks,
+                                              len(item.chunks))
             if refusal is not None:
                 results[position] = FailureRecord(item.file.relative, refusal,
                                                   item.file.sha256, now())
@@ -255,22 +212,6 @@ def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embed
             vectors[position], spans[position],
             sentence_vectors[position] if sentence_vectors is not None else None))
     return len(pairs)
-
-
-def chunk_within_limit(item: ReadDocument, embedder: Embedder, settings: ChunkSettings,
-                       max_chunks: int) -> str | None:
-    """Chunk the document, or say why it is too large to embed. Every word is at least
-    one token, so the word count refuses a huge file before it costs any tokenising."""
-    words = sum(len(page.text.split()) for page in item.document.pages)
-    found = f"at least {words // settings.chunk_tokens}"
-    if words // settings.chunk_tokens <= max_chunks:
-        item.chunks = chunk_document(item.document, embedder.count_tokens, settings)
-        if len(item.chunks) <= max_chunks:
-            return None
-        found, item.chunks = str(len(item.chunks)), []
-    return (f"too large to index: {found} chunks, more than the limit of {max_chunks} a "
-            "document (PLANSEARCH_MAX_DOCUMENT_CHUNKS); split the file, or raise the limit "
-            "and reindex with full=true")
 
 
 def embed_texts(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]],

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from service.embedding import ModelNotAvailable, SentenceTransformerEmbedder
-from service.indexing.build import BuildCancelled, BuildProgress, BuildReport, build_index
+from service.indexing.bounds import BuildCancelled
+from service.indexing.build import BuildProgress, BuildReport, build_index
 from service.indexing.parsing import corpus_reader
 from service.indexing.sandbox import ParseLimits
 from service.store import BuildLocked, open_store

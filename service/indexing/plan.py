@@ -98,3 +98,18 @@ def base_contents(store: Store, name: str
         raise IndexNotReady(f"{name}: {error}") from None
     finally:
         generation.close()
+
+
+def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:
+    """(the generation to build on, what was wrong with the live one). A damaged live
+    generation is marked bad; the newest good one replaces it as the base, and CURRENT
+    moves only when the build publishes (or, with nothing to build, to that base)."""
+    problem = store.problem(current) if current is not None else None
+    if current is None or problem is None:
+        return current, None
+    if store.bad(current) is None:
+        store.mark_bad(current, problem)
+    older = store.newest_good(exclude=current)
+    if older is None:
+        return None, f"{problem}; no older generation loads, so everything was rebuilt"
+    return older, f"{problem}; rolled back to {older} and rebuilt from it"
