@@ -68,8 +68,11 @@ class SubprocessBuild:
                 text=True, env=env) as process:
             on_start(process.pid)
             assert process.stdin is not None and process.stdout is not None
-            process.stdin.write(request(self.settings, full))
-            process.stdin.close()
+            try:
+                process.stdin.write(request(self.settings, full))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # it died before reading its request: its exit status says how
             asked, polled = False, 0.0
             for line in process.stdout:
                 event = parse_event(line)
