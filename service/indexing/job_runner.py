@@ -227,7 +227,7 @@ class Progress:
             done, total = event.get("done"), event.get("total")
             self.values.update(phase="publishing" if done == total else "embedding",
                                chunks_done=done, chunks_total=total)
-            self._estimate(done, total)
+            self._estimate(int(done or 0), int(total or 0))
         if self.values["phase"] == "embedding" and self._embedding_since is None:
             self._embedding_since = time.monotonic()  # the model load counts as embedding
         if self.values["phase"] != phase or time.monotonic() - self._written > self.interval_s:
