@@ -73,18 +73,16 @@ class SubprocessBuild:
                 process.stdin.close()
             except BrokenPipeError:
                 pass  # it died before reading its request: its exit status says how
-            asked, polled = False, 0.0
+            listening = threading.Event()  # set once the child has its SIGUSR1 handler
+            threading.Thread(target=ask_to_stop, args=(process, listening, cancelled),
+                             name="plansearch-cancel", daemon=True).start()
             for line in process.stdout:
                 event = parse_event(line)
                 if event.get("event") in {"summary", "error"}:
                     final = event
                 elif event:
+                    listening.set()
                     on_event(event)
-                    if not asked and time.monotonic() - polled > CANCEL_POLL_S:
-                        polled = time.monotonic()
-                        if cancelled():  # the child stops at its next checkpoint
-                            process.send_signal(signal.SIGUSR1)
-                            asked = True
             code = process.wait()
             stderr.seek(0)
             tail = " ".join(stderr.read()[-600:].split())
@@ -97,6 +95,17 @@ class SubprocessBuild:
             return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")),
                                 cancelled=bool(final.get("cancelled")))
         return BuildOutcome(error=f"the builder exited with status {code}: {tail}", crashed=True)
+
+
+def ask_to_stop(process: subprocess.Popen[str], listening: threading.Event,
+                cancelled: Callable[[], bool]) -> None:
+    """Poll for a cancel request (it may arrive in any worker process, so it lives in the
+    jobs database) and pass it to the builder, which stops at its next checkpoint."""
+    while process.poll() is None:
+        time.sleep(CANCEL_POLL_S)
+        if listening.is_set() and process.poll() is None and cancelled():
+            process.send_signal(signal.SIGUSR1)
+            return
 
 
 class JobRunner:
