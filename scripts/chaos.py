@@ -36,10 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["what are Gloucestershire's urgent care plans", "RTT waiting times",
              "planned care in Staffordshire", "mental health services Coventry",
              "community partners bulletin", "elective hub", "NHS 111 online"]
-MARK_START, MARK_END = "<!-- chaos:start -->", "<!-- chaos:end -->"
-ABUSE_START, ABUSE_END = "<!-- chaos-abuse:start -->", "<!-- chaos-abuse:end -->"
 FAULT_STAGES = ("rebuild", "kill", "corrupt", "pdfs")
 ABUSE_STAGES = ("abuse", "duplicates", "questions")
+INTEGRITY_STAGES = ("integrity", "big-upload", "cancel")
+# each group's table goes to its own RELIABILITY.md section (<!-- NAME:start -->)
+SECTIONS = ((FAULT_STAGES, "chaos"), (ABUSE_STAGES, "chaos-abuse"),
+            (INTEGRITY_STAGES, "integrity"))
 FILLER = "urgent care waiting times in Gloucestershire hospitals "
 PROXIED = "192.0.2.10"  # a client address the loopback "proxy" forwards for
 # `make run`'s settings, plus: no control socket in $HOME (the run stays inside its
@@ -93,7 +95,7 @@ class Api:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job = self.job(job_id)
-            if job["status"] in {"succeeded", "failed"}:
+            if job["status"] in {"succeeded", "failed", "cancelled"}:
                 return job
             time.sleep(0.25)
         raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s")
@@ -385,6 +387,115 @@ def corrupt_live_vectors(api: Api, server: Server, expected: set[str]) -> dict[s
                       + (f"; {problem}" if problem else "")}
 
 
+def truncate_upload_reload(api: Api, server: Server, expected: set[str]) -> dict[str, Any]:
+    """Issue #12: truncate -s 8192 the live index.sqlite, upload, kill -HUP the master."""
+    index = server.root / "index"
+    if len([p for p in index.iterdir() if p.name.startswith("gen-")]) < 2:
+        # as in the issue, an older good generation exists (a fresh index has just one)
+        document_id, job = upload_and_wait(api, "before-damage", 900)
+        assert job["status"] == "succeeded", job
+        expected.add(document_id)
+    live = (index / "CURRENT").read_text().strip()
+    os.truncate(index / live / "index.sqlite", 8192)  # SQLite reads it; nothing maps it
+    seen = {"damaged": api.health()[1], "documents": api.call("GET", "/api/documents")[0]}
+    name, content, _ = unique_document("integrity")
+    status, body = api.upload(name, content)
+    assert status == 202, body
+    server.reload()  # while the upload's build runs
+    seen["reloaded"] = api.health()[1]
+    searches = [api.call("GET", f"/api/search?q={urllib.parse.quote(q)}")[0] for q in QUESTIONS]
+    job = api.wait_job(body["job_id"], 900)
+    retried = re.search(r"retried by job (\w+)", job.get("message") or "")
+    if job["status"] == "failed" and retried:  # the HUP ended the worker running the job
+        job = api.wait_job(retried.group(1), 900)
+    expected.add(body["document_id"])
+    after = api.health()[1]
+    kept = sorted(p.name for p in index.iterdir() if p.name.startswith("gen-"))
+    problem = check_documents(api, expected)
+    reloaded = seen["reloaded"]
+    ok = (seen["damaged"].get("status") == "degraded" and seen["documents"] == 200
+          and reloaded.get("status") == "degraded" and reloaded.get("bad_generation") == live
+          and set(searches) == {200} and job["status"] == "succeeded"
+          and after.get("status") == "ok" and problem is None)
+    return {"check": "truncate -s 8192 the live index.sqlite, upload, kill -HUP", "ok": ok,
+            "result": f"served {reloaded.get('generation')} ('{reloaded.get('status')}', "
+                      f"naming {reloaded.get('bad_generation')}) after the HUP; the upload "
+                      f"published {after.get('generation')}, health then '{after.get('status')}'",
+            "detail": f"before any reload health said '{seen['damaged'].get('status')}' serving "
+                      f"{seen['damaged'].get('generation')} and /api/documents answered "
+                      f"{seen['documents']}; {len(searches)} searches after the HUP answered "
+                      f"{sorted(Counter(searches).items())}; generations left on disk: "
+                      f"{', '.join(kept)}" + (f"; {problem}" if problem else "")}
+
+
+def big_text(megabytes: int) -> bytes:
+    """A plain-text plan of about this many MB, with enough distinct words to chunk."""
+    lines, size, n = [], 0, 0
+    while size < megabytes * 1_000_000:
+        line = (f"Ward {n} will open community diagnostic centre number {n % 997} and cut "
+                f"waiting times for elective care by {n % 40} weeks in year {2024 + n % 7}.\n")
+        lines.append(line)
+        size += len(line)
+        n += 1
+    return ("# A very large plan\n\n" + "".join(lines)).encode()
+
+
+def big_upload_then_small(api: Api, server: Server, expected: set[str]) -> dict[str, Any]:
+    """Issue #12: a 49 MB text file must not hold up a small upload behind it."""
+    started = time.monotonic()
+    status, big = api.upload("very-large-plan.txt", big_text(49))
+    assert status == 202, big
+    name, content, _ = unique_document("behind")
+    status, small = api.upload(name, content)
+    assert status == 202, small
+    queued = time.monotonic()
+    small_job = api.wait_job(small["job_id"], 1800)
+    small_done = time.monotonic() - queued
+    big_job = api.wait_job(big["job_id"], 60)
+    big_s = parse_time(big_job["finished_at"]) - parse_time(big_job["created_at"])
+    expected.add(small["document_id"])
+    reason = big_job["files"][0].get("reason", "")
+    problem = check_documents(api, expected)
+    ok = (big_job["status"] == "failed" and reason.startswith("too large to index")
+          and small_job["status"] == "succeeded" and problem is None)
+    return {"check": "a 49 MB text upload, then a small upload behind it", "ok": ok,
+            "result": f"49 MB upload {big_job['status']}; the small one {small_job['status']} "
+                      f"{small_done:.0f} s after it was queued",
+            "detail": f"refusal: {shorten(reason)}; the 49 MB job took {big_s:.0f} s from "
+                      f"upload to failure (upload request {queued - started:.0f} s)"
+                      + (f"; {problem}" if problem else "")}
+
+
+def cancel_running_upload(api: Api, server: Server, expected: set[str]) -> dict[str, Any]:
+    """DELETE /api/jobs/<id> of an upload that is embedding; a small upload behind it."""
+    before = api.health()[1]["generation"]
+    status, medium = api.upload("medium-plan.txt", big_text(2))  # about 3,000 chunks
+    assert status == 202, medium
+    name, content, _ = unique_document("after-cancel")
+    status, small = api.upload(name, content)
+    assert status == 202, small
+    wait_until(lambda: api.job(medium["job_id"])["progress"].get("chunks_done"), 900,
+               "the medium upload to start embedding")
+    progress = api.job(medium["job_id"])["progress"]
+    asked = time.monotonic()
+    code, answer = api.call("DELETE", f"/api/jobs/{medium['job_id']}", admin=True)
+    cancelled = api.wait_job(medium["job_id"], 300)
+    stopped = time.monotonic() - asked
+    serving = api.health()[1]["generation"]
+    small_job = api.wait_job(small["job_id"], 900)
+    expected.add(small["document_id"])
+    problem = check_documents(api, expected)
+    ok = (code == 202 and cancelled["status"] == "cancelled" and serving == before
+          and small_job["status"] == "succeeded" and problem is None)
+    return {"check": "cancel a running upload (DELETE /api/jobs/<id>), small upload behind it",
+            "ok": ok, "result": f"{cancelled['status']} {stopped:.1f} s after the DELETE "
+                                f"({code}); the small one {small_job['status']}",
+            "detail": f"cancelled at {progress.get('chunks_done')}/{progress.get('chunks_total')}"
+                      f" chunks ({progress.get('chunks_per_s')} chunks/s, eta "
+                      f"{progress.get('eta_s')} s); still serving {serving} right after"
+                      + (f"; {problem}" if problem else "")}
+
+
 def upload_pdfs(api: Api, pdfs: Path, expected: set[str], timeout: float) -> dict[str, Any]:
     files, jobs = sorted(pdfs.glob("*.pdf")), {}
     started = time.monotonic()
@@ -617,9 +728,10 @@ def cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def record(table: str, path: Path, start: str = MARK_START, end: str = MARK_END) -> None:
-    """Replace one chaos section of RELIABILITY.md (or append one)."""
+def record(table: str, path: Path, marker: str = "chaos") -> None:
+    """Replace the `marker` section of RELIABILITY.md (or append one)."""
     text = path.read_text() if path.exists() else "# Reliability\n"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     block = f"{start}\n{table}\n{end}"
     if start in text and end in text:
         text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
@@ -653,6 +765,9 @@ def run(args: argparse.Namespace, root: Path) -> list[dict[str, Any]]:
             "abuse": lambda: abusive_chats(api, args.abusive_chats, args.abuse_seconds),
             "duplicates": lambda: parallel_duplicates(api, args.duplicates),
             "questions": lambda: question_script(api, args.questions, limit=1200),
+            "integrity": lambda: truncate_upload_reload(api, server, expected),
+            "big-upload": lambda: big_upload_then_small(api, server, expected),
+            "cancel": lambda: cancel_running_upload(api, server, expected),
         }
         for name in args.stages:
             stage = available[name]
@@ -675,8 +790,10 @@ def main() -> int:
     parser.add_argument("--kill-trials", type=int, default=10, help="kill -9 trials")
     parser.add_argument("--pdf-timeout", type=float, default=600,
                         help="seconds the PDF uploads may take in all")
-    parser.add_argument("--stages", nargs="+", choices=FAULT_STAGES + ABUSE_STAGES,
-                        default=list(FAULT_STAGES + ABUSE_STAGES), help="stages to run")
+    parser.add_argument("--stages", nargs="+",
+                        choices=FAULT_STAGES + ABUSE_STAGES + INTEGRITY_STAGES,
+                        default=list(FAULT_STAGES + ABUSE_STAGES + INTEGRITY_STAGES),
+                        help="stages to run, in this order (kill times itself by rebuild)")
     parser.add_argument("--abusive-chats", type=int, default=8,
                         help="clients sending 50-turn chats in the abuse stage")
     parser.add_argument("--abuse-seconds", type=float, default=20,
@@ -700,15 +817,14 @@ def main() -> int:
             shutil.rmtree(root, ignore_errors=True)
     command = " ".join(["python scripts/chaos.py", *sys.argv[1:]])
     seconds = time.monotonic() - started
-    for names, start, end in ((FAULT_STAGES, MARK_START, MARK_END),
-                              (ABUSE_STAGES, ABUSE_START, ABUSE_END)):
+    for names, marker in SECTIONS:
         chosen = [r for r in results if r["stage"] in names]
         if not chosen:
             continue
         table = render(chosen, seconds, command)
         print(table)
         if str(args.record) != "-":
-            record(table, args.record, start, end)
+            record(table, args.record, marker)
     return 0 if all(r["ok"] for r in results) else 1
 
 

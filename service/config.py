@@ -71,6 +71,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Memory one file's parser may allocate (address space, on top of the builder's), "
             "in MiB."),
     Setting("PARSE_MAX_PAGES", 2000, "PDFs with more pages than this are skipped."),
+    Setting("MAX_DOCUMENT_CHUNKS", 20000,
+            "A document with more chunks than this fails (and the rest of its build goes on): "
+            "about 8 minutes of embedding on 2 idle cores, at roughly 40 chunks/s."),
     Setting("RATE_LIMIT_SEARCH", "1200/minute",
             "Limit on /api/search and /api/chat together, per API key when a valid one is "
             "sent, else per client address (flask-limiter syntax). Sized for an NHS trust "

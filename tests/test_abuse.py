@@ -15,8 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.retrieval.chat import Turn
-from service.web.api import MAX_CONTEXT_QUESTIONS, turns_that_matter
+from service.areas import Gazetteer
+from service.retrieval.chat import Turn, resolve_follow_ups
+from service.web.api import MAX_CONTEXT_QUESTIONS, chat_query, turns_that_matter
 from service.web.app import create_app
 
 FILLER = "urgent care waiting times in Gloucestershire hospitals "
@@ -34,9 +35,19 @@ def test_fifty_long_follow_ups_search_at_most_1000_characters(client: FlaskClien
     response = client.post("/api/chat", json={"messages": abusive_messages(), "k": 3})
     assert response.status_code == 200
     query = response.get_json()["query_used"]
-    assert 900 < len(query) <= 1000
+    assert len(query) <= 1000
     # the newest question (its topic words, the place lifted out) comes first and survives
     assert query.startswith("urgent care waiting times hospitals urgent care")
+
+
+def test_a_follow_up_and_its_place_are_cut_to_1000_characters() -> None:
+    topic = " ".join(["cardiology"] * 90)  # 989 characters: one message under its limit
+    turns = [user("what are Gloucestershire's urgent care plans"), Turn("assistant", "…"),
+             user(f"and {topic}")]
+    uncapped = resolve_follow_ups(turns, Gazetteer.load()).query
+    assert len(uncapped) > 1000  # the place joins the new topic
+    capped = chat_query(turns, Gazetteer.load())
+    assert len(capped.query) <= 1000 and capped.query.startswith("cardiology cardiology")
 
 
 def user(text: str) -> Turn:

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
+from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
 from service.indexing.builder import EventProgress
 from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
@@ -48,13 +49,16 @@ DOCS = {
 def in_process_build(corpus: Path, index: Path, embedder: Any) -> Callable[..., BuildOutcome]:
     """The job runner's build step, run in this process with a test embedder."""
     def build(full: bool, on_event: Callable[[dict[str, Any]], None],
-              on_start: Callable[[int], None]) -> BuildOutcome:
+              on_start: Callable[[int], None], cancelled: Callable[[], bool]) -> BuildOutcome:
         on_start(os.getpid())
         try:
             report = build_index(corpus, index, embedder, full=full,
-                                 read=corpus_reader(corpus), progress=EventProgress(on_event))
+                                 read=corpus_reader(corpus), progress=EventProgress(on_event),
+                                 cancelled=cancelled)
         except BuildLocked as error:
             return BuildOutcome(error=str(error), locked=True)
+        except BuildCancelled as error:
+            return BuildOutcome(error=str(error), cancelled=True)
         return BuildOutcome(summary=report.summary())
 
     return build
@@ -362,14 +366,16 @@ def test_upload_then_job_then_searchable_with_metadata(app: Flask, client: Flask
     done = job(client, body["job_id"])
     assert done["status"] == "succeeded" and done["errors"] == [] and done["message"] is None
     assert done["progress"] == {"phase": "done", "documents_done": 1, "documents_total": 1,
-                                "chunks_done": 1, "chunks_total": 1}
+                                "chunks_done": 1, "chunks_total": 1, "eta_s": 0,
+                                "chunks_per_s": pytest.approx(done["progress"]["chunks_per_s"])}
+    assert done["progress"]["chunks_per_s"] > 0
     assert done["files"][0]["status"] == "indexed"
     assert done["created_at"] <= done["started_at"] <= done["finished_at"]
     assert done["report"]["added_paths"] == ["zebra.md"]
     hit = client.get("/api/search?q=zebra crossings near schools&k=1").get_json()["results"][0]
     assert hit["document"] == {"id": "zebra-md", "title": "Wessex crossings plan",
                                "area": "Dorset", "path": "zebra.md",
-                               "source_url": "https://example.nhs.uk/zebra"}
+                               "source_url": "https://example.nhs.uk/zebra", "published": None}
 
 
 def test_a_file_that_cannot_be_read_fails_its_job_with_the_reason(app: Flask,
@@ -426,7 +432,8 @@ def test_a_killed_builder_fails_the_job_once_and_queues_one_retry(
         dirs: dict[str, Path], fake_embedder: Any) -> None:
     app = make_app(dirs, fake_embedder, JOB_BUILDER=KilledBuild(
         {"CORPUS_DIR": dirs["corpus"], "INDEX_DIR": dirs["index"], "MODEL": "x",
-         "PARSE_TIMEOUT_S": 1, "PARSE_MEMORY_MB": 1, "PARSE_MAX_PAGES": 1, "ENCODE_BATCH": 1}))
+         "PARSE_TIMEOUT_S": 1, "PARSE_MEMORY_MB": 1, "PARSE_MAX_PAGES": 1, "ENCODE_BATCH": 1,
+         "MAX_DOCUMENT_CHUNKS": 1}))
     client = app.test_client()
     job_id = upload(client, (ZEBRA, "zebra.md")).get_json()["job_id"]
     run_jobs(app)  # the job fails, its retry fails too, and that retry is not retried again

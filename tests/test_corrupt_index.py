@@ -47,10 +47,11 @@ def remove_header(path: Path) -> None:
 
 
 DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "truncated vectors": (store.VECTORS, truncate, "damaged vector file"),
-    "scribbled vectors": (store.VECTORS, scribble, "gen-000002"),
-    "truncated database": (store.DATABASE, truncate, "damaged database"),
-    "scribbled database": (store.DATABASE, scribble, "damaged database"),
+    # sizes are checked first, then checksums, then what FAISS and SQLite can tell
+    "truncated vectors": (store.VECTORS, truncate, "vectors.faiss is "),
+    "scribbled vectors": (store.VECTORS, scribble, "vectors.faiss is "),  # it grows: tiny file
+    "truncated database": (store.DATABASE, truncate, "index.sqlite is "),
+    "scribbled database": (store.DATABASE, scribble, "index.sqlite does not match its checksum"),
     "database header gone": (store.DATABASE, remove_header, "damaged database"),
     "manifest garbled": (store.MANIFEST, truncate, "unreadable manifest"),
 }
@@ -108,7 +109,7 @@ def test_a_damaged_new_generation_is_refused_at_reload(two_generations: dict[str
     truncate(two_generations["index"] / "gen-000003" / store.VECTORS)
     body = client.get("/api/health").get_json()
     assert (body["status"], body["generation"]) == ("degraded", "gen-000002")
-    assert "gen-000003: damaged vector file" in body["problem"]
+    assert "gen-000003: vectors.faiss is " in body["problem"]
     assert document_ids(client) == ["gloucestershire-txt", "staffordshire-txt"]
 
 
@@ -119,12 +120,13 @@ def test_no_loadable_generation_answers_503_with_the_repair_command(
     client = client_for(two_generations, fake_embedder)
     health = client.get("/api/health")
     assert health.status_code == 503
-    assert health.get_json()["status"] == "unavailable"
+    assert health.get_json()["status"] == "down"
     assert "python scripts/build_index.py --full" in health.get_json()["problem"]
     search = client.get("/api/search?q=urgent care")
     assert search.status_code == 503
     message = search.get_json()["error"]["message"]
-    assert message.startswith("no usable index generation (gen-000002: gen-000002: damaged vector")
+    assert message.startswith("no usable index generation (gen-000002: gen-000002: vectors.faiss "
+                              "is ")
     assert message.endswith("run `make index` (or `python scripts/build_index.py --full` to "
                             "rebuild from scratch)")
 
@@ -149,8 +151,8 @@ def test_an_incremental_build_rolls_back_past_a_damaged_generation(
     code, summary, _ = run_build(load_config({"CORPUS_DIR": real_index["corpus"],
                                               "INDEX_DIR": real_index["index"]}))
     assert code == 0
-    assert summary["warnings"][0].startswith("the live index was damaged: gen-000002: damaged "
-                                             "database")
+    assert summary["warnings"][0].startswith("the live index was damaged: gen-000002: "
+                                             "index.sqlite does not match its checksum")
     assert "rolled back to gen-000001 and rebuilt from it" in summary["warnings"][0]
     assert (summary["added_paths"], summary["generation"]) == (["staffordshire.txt"], "gen-000003")
     client = client_for(real_index, embedder)

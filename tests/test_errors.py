@@ -295,11 +295,11 @@ def test_no_index_is_a_503_naming_the_build_command(unbuilt_app: Flask, tmp_path
     assert "make index" in message and "build_index.py" in message
 
 
-def test_health_without_an_index_is_503_unavailable(unbuilt_app: Flask, tmp_path: Path) -> None:
+def test_health_without_an_index_is_503_down(unbuilt_app: Flask, tmp_path: Path) -> None:
     response = unbuilt_app.test_client().get("/api/health")
     assert response.status_code == 503
     assert response.get_json() == {
-        "status": "unavailable",
+        "status": "down",
         "problem": f"no index has been built yet in {tmp_path / 'index'}; {REPAIR_HINT}",
         "model": "fake-embedder"}
 

@@ -3,7 +3,6 @@ plan (what changed), read (sandboxed parsers), embed (the model), write (the sto
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,7 @@ import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
+from service.indexing.bounds import DEFAULT_MAX_DOCUMENT_CHUNKS, Checkpoints, chunk_limit_refusal
 from service.indexing.boxes import align_document, chunk_boxes
 from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
@@ -25,7 +25,7 @@ from service.indexing.chunking import (
 )
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError, document_id
-from service.indexing.plan import ChangePlan, plan_build
+from service.indexing.plan import ChangePlan, good_base, plan_build
 from service.store import (
     DocumentRecord,
     FailureRecord,
@@ -35,8 +35,6 @@ from service.store import (
     Store,
     open_store,
 )
-
-log = logging.getLogger(__name__)
 
 ReadFunction = Callable[[Path, str], Document]
 EMBED_SLICE = 256  # texts per embedding call, so progress can move
@@ -106,10 +104,13 @@ def default_settings(embedder: Embedder) -> ChunkSettings:
 def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder, *,
                 full: bool = False,
                 settings: ChunkSettings | None = None, read: ReadFunction | None = None,
-                progress: BuildProgress | None = None, keep_generations: int = 2
-                ) -> BuildReport:
+                progress: BuildProgress | None = None, fallbacks: int = 1,
+                max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
+                cancelled: Callable[[], bool] | None = None) -> BuildReport:
     """Bring the index (a store, or the folder of the embedded one) up to date with the
-    corpus and publish a new generation."""
+    corpus and publish a new generation. A damaged live generation is marked bad and
+    the build starts from the newest good one. `cancelled` is asked after each file and
+    each embedding slice; when it says yes, BuildCancelled and nothing is published."""
     from service.indexing.parsing import read_document_safely
 
     store = open_store(index) if isinstance(index, str | Path) else index
@@ -117,12 +118,20 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     settings = settings or default_settings(embedder)
     report = BuildReport()
     with store.build_lock():
-        plan = plan_build(store, corpus_dir, embedder, settings, full)
+        current = store.current()
+        base, damage = good_base(store, current)
+        if damage is not None:
+            report.warnings.append(f"the live index was damaged: {damage}")
+        plan = plan_build(store, corpus_dir, embedder, settings, full, base)
         report.full_rebuild_reason = plan.full_rebuild_reason
+        if base is None and current is not None and not full:
+            report.full_rebuild_reason = "no good generation to build on"
         if progress is not None:
             progress.planned(len(plan.to_read))
         if plan.base is not None and not plan.has_work:
             # nothing to publish: a new generation would only make servers reload
+            if plan.base != current:
+                store.point_to(plan.base)  # the repair: back to the good generation
             report.unchanged.extend(plan.unchanged)
             report.failed.extend({"path": f.path, "reason": f.reason}
                                  for f in plan.still_failing)
@@ -131,15 +140,18 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
             # staged from the start, so a crash at any point leaves its folder to clean up
             writer = store.begin(plan.base, embedder.dimension)
             try:
-                results = read_documents(plan, read or read_document_safely, report, progress)
-                report.embedded_chunks = embed_documents(results, embedder, settings, progress)
+                checked = Checkpoints(progress, cancelled)
+                results = read_documents(plan, read or read_document_safely, report, checked)
+                report.embedded_chunks = embed_documents(results, embedder, settings, checked,
+                                                         max_document_chunks)
+                checked.check()
                 counts = write_changes(writer, plan, results, report)
                 writer.finish(manifest_for(embedder, settings, counts))
                 report.generation = store.publish(writer)
             except BaseException:
                 store.discard(writer)
                 raise
-        store.prune(keep=keep_generations)
+        store.prune(fallbacks=fallbacks)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -165,12 +177,22 @@ def read_documents(plan: ChangePlan, read: ReadFunction, report: BuildReport,
 
 
 def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embedder,
-                    settings: ChunkSettings, progress: BuildProgress | None) -> int:
+                    settings: ChunkSettings, progress: BuildProgress | None,
+                    max_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS) -> int:
     """Chunk every read document and embed the chunks, with their sentences' vectors
-    from the same pass when the embedder can give them. Returns the chunks embedded."""
+    from the same pass when the embedder can give them. A document with more than
+    `max_chunks` chunks becomes a failure instead. Returns the chunks embedded."""
+    for position, item in enumerate(results):
+        if isinstance(item, ReadDocument):
+            refusal = chunk_limit_refusal(item.document, settings, max_chunks)
+            if refusal is None:
+                item.chunks = chunk_document(item.document, embedder.count_tokens, settings)
+                refusal = chunk_limit_refusal(item.document, settings, max_chunks,
+                                              len(item.chunks))
+            if refusal is not None:
+                results[position] = FailureRecord(item.file.relative, refusal,
+                                                  item.file.sha256, now())
     ready = [item for item in results if isinstance(item, ReadDocument)]
-    for item in ready:
-        item.chunks = chunk_document(item.document, embedder.count_tokens, settings)
     pairs = [(item, chunk) for item in ready for chunk in item.chunks]
     texts = [embedding_text(item.title, c.section, c.text, embedder.count_tokens, settings)
              for item, c in pairs]

@@ -8,24 +8,31 @@ JSON object, and reads one JSON event per line from its stdout:
     {"event": "documents", "done": i, "total": N, "path": p} after each file is read
     {"event": "chunks", "done": i, "total": M}              as chunks are embedded
     {"event": "summary", ...}                               the build's --json summary
-    {"event": "error", "message": "...", "locked": bool}     or why it did not run
+    {"event": "error", "message": "...", "locked": bool, "cancelled": bool}
+                                                            or why it did not run
+
+SIGUSR1 asks the child to stop at its next checkpoint (after a file or an embedding
+slice of 256 chunks) without publishing; it then reports an error with "cancelled".
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from service.config import load_config
 from service.embedding import ModelNotAvailable, make_embedder
+from service.indexing.bounds import BuildCancelled
 from service.indexing.build import BuildProgress, BuildReport, build_index
 from service.indexing.parsing import corpus_reader
 from service.indexing.sandbox import ParseLimits
-from service.store import BuildLocked, Store, open_store
+from service.store import BuildLocked, open_store
 
 
 def format_report(report: BuildReport, index_dir: Path) -> str:
@@ -42,23 +49,6 @@ def format_report(report: BuildReport, index_dir: Path) -> str:
     lines += [f"  FAILED {f['path']}: {f['reason']}" for f in report.failed]
     lines += [f"  warning: {w}" for w in report.warnings]
     return "\n".join(lines)
-
-
-def roll_back_damaged(store: Store) -> tuple[str | None, bool]:
-    """If the live generation is damaged, point CURRENT at the newest older one that
-    loads, so an incremental build can start from it. Returns (what was done, whether
-    only a full rebuild can help)."""
-    current = store.current()
-    problem = store.problem(current) if current is not None else None
-    if current is None or problem is None:
-        return None, False
-    with store.build_lock():
-        published = store.published()
-        for older in published[published.index(current) + 1:]:
-            if store.problem(older) is None:
-                store.point_to(older)
-                return f"{problem}; rolled back to {older} and rebuilt from it", False
-    return f"{problem}; no older generation loads, so everything was rebuilt", True
 
 
 class ProgressBar:
@@ -86,23 +76,24 @@ class ProgressBar:
 
 
 def run_build(settings: Mapping[str, Any], full: bool = False,
-              progress: BuildProgress | None = None) -> tuple[int, dict[str, Any], str]:
+              progress: BuildProgress | None = None,
+              cancelled: Callable[[], bool] | None = None) -> tuple[int, dict[str, Any], str]:
     """Run one build with these settings (CORPUS_DIR, INDEX_DIR, MODEL, ENCODE_BATCH and
     the PARSE_* limits); returns (exit status, JSON summary, human summary)."""
     corpus_dir, index_dir = Path(settings["CORPUS_DIR"]), Path(settings["INDEX_DIR"])
     store = open_store(index_dir)
     try:
-        repaired, needs_full = roll_back_damaged(store)
-        full = full or needs_full
         embedder = make_embedder(settings["EMBEDDER"], settings["MODEL"],
                                  batch_size=settings["ENCODE_BATCH"])
         read = corpus_reader(corpus_dir, ParseLimits.from_config(settings))
         report = build_index(corpus_dir, store, embedder, full=full, read=read,
-                             progress=progress)
+                             progress=progress,
+                             max_document_chunks=int(settings["MAX_DOCUMENT_CHUNKS"]),
+                             cancelled=cancelled)
     except (BuildLocked, FileNotFoundError, ModelNotAvailable) as error:
         return 2, error_summary(error), f"error: {error}"
-    if repaired:
-        report.warnings.insert(0, f"the live index was damaged: {repaired}")
+    except BuildCancelled as error:
+        return 3, {"error": str(error), "cancelled": True}, f"cancelled: {error}"
     return 0, report.summary(), format_report(report, index_dir)
 
 
@@ -117,7 +108,7 @@ def error_summary(error: Exception) -> dict[str, Any]:
 Event = dict[str, Any]
 # the settings a build reads; nothing else crosses into the child
 BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "EMBEDDER", "ENCODE_BATCH",
-                  "PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES")
+                  "PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "MAX_DOCUMENT_CHUNKS")
 
 
 def child_command() -> list[str]:
@@ -164,7 +155,8 @@ class EventProgress:
 def final_event(summary: Mapping[str, Any]) -> Event:
     if "error" in summary:
         return {"event": "error", "message": summary["error"],
-                "locked": summary.get("locked", False)}
+                "locked": summary.get("locked", False),
+                "cancelled": summary.get("cancelled", False)}
     return {"event": "summary", **summary}
 
 
@@ -183,6 +175,8 @@ def main(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     except (ValueError, KeyError, TypeError) as error:
         emit({"event": "error", "message": f"bad build request: {error}", "locked": False})
         return 2
-    code, summary, _ = run_build(settings, full, EventProgress(emit))
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
+    code, summary, _ = run_build(settings, full, EventProgress(emit), stop.is_set)
     emit(final_event(summary))
     return code

@@ -37,9 +37,13 @@ class BuildOutcome:
     error: str | None = None
     locked: bool = False  # another builder (e.g. `make index` in a shell) holds the lock
     crashed: bool = False  # the builder died: worth one automatic retry
+    cancelled: bool = False  # stopped on request; nothing was published
 
 
-BuildFunction = Callable[[bool, Callable[[Event], None], Callable[[int], None]], BuildOutcome]
+# build(full, on_event, on_start(pid), cancelled()) -> outcome
+BuildFunction = Callable[[bool, Callable[[Event], None], Callable[[int], None],
+                          Callable[[], bool]], BuildOutcome]
+CANCEL_POLL_S = 1.0
 
 
 class SubprocessBuild:
@@ -53,7 +57,8 @@ class SubprocessBuild:
         return child_command()
 
     def __call__(self, full: bool, on_event: Callable[[Event], None],
-                 on_start: Callable[[int], None]) -> BuildOutcome:
+                 on_start: Callable[[int], None], cancelled: Callable[[], bool]
+                 ) -> BuildOutcome:
         path = os.pathsep.join(p for p in (str(PACKAGE_PARENT), os.environ.get("PYTHONPATH"))
                                if p)
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": path}
@@ -63,13 +68,20 @@ class SubprocessBuild:
                 text=True, env=env) as process:
             on_start(process.pid)
             assert process.stdin is not None and process.stdout is not None
-            process.stdin.write(request(self.settings, full))
-            process.stdin.close()
+            try:
+                process.stdin.write(request(self.settings, full))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # it died before reading its request: its exit status says how
+            listening = threading.Event()  # set once the child has its SIGUSR1 handler
+            threading.Thread(target=ask_to_stop, args=(process, listening, cancelled),
+                             name="plansearch-cancel", daemon=True).start()
             for line in process.stdout:
                 event = parse_event(line)
                 if event.get("event") in {"summary", "error"}:
                     final = event
                 elif event:
+                    listening.set()
                     on_event(event)
             code = process.wait()
             stderr.seek(0)
@@ -80,8 +92,20 @@ class SubprocessBuild:
         if final.get("event") == "summary" and code == 0:
             return BuildOutcome(summary={k: v for k, v in final.items() if k != "event"})
         if final.get("event") == "error":
-            return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")))
+            return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")),
+                                cancelled=bool(final.get("cancelled")))
         return BuildOutcome(error=f"the builder exited with status {code}: {tail}", crashed=True)
+
+
+def ask_to_stop(process: subprocess.Popen[str], listening: threading.Event,
+                cancelled: Callable[[], bool]) -> None:
+    """Poll for a cancel request (it may arrive in any worker process, so it lives in the
+    jobs database) and pass it to the builder, which stops at its next checkpoint."""
+    while process.poll() is None:
+        time.sleep(CANCEL_POLL_S)
+        if listening.is_set() and process.poll() is None and cancelled():
+            process.send_signal(signal.SIGUSR1)
+            return
 
 
 class JobRunner:
@@ -143,10 +167,14 @@ class JobRunner:
         full = any(job["full"] for job in jobs)
         progress = Progress(self.store, batch)
         log.info("running %d job(s) in one %s build", len(jobs), "full" if full else "incremental")
-        result = self.build(full, progress.update, lambda pid: self.store.set_builder(batch, pid))
+        result = self.build(full, progress.update, lambda pid: self.store.set_builder(batch, pid),
+                            lambda: self.store.cancel_requested(batch))
         if result.locked:
             self.store.requeue(batch)
             return False  # wait a poll interval for the other builder
+        if result.cancelled:
+            self._cancelled(jobs, progress)
+            return True
         if result.summary is None:
             self._fail(jobs, result.error or "the build failed", retry=result.crashed)
             return True
@@ -155,6 +183,19 @@ class JobRunner:
             status, files, errors, message = outcome(job, result.summary)
             self.store.finish(job, status, files, errors, message, report, progress.final())
         return True
+
+    def _cancelled(self, jobs: list[dict[str, Any]], progress: Progress) -> None:
+        """The jobs asked to stop are cancelled; the rest of their batch runs again."""
+        current = {job["id"]: job for job in (self.store.get(j["id"]) for j in jobs) if job}
+        stopped = [job for job in current.values() if job["cancel_requested"]]
+        for job in stopped:
+            files = [{**f, "status": "cancelled"} for f in job["files"]]
+            self.store.finish(job, "cancelled", files, [], "cancelled while running; the "
+                              "live generation is unchanged", None,
+                              {**progress.values, "phase": "cancelled", "eta_s": None})
+        self.store.requeue_jobs([job_id for job_id, job in current.items()
+                                 if not job["cancel_requested"]])
+        log.info("build cancelled by job(s) %s", ", ".join(j["id"] for j in stopped))
 
     def _fail(self, jobs: list[dict[str, Any]], reason: str, retry: bool) -> None:
         message = reason
@@ -178,8 +219,10 @@ class Progress:
         self.store, self.batch, self.interval_s = store, batch, interval_s
         self.values: dict[str, Any] = {"phase": "starting", "documents_done": 0,
                                        "documents_total": None, "chunks_done": 0,
-                                       "chunks_total": None}
+                                       "chunks_total": None, "chunks_per_s": None,
+                                       "eta_s": None}
         self._written = 0.0
+        self._embedding_since: float | None = None
 
     def update(self, event: Event) -> None:
         kind, phase = event.get("event"), self.values["phase"]
@@ -193,12 +236,23 @@ class Progress:
             done, total = event.get("done"), event.get("total")
             self.values.update(phase="publishing" if done == total else "embedding",
                                chunks_done=done, chunks_total=total)
+            self._estimate(int(done or 0), int(total or 0))
+        if self.values["phase"] == "embedding" and self._embedding_since is None:
+            self._embedding_since = time.monotonic()  # the model load counts as embedding
         if self.values["phase"] != phase or time.monotonic() - self._written > self.interval_s:
             self.store.set_progress(self.batch, dict(self.values))
             self._written = time.monotonic()
 
+    def _estimate(self, done: int, total: int) -> None:
+        """Seconds left at the rate embedded so far (publishing is quick next to it)."""
+        elapsed = time.monotonic() - (self._embedding_since or time.monotonic())
+        if done and elapsed > 0:
+            rate = done / elapsed
+            self.values.update(chunks_per_s=round(rate, 1),
+                               eta_s=round((total - done) / rate))
+
     def final(self) -> dict[str, Any]:
-        values = dict(self.values, phase="done")
+        values = dict(self.values, phase="done", eta_s=0)
         if values["documents_total"] is not None:
             values["documents_done"] = values["documents_total"]
         if values["chunks_total"] is None:

@@ -55,10 +55,10 @@ def reuse_reason(store: Store, previous: str, embedder: Embedder, settings: Chun
 
 
 def plan_build(store: Store, corpus_dir: Path, embedder: Embedder, settings: ChunkSettings,
-               full: bool = False) -> ChangePlan:
-    """Compare the corpus with the live generation. Call under the build lock."""
+               full: bool, previous: str | None) -> ChangePlan:
+    """Compare the corpus with `previous`, the generation to build on (the live one, or
+    the newest good one when the live one is damaged). Call under the build lock."""
     files = scan_corpus(corpus_dir)
-    previous = store.current()
     plan = ChangePlan(base=previous)
     if previous is not None:
         plan.full_rebuild_reason = "--full requested" if full else \
@@ -98,3 +98,18 @@ def base_contents(store: Store, name: str
         raise IndexNotReady(f"{name}: {error}") from None
     finally:
         generation.close()
+
+
+def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:
+    """(the generation to build on, what was wrong with the live one). A damaged live
+    generation is marked bad; the newest good one replaces it as the base, and CURRENT
+    moves only when the build publishes (or, with nothing to build, to that base)."""
+    problem = store.problem(current) if current is not None else None
+    if current is None or problem is None:
+        return current, None
+    if store.bad(current) is None:
+        store.mark_bad(current, problem)
+    older = store.newest_good(exclude=current)
+    if older is None:
+        return None, f"{problem}; no older generation loads, so everything was rebuilt"
+    return older, f"{problem}; rolled back to {older} and rebuilt from it"

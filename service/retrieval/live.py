@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from service.areas import Gazetteer
 from service.embedding import Embedder
 from service.retrieval.options import SearchOptions
 from service.retrieval.search import Searcher
-from service.store import LOAD_ERRORS, IncompatibleIndex, IndexNotReady, Store, check_model
+from service.store import (
+    LOAD_ERRORS,
+    DatabaseError,
+    IncompatibleIndex,
+    IndexNotReady,
+    Store,
+    check_model,
+)
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 REPAIR_HINT = "run `make index` (or `python scripts/build_index.py --full` to rebuild from scratch)"
 
 
@@ -36,6 +44,7 @@ class LiveIndex:
         self._searcher: Searcher | None = None
         self._signature: Hashable | None = None
         self.problem: str | None = None  # why we serve an older generation, or nothing
+        self.bad_generation: str | None = None  # CURRENT, when it is not what we serve
         self.loaded_generation: str | None = None
 
     def searcher(self) -> Searcher:
@@ -50,6 +59,44 @@ class LiveIndex:
             raise IndexNotReady(self.problem or f"no index has been built yet; {REPAIR_HINT}")
         return self._searcher
 
+    def answer(self, work: Callable[[Searcher], T]) -> T:
+        """`work` on the live searcher. If its generation turns out damaged mid-request,
+        stop serving it and run `work` once more on the fallback."""
+        searcher = self.searcher()
+        try:
+            return work(searcher)
+        except IndexNotReady as error:
+            if not self.condemn(searcher.generation.name, str(error)):
+                raise
+            return work(self.searcher())
+
+    def checked_searcher(self) -> Searcher:
+        """The searcher, after a cheap look (sizes) at whether its files were damaged
+        since it was loaded; for health checks."""
+        searcher = self.searcher()
+        changed = searcher.generation.changed()
+        if changed is not None and self.condemn(searcher.generation.name, changed):
+            return self.searcher()
+        return searcher
+
+    def condemn(self, name: str, error: str) -> bool:
+        """A request met damage in generation `name`. If the generation fails
+        verification now, mark it bad and fall back; requests already holding it finish
+        on it. Returns whether `name` is (now) out of service."""
+        with self._lock:
+            serving = self._searcher.generation.name if self._searcher is not None else None
+            if serving != name:
+                return self.store.bad(name) is not None  # another thread got there first
+            problem = self.store.problem(name)
+            if problem is None:
+                log.warning("generation %s verifies, so not condemned for: %s", name, error)
+                return False
+            if self.store.bad(name) is None:
+                self.store.mark_bad(name, problem)
+            self._searcher = None
+            self._reload(self.store.signature())
+        return True
+
     def _reload(self, signature: Hashable | None) -> None:
         self._signature = signature
         current = self.store.current()
@@ -59,12 +106,18 @@ class LiveIndex:
             return
         serving = self._searcher.generation.name if self._searcher is not None else None
         if serving == current:
+            # e.g. a repair pointed CURRENT back at the generation we fell back to
+            self.problem = self.bad_generation = None
             return
         candidates = [current] + [name for name in self.store.published() if name != current]
         failures = []
         for name in candidates:
             if name == serving:
                 break  # nothing newer loads: keep serving what we have
+            bad = self.store.bad(name)
+            if bad is not None:
+                failures.append(f"{name}: {bad}")
+                continue
             try:
                 self._searcher = self._load(name)
             except IncompatibleIndex as error:
@@ -74,9 +127,14 @@ class LiveIndex:
                 continue
             except LOAD_ERRORS as error:
                 failures.append(f"{name}: {error}")
-                log.error("cannot load index generation %s: %s", name, error)
+                if isinstance(error, IndexNotReady | DatabaseError):  # the files, not us
+                    self.store.mark_bad(name, str(error))
+                else:
+                    log.error("cannot load index generation %s: %s", name, error)
                 continue
             break
+        serving = self._searcher.generation.name if self._searcher is not None else None
+        self.bad_generation = current if serving not in (None, current) else None
         if self._searcher is None:
             self.problem = f"no usable index generation ({'; '.join(failures)}); {REPAIR_HINT}"
         elif failures:

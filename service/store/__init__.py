@@ -7,7 +7,7 @@ from pathlib import Path
 
 from service.store.embedded import LOAD_ERRORS, EmbeddedStore
 from service.store.interface import IndexReader, IndexWriter, KeywordQuery, Store
-from service.store.layout import check_model
+from service.store.layout import DatabaseError, check_model
 from service.store.records import (
     BuildLocked,
     ChunkBox,
@@ -23,7 +23,8 @@ from service.store.records import (
 )
 
 __all__ = [
-    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DocumentRecord", "EmbeddedStore",
+    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DatabaseError", "DocumentRecord",
+    "EmbeddedStore",
     "FailureRecord", "IncompatibleIndex", "IndexNotReady", "IndexReader", "IndexWriter",
     "InvalidKeywordQuery", "KeywordQuery", "NewChunk", "PageRecord", "Ranked", "Store",
     "check_model", "open_store",

@@ -4,10 +4,12 @@ server."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,25 @@ from service.store.reader import EmbeddedGeneration
 from service.store.records import IndexNotReady
 from service.store.writer import StagingGeneration
 
+log = logging.getLogger(__name__)
+
 # what a damaged generation raises while loading or verifying
 LOAD_ERRORS = (IndexNotReady, OSError, RuntimeError, layout.DatabaseError)
+
+
+def verification_problem(folder: Path, thorough: bool = False) -> str | None:
+    """Why the generation in `folder` fails to load or verify, or None."""
+    try:
+        generation = EmbeddedGeneration(folder)
+    except LOAD_ERRORS as error:
+        return str(error)
+    try:
+        generation.verify(thorough)
+    except LOAD_ERRORS as error:
+        return str(error)
+    finally:
+        generation.close()
+    return None
 
 
 def staged(writer: IndexWriter) -> StagingGeneration:
@@ -52,18 +71,30 @@ class EmbeddedStore:
         return EmbeddedGeneration(self.index_dir / name)
 
     def problem(self, name: str) -> str | None:
-        """Why a published generation can't be served, or None if it loads cleanly."""
-        try:
-            generation = self.open(name)
-        except LOAD_ERRORS as error:
-            return str(error)
-        try:
-            generation.verify()
-        except LOAD_ERRORS as error:
-            return str(error)
-        finally:
-            generation.close()
-        return None
+        """Why a published generation can't be served (marked bad, or failing
+        verification now), or None if it loads cleanly."""
+        return self.bad(name) or verification_problem(self.index_dir / name)
+
+    def bad(self, name: str) -> str | None:
+        return generations.bad_reason(self.index_dir, name)
+
+    def mark_bad(self, name: str, reason: str) -> None:
+        log.error("index generation %s marked bad: %s", name, reason)
+        generations.mark_bad(self.index_dir, name, reason)
+
+    def newest_good(self, exclude: str | None = None) -> str | None:
+        """The newest generation that verifies (marking bad the newer ones that don't)."""
+        return next(self._good(exclude), None)
+
+    def _good(self, exclude: str | None) -> Iterator[str]:
+        for name in self.published():
+            if name == exclude or self.bad(name):
+                continue
+            problem = verification_problem(self.index_dir / name)
+            if problem is None:
+                yield name
+            else:
+                self.mark_bad(name, problem)
 
     # --- writing ------------------------------------------------------------------------
     @contextmanager
@@ -85,7 +116,13 @@ class EmbeddedStore:
             raise
 
     def publish(self, writer: IndexWriter) -> str:
+        """Verify the finished generation in full, then make it CURRENT. One that fails
+        raises IndexNotReady and never becomes CURRENT."""
         staging = staged(writer)
+        problem = verification_problem(staging.folder, thorough=True)
+        if problem is not None:
+            raise IndexNotReady(f"the new generation failed verification, so it was not "
+                                f"published: {problem}")
         return generations.publish(self.index_dir, staging.folder, staging.number).name
 
     def discard(self, writer: IndexWriter) -> None:
@@ -96,5 +133,8 @@ class EmbeddedStore:
     def point_to(self, name: str) -> None:
         generations.point_to(self.index_dir, self.index_dir / name)
 
-    def prune(self, keep: int = 2) -> list[str]:
-        return generations.prune(self.index_dir, keep=keep)
+    def prune(self, fallbacks: int = 1) -> list[str]:
+        """Keep CURRENT and the newest `fallbacks` other generations that verify; delete
+        the rest, bad ones included (their reasons are in the log)."""
+        keep = set(islice(self._good(exclude=self.current()), fallbacks))
+        return generations.prune(self.index_dir, keep)

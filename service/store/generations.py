@@ -16,6 +16,7 @@ from service.store.records import BuildLocked
 
 POINTER = "CURRENT"
 LOCK = "build.lock"
+BAD_SUFFIX = ".bad"  # gen-000007.bad beside gen-000007/: why it must not be served
 GENERATION = re.compile(r"^gen-(\d{6})$")
 
 
@@ -95,19 +96,39 @@ def point_to(index_dir: Path, generation: Path) -> None:
     fsync_dir(index_dir)
 
 
-def prune(index_dir: Path, keep: int = 2) -> list[str]:
-    """Delete all but the newest `keep` generations (never the current one) and any
-    staging folders that a crashed build left behind."""
+def prune(index_dir: Path, keep: set[str]) -> list[str]:
+    """Delete every generation not in `keep` (never the current one), their bad marks,
+    and any staging folders that a crashed build left behind."""
     current = current_generation(index_dir)
+    keep = keep | ({current.name} if current is not None else set())
     removed = []
-    for path in published_generations(index_dir)[keep:]:
-        if current is None or path.resolve() != current.resolve():
+    for path in published_generations(index_dir):
+        if path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
+    for path in index_dir.glob(f"gen-*{BAD_SUFFIX}"):
+        if not (index_dir / path.name.removesuffix(BAD_SUFFIX)).is_dir():
+            path.unlink(missing_ok=True)
     for path in index_dir.glob("staging-*"):
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path.name)
     return removed
+
+
+def mark_bad(index_dir: Path, name: str, reason: str) -> None:
+    """Record beside (not inside: published folders are never modified) a generation
+    that it failed verification, so no process loads or builds on it again."""
+    generation_number(name)  # a generation's name, never a path
+    tmp = index_dir / f"{name}{BAD_SUFFIX}.{os.getpid()}.tmp"
+    tmp.write_text(reason + "\n")
+    os.replace(tmp, index_dir / f"{name}{BAD_SUFFIX}")
+
+
+def bad_reason(index_dir: Path, name: str) -> str | None:
+    try:
+        return (index_dir / f"{name}{BAD_SUFFIX}").read_text().strip() or "marked bad"
+    except FileNotFoundError:
+        return None
 
 
 @contextmanager

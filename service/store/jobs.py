@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     full INTEGER NOT NULL DEFAULT 0, files TEXT NOT NULL DEFAULT '[]',
     progress TEXT NOT NULL DEFAULT '{}', errors TEXT NOT NULL DEFAULT '[]',
     report TEXT, message TEXT, batch TEXT, builder_pid INTEGER, retry_of TEXT,
-    created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
+    created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 """
@@ -50,6 +51,10 @@ class JobStore:
         if not self._ready:
             conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the runner
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+            if "cancel_requested" not in columns:  # a jobs.sqlite from before cancelling
+                conn.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL "
+                             "DEFAULT 0")
             self._ready = True
         try:
             yield conn
@@ -118,10 +123,42 @@ class JobStore:
             conn.execute("UPDATE jobs SET progress = ? WHERE batch = ? AND status = 'running'",
                          (json.dumps(progress), batch))
 
+    def cancel(self, job_id: str) -> str:
+        """Cancel a queued job at once, or ask the build running a running one to stop.
+        Returns the job's status afterwards ('cancelling' for a running job)."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = ?, message = "
+                         "'cancelled before it ran', progress = ? WHERE id = ? AND "
+                         "status = 'queued'", (now(), json.dumps({"phase": "cancelled"}),
+                                               job_id))
+            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND "
+                         "status = 'running'", (job_id,))
+            conn.execute("COMMIT")
+            row = conn.execute("SELECT status, cancel_requested FROM jobs WHERE id = ?",
+                               (job_id,)).fetchone()
+        if row is None:
+            return "missing"
+        return "cancelling" if row["status"] == "running" else str(row["status"])
+
+    def cancel_requested(self, batch: str) -> bool:
+        """Whether a job of this running batch has been asked to stop."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT 1 FROM jobs WHERE batch = ? AND status = 'running' AND "
+                               "cancel_requested = 1 LIMIT 1", (batch,)).fetchone()
+        return row is not None
+
+    def requeue_jobs(self, job_ids: Sequence[str]) -> None:
+        """Put jobs back in the queue, e.g. the rest of a batch whose build was cancelled."""
+        with self.connect() as conn:
+            conn.executemany("UPDATE jobs SET status = 'queued', batch = NULL, started_at = "
+                             "NULL, builder_pid = NULL, progress = '{}' WHERE id = ?",
+                             [(job_id,) for job_id in job_ids])
+
     def finish(self, job: dict[str, Any], status: str, files: list[dict[str, Any]],
                errors: list[dict[str, str]], message: str | None,
                report: dict[str, Any] | None, progress: dict[str, Any]) -> None:
-        assert status in {"succeeded", "failed"}
+        assert status in {"succeeded", "failed", "cancelled"}
         with self.connect() as conn:
             conn.execute("UPDATE jobs SET status = ?, files = ?, errors = ?, message = ?, "
                          "report = ?, progress = ?, finished_at = ? WHERE id = ?",
@@ -141,5 +178,6 @@ def job_dict(row: sqlite3.Row) -> dict[str, Any]:
         if values[column] is not None:
             values[column] = json.loads(values[column])
     values["full"] = bool(values["full"])
+    values["cancel_requested"] = bool(values.get("cancel_requested"))
     del values["batch"]
     return values

@@ -3,6 +3,7 @@ manifest (README "On-disk format" describes them for people)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -14,6 +15,10 @@ MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
 FORMAT_VERSION = 3  # 3: chunks.ocr and chunk_boxes
+# the files the manifest records a size and checksum for
+CHECKED_FILES = (DATABASE, VECTORS)
+# at load, checksums are compared only up to this many bytes a generation (sizes always)
+CHEAP_CHECKSUM_BYTES = 256 * 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -94,3 +99,40 @@ def check_model(manifest: dict[str, Any], model_name: str) -> None:
             f"the index was built with model {manifest.get('model')!r} but {model_name!r} is "
             "configured; rebuild with `python scripts/build_index.py --full "
             f"--model {model_name}` or configure the index's model")
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """A file's size and sha256, as the manifest records them."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def file_records(folder: Path) -> dict[str, dict[str, Any]]:
+    return {name: file_record(folder / name) for name in CHECKED_FILES}
+
+
+def check_sizes(folder: Path, manifest: dict[str, Any]) -> None:
+    """Cheap (one stat a file): a truncated or grown file is damage. Manifests written
+    before sizes were recorded pass."""
+    for name, expected in manifest.get("files", {}).items():
+        try:
+            size = (folder / name).stat().st_size
+        except OSError as error:
+            raise IndexNotReady(f"{folder.name}: {name} is unreadable ({error})") from None
+        if size != expected["size"]:
+            raise IndexNotReady(f"{folder.name}: {name} is {size} bytes but the manifest "
+                                f"says {expected['size']}")
+
+
+def check_checksums(folder: Path, manifest: dict[str, Any], thorough: bool) -> None:
+    """Compare every recorded checksum, unless the files are too big to read at every
+    load and `thorough` is not asked for."""
+    files = manifest.get("files", {})
+    if not thorough and sum(f["size"] for f in files.values()) > CHEAP_CHECKSUM_BYTES:
+        return
+    for name, expected in files.items():
+        if file_record(folder / name)["sha256"] != expected["sha256"]:
+            raise IndexNotReady(f"{folder.name}: {name} does not match its checksum")

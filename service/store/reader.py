@@ -46,6 +46,8 @@ class EmbeddedGeneration:
         self.path = path
         self.name = path.name
         self.manifest = layout.read_manifest(path)
+        # before mapping anything: a truncated file must not get as far as a query
+        layout.check_sizes(path, self.manifest)
         try:
             self.vectors = vector_index.read_vector_index(path / layout.VECTORS)
         except RuntimeError as error:
@@ -78,9 +80,11 @@ class EmbeddedGeneration:
         while not self._pool.empty():
             self._pool.get_nowait().close()
 
-    def verify(self) -> None:
-        """Catch a damaged database at load time rather than on some later query: SQLite's
-        quick_check reads every page, and the manifest's counts must match the tables."""
+    def verify(self, thorough: bool = False) -> None:
+        """Catch a damaged generation at load time rather than on some later query: the
+        files' checksums (when cheap, or `thorough`), SQLite's quick_check over every page,
+        and the manifest's counts against the tables."""
+        layout.check_checksums(self.path, self.manifest, thorough)
         with self._db() as conn:
             verdict = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
         if verdict != ["ok"]:
@@ -91,6 +95,15 @@ class EmbeddedGeneration:
                 counts.get("chunks", self.chunk_count) != self.chunk_count:
             raise IndexNotReady(f"{self.name}: the manifest's counts {counts} do not match "
                                 f"the index ({documents} documents, {self.chunk_count} chunks)")
+
+    def changed(self) -> str | None:
+        """Why the files no longer look like the ones loaded (sizes only: one stat a
+        file), or None."""
+        try:
+            layout.check_sizes(self.path, self.manifest)
+        except IndexNotReady as error:
+            return str(error)
+        return None
 
     # --- vectors ------------------------------------------------------------------------
     def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:

@@ -113,6 +113,7 @@ class StagingGeneration:
         vector_index.faiss.write_index(self.vectors, str(self.folder / layout.VECTORS))
         manifest = {**manifest, "format_version": layout.FORMAT_VERSION,
                     "vector_index": vector_index.kind(self.vectors),
+                    "files": layout.file_records(self.folder),
                     "versions": {**manifest.get("versions", {}), **layout.store_versions()}}
         (self.folder / layout.MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 

@@ -258,3 +258,23 @@ def job(job_id: str) -> Response:
     if found is None:
         raise ApiError(404, f"no job with id {job_id!r}")
     return jsonify(found)
+
+
+@api.delete("/jobs/<job_id>")
+def cancel_job(job_id: str) -> tuple[Response, int]:
+    """Cancel a queued job, or stop the build of a running one at its next checkpoint.
+    An upload's files leave the corpus (for corpus/.deleted/), so no later build reads them."""
+    found = runner().store.get(job_id)
+    if found is None:
+        raise ApiError(404, f"no job with id {job_id!r}")
+    if found["status"] not in ("queued", "running"):
+        raise ApiError(409, f"job {job_id} has already {found['status']}", "job_finished")
+    if found["kind"] == "upload":
+        corpus = Path(current_app.config["CORPUS_DIR"])
+        for entry in found["files"]:
+            source = (corpus / entry["name"]).resolve()
+            if source.is_relative_to(corpus.resolve()) and source.is_file():
+                uploads.move_to_deleted(corpus, entry["name"])
+    status = runner().store.cancel(job_id)
+    return jsonify({**(runner().store.get(job_id) or {}), "status": status}), \
+        200 if status == "cancelled" else 202

@@ -153,8 +153,7 @@ def search() -> Response:
         mode = check_mode(request.args.get("mode"))
         filters = check_filters({"area": request.args.getlist("area"),
                                  "document": request.args.getlist("document")})
-    searcher: Searcher = live().searcher()
-    result = searcher.search(query, k, mode, filters)
+    result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
     budget.checkpoint("search")
     return jsonify(result_payload(result, started))
 
@@ -219,12 +218,15 @@ def chat() -> Response:
         turns = check_messages(body.get("messages"))
         k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
         mode = check_mode(body.get("mode"))
-        searcher: Searcher = live().searcher()
-        standalone = chat_query(turns, searcher.gazetteer)
+        standalone = chat_query(turns, live().gazetteer)
         budget.checkpoint("resolving the follow-up")
-        # a follow-up that moves to a new place never answers from the old one
-        filters = without_area(filters, searcher.documents, standalone.replaced_area)
-        result = searcher.search(standalone.query, k, mode, filters)
+
+        def search(searcher: Searcher) -> SearchResult:
+            # a follow-up that moves to a new place never answers from the old one
+            narrowed = without_area(filters, searcher.documents, standalone.replaced_area)
+            return searcher.search(standalone.query, k, mode, narrowed)
+
+        result = live().answer(search)
         budget.checkpoint("search")
         answer = verdict_answer(standalone.query, result.hits, result.coverage)
         result.hits = highlight_quoted(result.hits, answer)  # the cards mark what it quotes
@@ -237,14 +239,14 @@ def chat() -> Response:
 
 @blueprint.get("/documents")
 def documents() -> Response:
-    searcher: Searcher = live().searcher()
-    return jsonify({"documents": [public_document(d) for d in searcher.generation.documents()],
-                    "failed": [f.to_dict() for f in searcher.generation.failures()]})
+    listed = live().answer(lambda s: (s.generation.documents(), s.generation.failures()))
+    return jsonify({"documents": [public_document(d) for d in listed[0]],
+                    "failed": [f.to_dict() for f in listed[1]]})
 
 
 @blueprint.get("/documents/<doc_id>")
 def document(doc_id: str) -> Response:
-    found = live().searcher().generation.document(doc_id)
+    found = live().answer(lambda searcher: searcher.generation.document(doc_id))
     if found is None:
         raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
     return jsonify(public_document(found))
@@ -261,14 +263,15 @@ def public_document(document: DocumentRecord) -> dict[str, Any]:
 def health() -> Response | tuple[Response, int]:
     index = live()
     try:
-        searcher: Searcher = index.searcher()
+        searcher: Searcher = index.checked_searcher()
     except IndexNotReady as error:  # health must answer even when nothing can be served
-        return jsonify({"status": "unavailable", "problem": str(error),
+        return jsonify({"status": "down", "problem": str(error),
                         "model": index.embedder.name}), 503
     manifest = searcher.generation.manifest
     return jsonify({
         "status": "degraded" if index.problem else "ok",
         "problem": index.problem,
+        "bad_generation": index.bad_generation,
         "documents": len(searcher.documents),
         "chunks": searcher.generation.chunk_count,
         "generation": searcher.generation.name,

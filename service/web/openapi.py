@@ -126,8 +126,9 @@ SCHEMAS: dict[str, Any] = {
                                                              "reason": {"type": "string"},
                                                              "failed_at": {"type": "string"}}}}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
-        "problem": NULLABLE_STRING, "documents": {"type": "integer"},
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "problem": NULLABLE_STRING, "bad_generation": NULLABLE_STRING,
+        "documents": {"type": "integer"},
         "chunks": {"type": "integer"}, "generation": {"type": "string"},
         "model": {"type": "string"}, "built_at": NULLABLE_STRING}},
 }
@@ -136,7 +137,8 @@ JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
     "name": {"type": "string"}, "document_id": {"type": "string"},
     "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"]},
     "sha256": {"type": "string"}, "size": {"type": "integer"},
-    "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed"]},
+    "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed",
+                                          "cancelled"]},
     "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING}}
 NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
 ADMIN_SCHEMAS: dict[str, Any] = {
@@ -158,12 +160,16 @@ ADMIN_SCHEMAS: dict[str, Any] = {
                                            "created_at"], "properties": {
         "id": {"type": "string"}, "kind": {"type": "string", "enum": ["upload", "delete",
                                                                       "reindex"]},
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        # "cancelling" only in the answer to DELETE of a running job
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed",
+                                              "cancelled", "cancelling"]},
+        "cancel_requested": {"type": "boolean"},
         "full": {"type": "boolean"}, "files": {"type": "array", "items": JOB_FILE},
         "progress": {"type": "object", "properties": {
             "phase": {"type": "string"}, "documents_done": NULLABLE_COUNT,
             "documents_total": NULLABLE_COUNT, "chunks_done": NULLABLE_COUNT,
-            "chunks_total": NULLABLE_COUNT}},
+            "chunks_total": NULLABLE_COUNT, "chunks_per_s": {"type": ["number", "null"]},
+            "eta_s": NULLABLE_COUNT}},
         "errors": {"type": "array", "items": {"type": "object", "required": ["file", "reason"],
                                               "properties": {"file": {"type": "string"},
                                                              "reason": {"type": "string"}}}},
@@ -208,7 +214,15 @@ def admin_operations() -> dict[str, dict[str, Any]]:
         "/api/jobs/{job_id}": {"get": {
             **secured, "summary": "One job's status, progress and per-file errors",
             "operationId": "job", "parameters": job_id,
-            "responses": {**ok("Job"), **denied, **error_responses(404)}}},
+            "responses": {**ok("Job"), **denied, **error_responses(404)}},
+            "delete": {
+            **secured, "summary": "Cancel a job: a queued one at once, a running build at its "
+            "next checkpoint (the live generation keeps serving); an upload's files move to "
+            "corpus/.deleted/", "operationId": "cancelJob", "parameters": job_id,
+            "responses": {**ok("Job", "Cancelled"), "202": {
+                "description": "Cancelling: the build stops at its next checkpoint",
+                "content": {"application/json": {"schema": ref("Job")}}},
+                **denied, **error_responses(404, 409)}}},
     }
 
 

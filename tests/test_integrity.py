@@ -1,0 +1,181 @@
+"""Integrity at publish and at load: checksums in the manifest, verification before a
+generation can become CURRENT, generations marked bad, pruning that keeps a good
+fallback, health that tells the truth and clears after a repair, and workers that fall
+back mid-request when the generation they serve turns out damaged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from service.indexing.build import build_index
+from service.store import EmbeddedStore, IndexNotReady, layout
+from service.web.app import create_app
+
+FIRST = {"gloucestershire.txt": "# Urgent care\n\nGloucestershire opens two urgent treatment "
+                                "centres and expands NHS 111 online.\n"}
+SECOND = {"staffordshire.txt": "# Planned care\n\nStaffordshire cuts waiting times for hip "
+                               "operations with a new elective hub.\n"}
+THIRD = {"suffolk.txt": "# Libraries\n\nSuffolk opens health hubs in its libraries.\n"}
+FOURTH = {"norfolk.txt": "# Dentistry\n\nNorfolk commissions urgent dental appointments.\n"}
+
+
+def add(corpus: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (corpus / name).write_text(text)
+
+
+@pytest.fixture
+def dirs(tmp_path: Path, fake_embedder: Any) -> dict[str, Path]:
+    """gen-000001 (one document) and gen-000002 (two), both good."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    add(corpus, FIRST)
+    build_index(corpus, index, fake_embedder)
+    add(corpus, SECOND)
+    build_index(corpus, index, fake_embedder)
+    return {"corpus": corpus, "index": index}
+
+
+def client_for(dirs: dict[str, Path], embedder: Any) -> FlaskClient:
+    return create_app({"INDEX_DIR": str(dirs["index"]), "CORPUS_DIR": str(dirs["corpus"]),
+                       "EMBEDDER": embedder, "JOB_RUNNER_THREAD": False}).test_client()
+
+
+def document_ids(client: FlaskClient) -> list[str]:
+    response = client.get("/api/documents")
+    assert response.status_code == 200, response.get_json()
+    return sorted(d["id"] for d in response.get_json()["documents"])
+
+
+def flip_middle_byte(path: Path) -> None:
+    """One changed byte the file format itself can't notice."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def test_the_manifest_records_each_file_size_and_checksum(dirs: dict[str, Path]) -> None:
+    folder = dirs["index"] / "gen-000002"
+    files = layout.read_manifest(folder)["files"]
+    assert files == {name: {"size": (folder / name).stat().st_size,
+                            "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
+                     for name in (layout.DATABASE, layout.VECTORS)}
+
+
+def test_a_generation_that_fails_verification_is_never_published(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    store = EmbeddedStore(dirs["index"])
+    writer = store.begin("gen-000002", fake_embedder.dimension)
+    writer.finish({"model": fake_embedder.name, "counts": writer.counts()})
+    flip_middle_byte(writer.folder / layout.VECTORS)  # damaged between writing and publishing
+    with pytest.raises(IndexNotReady, match="checksum"):
+        store.publish(writer)
+    assert store.current() == "gen-000002"
+    assert store.published() == ["gen-000002", "gen-000001"]
+
+
+def test_a_checksum_mismatch_is_caught_at_load(dirs: dict[str, Path], fake_embedder: Any
+                                               ) -> None:
+    flip_middle_byte(dirs["index"] / "gen-000002" / layout.VECTORS)
+    body = client_for(dirs, fake_embedder).get("/api/health").get_json()
+    assert (body["status"], body["generation"], body["bad_generation"]) == \
+        ("degraded", "gen-000001", "gen-000002")
+    assert "vectors.faiss does not match its checksum" in body["problem"]
+
+
+def test_damage_after_loading_is_reported_by_health_and_served_around(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    client = client_for(dirs, fake_embedder)
+    assert client.get("/api/health").get_json()["status"] == "ok"
+    os.truncate(dirs["index"] / "gen-000002" / layout.DATABASE, 8192)
+    health = client.get("/api/health")
+    assert health.status_code == 200
+    body = health.get_json()
+    assert (body["status"], body["generation"], body["bad_generation"]) == \
+        ("degraded", "gen-000001", "gen-000002")
+    assert document_ids(client) == ["gloucestershire-txt"]
+    assert EmbeddedStore(dirs["index"]).bad("gen-000002") is not None
+
+
+@pytest.mark.parametrize("path", ["/api/documents", "/api/search?q=urgent treatment centres",
+                                  "/api/documents/gloucestershire-txt"])
+def test_a_request_that_meets_a_damaged_generation_is_retried_on_the_fallback(
+        dirs: dict[str, Path], fake_embedder: Any, path: str) -> None:
+    client = client_for(dirs, fake_embedder)
+    assert client.application.extensions["plansearch"].searcher().generation.name == \
+        "gen-000002"  # loaded and verified, as a gunicorn worker does before serving
+    # the same size, so only a query can notice (one that SQLite's page cache can't
+    # answer: hence no request before this one); the request itself must survive it
+    data = bytearray((dirs["index"] / "gen-000002" / layout.DATABASE).read_bytes())
+    data[100:] = b"\0" * (len(data) - 100)
+    (dirs["index"] / "gen-000002" / layout.DATABASE).write_bytes(bytes(data))
+    response = client.get(path)
+    assert response.status_code == 200, response.get_json()
+    body = client.get("/api/health").get_json()
+    assert (body["status"], body["generation"]) == ("degraded", "gen-000001")
+
+
+def test_pruning_keeps_the_newest_good_generation_not_the_damaged_one(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    add(dirs["corpus"], THIRD)
+    build_index(dirs["corpus"], dirs["index"], fake_embedder)  # gen-000003
+    os.truncate(dirs["index"] / "gen-000003" / layout.DATABASE, 8192)
+    add(dirs["corpus"], FOURTH)  # the next upload
+    report = build_index(dirs["corpus"], dirs["index"], fake_embedder)
+    assert report.generation == "gen-000004"
+    assert "rolled back to gen-000002" in report.warnings[0]
+    store = EmbeddedStore(dirs["index"])
+    assert store.published() == ["gen-000004", "gen-000002"]
+    assert [store.problem(name) for name in store.published()] == [None, None]
+    # a restart (kill -HUP) loads the new generation; the fallback is still there
+    client = client_for(dirs, fake_embedder)
+    body = client.get("/api/health").get_json()
+    assert (body["status"], body["generation"]) == ("ok", "gen-000004")
+    assert document_ids(client) == ["gloucestershire-txt", "norfolk-txt", "staffordshire-txt",
+                                    "suffolk-txt"]
+
+
+def test_a_damaged_current_stays_degraded_until_a_build_and_never_loses_the_fallback(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    os.truncate(dirs["index"] / "gen-000002" / layout.DATABASE, 8192)
+    client = client_for(dirs, fake_embedder)  # a restart after the damage
+    body = client.get("/api/health").get_json()
+    assert (body["status"], body["generation"], body["bad_generation"]) == \
+        ("degraded", "gen-000001", "gen-000002")
+    assert document_ids(client) == ["gloucestershire-txt"]
+
+
+def test_health_clears_once_current_points_at_a_good_generation_again(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    os.truncate(dirs["index"] / "gen-000002" / layout.DATABASE, 8192)
+    client = client_for(dirs, fake_embedder)
+    assert client.get("/api/health").get_json()["status"] == "degraded"
+    EmbeddedStore(dirs["index"]).point_to("gen-000001")  # what a repair's rollback does
+    body = client.get("/api/health").get_json()
+    assert (body["status"], body["generation"], body["problem"]) == ("ok", "gen-000001", None)
+    assert body.get("bad_generation") is None
+
+
+def test_a_build_with_nothing_new_repairs_a_damaged_current(
+        dirs: dict[str, Path], fake_embedder: Any) -> None:
+    """POST /api/reindex after damage: nothing changed in the corpus since the good
+    generation, so the repair is to point CURRENT back at it."""
+    add(dirs["corpus"], THIRD)
+    build_index(dirs["corpus"], dirs["index"], fake_embedder)  # gen-000003
+    (dirs["corpus"] / "suffolk.txt").unlink()
+    build_index(dirs["corpus"], dirs["index"], fake_embedder)  # gen-000004, same as gen-2
+    os.truncate(dirs["index"] / "gen-000004" / layout.DATABASE, 8192)
+    client = client_for(dirs, fake_embedder)
+    assert client.get("/api/health").get_json()["status"] == "degraded"
+    (dirs["corpus"] / "suffolk.txt").write_text(THIRD["suffolk.txt"])
+    report = build_index(dirs["corpus"], dirs["index"], fake_embedder)
+    assert (report.generation, report.added) == ("gen-000003", [])
+    assert EmbeddedStore(dirs["index"]).current() == "gen-000003"
+    body = client.get("/api/health").get_json()
+    assert (body["status"], body["generation"], body["problem"]) == ("ok", "gen-000003", None)
