@@ -28,7 +28,7 @@ from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
 from service.indexing.builder import EventProgress
 from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
-from service.indexing.parsing import corpus_reader
+from service.indexing.sandbox import corpus_reader
 from service.indexing.uploads import UploadRejected, commit, sanitise_name, stage
 from service.store import generations
 from service.store.generations import BuildLocked

@@ -25,7 +25,7 @@ from service.embedding.models import DEFAULT_MODEL
 from service.indexing.build import BuildReport, build_index
 from service.indexing.chunking import ChunkSettings
 from service.indexing.documents import Document
-from service.indexing.parsing import read_document_safely
+from service.indexing.sandbox import read_document_safely
 from service.store import IncompatibleIndex, generations
 from service.store import layout as store
 from service.store.generations import BuildLocked

@@ -19,9 +19,13 @@ from pdf_factory import make_report_pdf
 from service.config import load_config
 from service.indexing.build import build_index
 from service.indexing.documents import Document, ReadError
-from service.indexing.parsing import read_document_safely
 from service.indexing.readers import read_document
-from service.indexing.sandbox import ParseLimits, parse_in_sandbox, read_with_page_cap
+from service.indexing.sandbox import (
+    ParseLimits,
+    parse_in_sandbox,
+    read_document_safely,
+    read_with_page_cap,
+)
 from service.store import generations
 
 ROOT = Path(__file__).resolve().parent.parent

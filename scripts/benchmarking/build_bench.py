@@ -20,8 +20,8 @@ from service.evaluation import sync_corpus
 from service.indexing.build import build_index, default_settings
 from service.indexing.chunking import ChunkSettings, chunk_document, embedding_text
 from service.indexing.documents import Document
-from service.indexing.parsing import read_document_safely
 from service.indexing.plan import reuse_reason
+from service.indexing.sandbox import read_document_safely
 from service.store import open_store
 
 

@@ -25,7 +25,7 @@ def source_paragraphs(corpus_dirs: Sequence[Path], cache: Path | None = None) ->
     """Paragraphs (15+ words) of every readable document in the folders, read with the
     project's own readers. PDF parsing is slow, so the result is cached in `cache`."""
     from service.indexing.documents import ReadError
-    from service.indexing.parsing import read_document_safely
+    from service.indexing.sandbox import read_document_safely
 
     files = sorted(p for d in corpus_dirs if d.is_dir() for p in d.rglob("*") if p.is_file())
     key = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in files).encode()).hexdigest()

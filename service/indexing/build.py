@@ -111,7 +111,7 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     corpus and publish a new generation. A damaged live generation is marked bad and
     the build starts from the newest good one. `cancelled` is asked after each file and
     each embedding slice; when it says yes, BuildCancelled and nothing is published."""
-    from service.indexing.parsing import read_document_safely
+    from service.indexing.sandbox import read_document_safely
 
     store = open_store(index) if isinstance(index, str | Path) else index
     started = time.perf_counter()

@@ -30,8 +30,7 @@ from service.config import load_config
 from service.embedding import ModelNotAvailable, make_embedder
 from service.indexing.bounds import BuildCancelled
 from service.indexing.build import BuildProgress, BuildReport, build_index
-from service.indexing.parsing import corpus_reader
-from service.indexing.sandbox import ParseLimits
+from service.indexing.sandbox import ParseLimits, corpus_reader
 from service.store import BuildLocked, open_store
 
 
