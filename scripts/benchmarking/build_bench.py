@@ -204,7 +204,7 @@ def add_one_document(corpus: Path, index: Path, embedder: Embedder, perturber: P
     store = open_store(index)
     base = store.current()
     assert base is not None
-    store.prune(keep=0)  # only the base, so the index's growth is the new generation
+    store.prune(fallbacks=0)  # only the base, so the index's growth is the new generation
     before_mb = dir_size_mb(index)
     _, _, text = perturber.document(pages)
     added = corpus / "added-plan.md"
@@ -229,7 +229,7 @@ def add_one_document(corpus: Path, index: Path, embedder: Embedder, perturber: P
     }
     # put the base back as it was, so the next run adds to the same index
     store.point_to(base)
-    store.prune(keep=0)
+    store.prune(fallbacks=0)
     return result
 
 
