@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 
 from service.config import load_config
+from service.embedding import ModelNotAvailable
+from service.store import IndexNotReady
 
 _settings = load_config()
 
@@ -52,6 +54,6 @@ def post_worker_init(worker: object) -> None:
     live = app.extensions["plansearch"]
     try:
         searcher = live.searcher()
-        searcher.query_vector("warm up")
-    except Exception as error:  # no index yet: the worker still starts and answers 503
+        searcher.candidates.query_vector("warm up")
+    except (IndexNotReady, ModelNotAvailable) as error:  # the worker still starts; 503s
         worker.log.warning("worker started without a usable index: %s", error)  # type: ignore
