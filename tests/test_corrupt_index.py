@@ -76,7 +76,9 @@ def client_for(dirs: dict[str, Path], embedder: Any) -> FlaskClient:
 
 
 def document_ids(client: FlaskClient) -> list[str]:
-    return sorted(d["id"] for d in client.get("/api/documents").get_json()["documents"])
+    response = client.get("/api/documents")
+    assert response.status_code == 200, response.get_json()
+    return sorted(d["id"] for d in response.get_json()["documents"])
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))

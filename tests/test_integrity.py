@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
+from test_corrupt_index import client_for, document_ids
 
 from service.indexing.build import build_index
 from service.store import EmbeddedStore, IndexNotReady, layout
-from service.web.app import create_app
 
 FIRST = {"gloucestershire.txt": "# Urgent care\n\nGloucestershire opens two urgent treatment "
                                 "centres and expands NHS 111 online.\n"}
@@ -40,17 +39,6 @@ def dirs(tmp_path: Path, fake_embedder: Any) -> dict[str, Path]:
     add(corpus, SECOND)
     build_index(corpus, index, fake_embedder)
     return {"corpus": corpus, "index": index}
-
-
-def client_for(dirs: dict[str, Path], embedder: Any) -> FlaskClient:
-    return create_app({"INDEX_DIR": str(dirs["index"]), "CORPUS_DIR": str(dirs["corpus"]),
-                       "EMBEDDER": embedder, "JOB_RUNNER_THREAD": False}).test_client()
-
-
-def document_ids(client: FlaskClient) -> list[str]:
-    response = client.get("/api/documents")
-    assert response.status_code == 200, response.get_json()
-    return sorted(d["id"] for d in response.get_json()["documents"])
 
 
 def flip_middle_byte(path: Path) -> None:
