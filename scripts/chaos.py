@@ -361,7 +361,10 @@ def kill_trials(api: Api, expected: set[str], trials: int, window: float) -> dic
 def corrupt_live_vectors(api: Api, server: Server, expected: set[str]) -> dict[str, Any]:
     index = server.root / "index"
     live = (index / "CURRENT").read_text().strip()
-    vectors = index / live / "vectors.faiss"
+    # a segment only the live generation holds: older ones are hard-linked into (and
+    # shared with) the fallback generations, which must stay good
+    vectors = next(path for path in sorted((index / live / "segments").rglob("vectors.faiss"))
+                   if path.stat().st_nlink == 1)
     # In place, like disk damage. Workers memory-map the vectors, so no request is sent
     # until the reload has replaced them: a search on the old mapping would hit SIGBUS.
     with vectors.open("r+b") as handle:

@@ -79,8 +79,18 @@ def loaded(index_dir: Path) -> IndexGeneration:
 
 @contextmanager
 def database(generation: IndexGeneration) -> Iterator[sqlite3.Connection]:
-    """The generation's SQLite file, opened directly: these tests check what is on disk."""
-    conn = store.connect(generation.path / store.DATABASE, read_only=True)
+    """The generation's SQLite files, opened directly (these tests check what is on disk):
+    its own database, with the live chunks of all its segments as a `chunks` view."""
+    conn = sqlite3.connect(f"file:{generation.path / store.DATABASE}?mode=ro", uri=True)
+    selects = []
+    for number, name in enumerate(generation.segments.segments):
+        path = generation.path / store.segment_files(name)[0]
+        conn.execute(f"ATTACH DATABASE ? AS s{number}", (f"file:{path}?mode=ro",))
+        selects.append(f"SELECT * FROM s{number}.chunks "
+                       "WHERE id NOT IN (SELECT chunk_id FROM main.deleted)")
+    conn.execute(f"CREATE TEMP VIEW chunks AS {' UNION ALL '.join(selects)}" if selects else
+                 "CREATE TEMP TABLE chunks (id, doc_id, ordinal, page_start, page_end, "
+                 "page_label, section, char_start, char_end, text, tokens, ocr)")
     try:
         yield conn
     finally:
@@ -108,7 +118,7 @@ def vectors_by_chunk(index_dir: Path) -> dict[tuple[str, int], np.ndarray]:
         with database(generation) as conn:
             rows = conn.execute("SELECT c.id, d.path, c.ordinal FROM chunks c "
                                 "JOIN documents d ON d.id = c.doc_id").fetchall()
-        return {(path, ordinal): generation.vectors.reconstruct(chunk_id)
+        return {(path, ordinal): generation.segments.vector(chunk_id)
                 for chunk_id, path, ordinal in rows}
     finally:
         generation.close()
@@ -275,7 +285,7 @@ def test_faiss_top_k_matches_numpy_brute_force(tmp_path: Path, fake_embedder: An
             ids = np.array([row[0] for row in conn.execute("SELECT id FROM chunks ORDER BY id")],
                            dtype=np.int64)
         assert len(ids) == generation.chunk_count > 20
-        matrix = np.vstack([generation.vectors.reconstruct(int(i)) for i in ids])
+        matrix = np.vstack([generation.segments.vector(int(i)) for i in ids])
         queries = ["community diagnostic centres scan", "winter beds discharge",
                    "measure 3 baseline census", "volunteers leaving hospital"]
         for text in queries:

@@ -46,10 +46,17 @@ def remove_header(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def own_vectors(generation: str) -> str:
+    """The vectors of the segment a generation's own build wrote (gen-000002 wrote
+    seg-000002); older segments are hard-linked from, and shared with, older generations."""
+    return store.segment_files(f"seg-{generation.removeprefix('gen-')}")[1]
+
+
 DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
     # sizes are checked first, then checksums, then what FAISS and SQLite can tell
-    "truncated vectors": (store.VECTORS, truncate, "vectors.faiss is "),
-    "scribbled vectors": (store.VECTORS, scribble, "vectors.faiss is "),  # it grows: tiny file
+    "truncated vectors": (own_vectors("gen-000002"), truncate, "vectors.faiss is "),
+    # it grows: a tiny file
+    "scribbled vectors": (own_vectors("gen-000002"), scribble, "vectors.faiss is "),
     "truncated database": (store.DATABASE, truncate, "index.sqlite is "),
     "scribbled database": (store.DATABASE, scribble, "index.sqlite does not match its checksum"),
     "database header gone": (store.DATABASE, remove_header, "damaged database"),
@@ -108,17 +115,17 @@ def test_a_damaged_new_generation_is_refused_at_reload(two_generations: dict[str
     assert client.get("/api/health").get_json()["status"] == "ok"
     (two_generations["corpus"] / "suffolk.txt").write_text("# Libraries\n\nSuffolk libraries.\n")
     build_index(two_generations["corpus"], two_generations["index"], fake_embedder)
-    truncate(two_generations["index"] / "gen-000003" / store.VECTORS)
+    truncate(two_generations["index"] / "gen-000003" / own_vectors("gen-000003"))
     body = client.get("/api/health").get_json()
     assert (body["status"], body["generation"]) == ("degraded", "gen-000002")
-    assert "gen-000003: vectors.faiss is " in body["problem"]
+    assert "gen-000003: segments/seg-000003/vectors.faiss is " in body["problem"]
     assert document_ids(client) == ["gloucestershire-txt", "staffordshire-txt"]
 
 
 def test_no_loadable_generation_answers_503_with_the_repair_command(
         two_generations: dict[str, Path], fake_embedder: Any) -> None:
     for generation in ("gen-000001", "gen-000002"):
-        truncate(two_generations["index"] / generation / store.VECTORS)
+        truncate(two_generations["index"] / generation / own_vectors(generation))
     client = client_for(two_generations, fake_embedder)
     health = client.get("/api/health")
     assert health.status_code == 503
@@ -127,8 +134,9 @@ def test_no_loadable_generation_answers_503_with_the_repair_command(
     search = client.get("/api/search?q=urgent care")
     assert search.status_code == 503
     message = search.get_json()["error"]["message"]
-    assert message.startswith("no usable index generation (gen-000002: gen-000002: vectors.faiss "
-                              "is ")
+    # gen-000002 shares gen-000001's segment (hard-linked): that damage is found first
+    assert message.startswith("no usable index generation (gen-000002: gen-000002: "
+                              "segments/seg-000001/vectors.faiss is ")
     assert message.endswith("run `make index` (or `python scripts/build_index.py --full` to "
                             "rebuild from scratch)")
 
@@ -166,7 +174,7 @@ def test_an_incremental_build_rolls_back_past_a_damaged_generation(
 def test_build_index_full_repairs_an_index_with_no_good_generation(
         real_index: dict[str, Path], embedder: Any) -> None:
     for generation in ("gen-000001", "gen-000002"):
-        truncate(real_index["index"] / generation / store.VECTORS)
+        truncate(real_index["index"] / generation / own_vectors(generation))
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_index.py"), "--full", "--json",
          "--corpus", str(real_index["corpus"]), "--index", str(real_index["index"])],

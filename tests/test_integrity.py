@@ -51,9 +51,11 @@ def flip_middle_byte(path: Path) -> None:
 def test_the_manifest_records_each_file_size_and_checksum(dirs: dict[str, Path]) -> None:
     folder = dirs["index"] / "gen-000002"
     files = layout.read_manifest(folder)["files"]
+    names = [layout.DATABASE, *layout.segment_files("seg-000001"),
+             *layout.segment_files("seg-000002")]
     assert files == {name: {"size": (folder / name).stat().st_size,
                             "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
-                     for name in (layout.DATABASE, layout.VECTORS)}
+                     for name in names}
 
 
 def test_a_generation_that_fails_verification_is_never_published(
@@ -61,7 +63,9 @@ def test_a_generation_that_fails_verification_is_never_published(
     store = EmbeddedStore(dirs["index"])
     writer = store.begin("gen-000002", fake_embedder.dimension)
     writer.finish({"model": fake_embedder.name, "counts": writer.counts()})
-    flip_middle_byte(writer.folder / layout.VECTORS)  # damaged between writing and publishing
+    # damaged between writing and publishing (the one file this build wrote besides the
+    # database: it added no documents, so its segments are all linked from gen-000002)
+    flip_middle_byte(writer.folder / layout.DATABASE)
     with pytest.raises(IndexNotReady, match="checksum"):
         store.publish(writer)
     assert store.current() == "gen-000002"
@@ -70,7 +74,7 @@ def test_a_generation_that_fails_verification_is_never_published(
 
 def test_a_checksum_mismatch_is_caught_at_load(dirs: dict[str, Path], fake_embedder: Any
                                                ) -> None:
-    flip_middle_byte(dirs["index"] / "gen-000002" / layout.VECTORS)
+    flip_middle_byte(dirs["index"] / "gen-000002" / layout.segment_files("seg-000002")[1])
     body = client_for(dirs, fake_embedder).get("/api/health").get_json()
     assert (body["status"], body["generation"], body["bad_generation"]) == \
         ("degraded", "gen-000001", "gen-000002")

@@ -25,6 +25,7 @@ from service.indexing.chunking import (
 )
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError, document_id
+from service.indexing.pipeline import read_and_embed, reader_for
 from service.indexing.plan import ChangePlan, good_base, plan_build
 from service.store import (
     DocumentRecord,
@@ -141,9 +142,13 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
             writer = store.begin(plan.base, embedder.dimension)
             try:
                 checked = Checkpoints(progress, cancelled)
-                results = read_documents(plan, read or read_document_safely, report, checked)
-                report.embedded_chunks = embed_documents(results, embedder, settings, checked,
-                                                         max_document_chunks)
+                results, report.embedded_chunks = read_and_embed(
+                    plan.to_read, reader_for(read or read_document_safely, read_item, failed),
+                    lambda batch, told: embed_documents(batch, embedder, settings, told,
+                                                        max_document_chunks), checked)
+                report.warnings.extend(f"{r.file.relative}: {w}" for r in results
+                                       if isinstance(r, ReadDocument)
+                                       for w in r.document.warnings)
                 checked.check()
                 counts = write_changes(writer, plan, results, report)
                 writer.finish(manifest_for(embedder, settings, counts))
@@ -156,24 +161,13 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     return report
 
 
-def read_documents(plan: ChangePlan, read: ReadFunction, report: BuildReport,
-                   progress: BuildProgress | None) -> list[ReadDocument | FailureRecord]:
-    """Parse every file the plan lists; a file that can't be read becomes a failure."""
-    gazetteer = Gazetteer.load()
-    results: list[ReadDocument | FailureRecord] = []
-    for file in plan.to_read:
-        try:
-            document = read(file.path, file.relative)
-        except ReadError as error:
-            results.append(FailureRecord(file.relative, str(error), file.sha256, now()))
-            continue
-        finally:
-            if progress is not None:
-                progress.document_read(file.relative)
-        title, area = resolve_metadata(document, file, gazetteer)
-        results.append(ReadDocument(file, document, title, area))
-        report.warnings.extend(f"{file.relative}: {w}" for w in document.warnings)
-    return results
+def read_item(file: CorpusFile, document: Document, gazetteer: Gazetteer) -> ReadDocument:
+    title, area = resolve_metadata(document, file, gazetteer)
+    return ReadDocument(file, document, title, area)
+
+
+def failed(file: CorpusFile, error: ReadError) -> FailureRecord:
+    return FailureRecord(file.relative, str(error), file.sha256, now())
 
 
 def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embedder,

@@ -71,11 +71,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_tree(folder: Path) -> None:
+    """fsync every file and folder below `folder` (hard-linked files that are already on
+    disk cost next to nothing)."""
+    for item in folder.iterdir():
+        if item.is_dir():
+            sync_tree(item)
+        else:
+            with item.open("rb") as handle:
+                os.fsync(handle.fileno())
+    fsync_dir(folder)
+
+
 def publish(index_dir: Path, staging: Path, number: int) -> Path:
     """Move a finished staging folder into place and point CURRENT at it, atomically."""
-    for item in staging.iterdir():
-        with item.open("rb") as handle:
-            os.fsync(handle.fileno())
+    sync_tree(staging)
     final = index_dir / generation_name(number)
     os.rename(staging, final)
     tmp = index_dir / f"{POINTER}.tmp"

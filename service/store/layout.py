@@ -12,11 +12,13 @@ from typing import Any
 from service.store.records import IncompatibleIndex, IndexNotReady
 
 MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
+# the generation's own small database: documents, failures, segments, tombstones
 DATABASE = "index.sqlite"
-FORMAT_VERSION = 3  # 3: chunks.ocr and chunk_boxes
-# the files the manifest records a size and checksum for
-CHECKED_FILES = (DATABASE, VECTORS)
+# immutable segments, each written by one build and hard-linked into later generations
+SEGMENTS = "segments"
+SEGMENT_DATABASE = "data.sqlite"  # chunk text, pages, sentence vectors and boxes
+VECTORS = "vectors.faiss"  # the segment's chunk vectors
+FORMAT_VERSION = 4  # 4: immutable segments shared between generations
 # at load, checksums are compared only up to this many bytes a generation (sizes always)
 CHEAP_CHECKSUM_BYTES = 256 * 1024 * 1024
 
@@ -25,8 +27,22 @@ CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, path TEXT UNIQUE NOT NULL, title TEXT NOT NULL, area TEXT,
     source_url TEXT, published TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]'
+    warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
+CREATE TABLE IF NOT EXISTS failures (
+    path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS segments (
+    name TEXT PRIMARY KEY, chunks INTEGER NOT NULL, min_id INTEGER NOT NULL,
+    max_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deleted (
+    chunk_id INTEGER PRIMARY KEY, segment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+SEGMENT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     doc_id TEXT NOT NULL, number INTEGER NOT NULL, label TEXT, text TEXT NOT NULL,
     PRIMARY KEY (doc_id, number)
@@ -38,15 +54,11 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL, tokens INTEGER NOT NULL, ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS sentences (
     chunk_id INTEGER PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunk_boxes (
     chunk_id INTEGER PRIMARY KEY, boxes TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
 );
 """
 CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_label", "section",
@@ -57,14 +69,14 @@ DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "s
 DatabaseError = sqlite3.DatabaseError
 
 
-def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+def connect(path: Path, read_only: bool = False, schema: str = SCHEMA) -> sqlite3.Connection:
     if read_only:
         # immutable: generations never change once published, so skip all locking
         conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
                                check_same_thread=False)
     else:
         conn = sqlite3.connect(path)
-        conn.executescript(SCHEMA)
+        conn.executescript(schema)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -110,8 +122,20 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-def file_records(folder: Path) -> dict[str, dict[str, Any]]:
-    return {name: file_record(folder / name) for name in CHECKED_FILES}
+def segment_files(name: str) -> tuple[str, str]:
+    """A segment's database and vectors, as paths relative to a generation folder."""
+    return f"{SEGMENTS}/{name}/{SEGMENT_DATABASE}", f"{SEGMENTS}/{name}/{VECTORS}"
+
+
+def file_records(folder: Path, segments: list[str],
+                 known: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Size and checksum of every file of a generation. Files hard-linked from the base
+    generation keep the records it already made (`known`): publishing then reads only
+    what this build wrote."""
+    names = [DATABASE] + [path for name in segments for path in segment_files(name)]
+    return {name: known[name] if name in known and
+            known[name]["size"] == (folder / name).stat().st_size else file_record(folder / name)
+            for name in names}
 
 
 def check_sizes(folder: Path, manifest: dict[str, Any]) -> None:
@@ -127,12 +151,13 @@ def check_sizes(folder: Path, manifest: dict[str, Any]) -> None:
                                 f"says {expected['size']}")
 
 
-def check_checksums(folder: Path, manifest: dict[str, Any], thorough: bool) -> None:
+def check_checksums(folder: Path, manifest: dict[str, Any], thorough: bool) -> bool:
     """Compare every recorded checksum, unless the files are too big to read at every
-    load and `thorough` is not asked for."""
+    load and `thorough` is not asked for. True when they were compared."""
     files = manifest.get("files", {})
     if not thorough and sum(f["size"] for f in files.values()) > CHEAP_CHECKSUM_BYTES:
-        return
+        return False
     for name, expected in files.items():
         if file_record(folder / name)["sha256"] != expected["sha256"]:
             raise IndexNotReady(f"{folder.name}: {name} does not match its checksum")
+    return True

@@ -1,5 +1,6 @@
-"""Reading one published embedded generation: FAISS for vectors, SQLite for text,
-attribution, FTS5 keyword scores and sentence vectors."""
+"""Reading one published embedded generation: its own small database (documents,
+failures, FTS5 keyword scores, the segment list and tombstones) and its segments
+(chunk text, pages, sentence vectors, boxes and FAISS vectors; see `segments`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from service.store import layout, vector_index
+from service.store import layout
 from service.store.interface import KeywordQuery
 from service.store.keywords import keyword_query
 from service.store.records import (
@@ -28,6 +28,7 @@ from service.store.records import (
     Ranked,
     SentenceVectors,
 )
+from service.store.segments import SegmentInfo, SegmentSet
 
 # an area or document filter can leave most FTS5 matches out: fetch this many more
 FILTERED_FETCH = 10
@@ -48,17 +49,24 @@ class EmbeddedGeneration:
         self.manifest = layout.read_manifest(path)
         # before mapping anything: a truncated file must not get as far as a query
         layout.check_sizes(path, self.manifest)
-        try:
-            self.vectors = vector_index.read_vector_index(path / layout.VECTORS)
-        except RuntimeError as error:
-            raise IndexNotReady(f"{path.name}: damaged vector file ({error})") from None
         self._pool: queue.Queue[sqlite3.Connection] = queue.Queue()
         for _ in range(pool_size):
             self._pool.put(layout.connect(path / layout.DATABASE, read_only=True))
-        counted = self._count("chunks")
-        if counted != self.vectors.ntotal:
-            raise IndexNotReady(f"{path.name}: {counted} chunks but {self.vectors.ntotal} vectors")
-        self.chunk_count = counted
+        try:
+            self.segments = SegmentSet(path, *self._segment_table())
+        except BaseException:
+            self.close()
+            raise
+        self.chunk_count = self.segments.live_chunks
+
+    def _segment_table(self) -> tuple[list[SegmentInfo], dict[str, np.ndarray]]:
+        with self._db() as conn:
+            infos = [SegmentInfo(*row) for row in conn.execute(
+                "SELECT name, chunks, min_id, max_id FROM segments ORDER BY min_id")]
+            dead: dict[str, list[int]] = {}
+            for chunk_id, segment in conn.execute("SELECT chunk_id, segment FROM deleted"):
+                dead.setdefault(segment, []).append(chunk_id)
+        return infos, {name: np.asarray(ids, dtype=np.int64) for name, ids in dead.items()}
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -79,22 +87,32 @@ class EmbeddedGeneration:
     def close(self) -> None:
         while not self._pool.empty():
             self._pool.get_nowait().close()
+        if hasattr(self, "segments"):
+            self.segments.close()
 
     def verify(self, thorough: bool = False) -> None:
         """Catch a damaged generation at load time rather than on some later query: the
-        files' checksums (when cheap, or `thorough`), SQLite's quick_check over every page,
-        and the manifest's counts against the tables."""
-        layout.check_checksums(self.path, self.manifest, thorough)
-        with self._db() as conn:
-            verdict = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
-        if verdict != ["ok"]:
-            raise IndexNotReady(f"{self.name}: damaged database ({'; '.join(verdict)})")
+        files' checksums (when cheap, or `thorough`), SQLite's quick_check over every page
+        of each database (likewise), and the manifest's counts against the tables."""
+        cheap = layout.check_checksums(self.path, self.manifest, thorough)
+        checks = [("the generation's", self._quick_check())]
+        if cheap:
+            checks += [(f"segment {name}'s", segment.quick_check())
+                       for name, segment in self.segments.segments.items()]
+        for whose, verdict in checks:
+            if verdict != ["ok"]:
+                raise IndexNotReady(f"{self.name}: damaged database ({whose}: "
+                                    f"{'; '.join(verdict)})")
         documents = self._count("documents")
         counts = self.manifest.get("counts", {})
         if counts.get("documents", documents) != documents or \
                 counts.get("chunks", self.chunk_count) != self.chunk_count:
             raise IndexNotReady(f"{self.name}: the manifest's counts {counts} do not match "
                                 f"the index ({documents} documents, {self.chunk_count} chunks)")
+
+    def _quick_check(self) -> list[str]:
+        with self._db() as conn:
+            return [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
 
     def changed(self) -> str | None:
         """Why the files no longer look like the ones loaded (sizes only: one stat a
@@ -108,32 +126,16 @@ class EmbeddedGeneration:
     # --- vectors ------------------------------------------------------------------------
     def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None = None) -> Ranked:
         """Top-k chunk ids by inner product, optionally only among `allowed` ids."""
-        if self.vectors.ntotal == 0:
-            return []
-        scores, ids = vector_index.search(self.vectors, vector, k, allowed)
-        return [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if i != -1]
+        return self.segments.dense(vector, k, allowed)
 
     def similarities(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Exact inner products for chosen chunks, for fusing candidates that only the
         keyword retriever found."""
-        scores = {}
-        for chunk_id in ids:
-            try:
-                stored = self.vectors.reconstruct(int(chunk_id))
-            except RuntimeError:  # an index type that can't reconstruct: leave it unscored
-                continue
-            scores[int(chunk_id)] = float(np.dot(stored, vector))
-        return scores
+        return self.segments.similarities(vector, ids)
 
     def sentence_vectors(self, ids: Sequence[int]) -> SentenceVectors:
         """chunk id -> (sentence spans in the chunk text, their vectors), where stored."""
-        found = {}
-        for chunk_id, spans, blob in self._rows_for(
-                "SELECT chunk_id, spans, vectors FROM sentences WHERE chunk_id IN ({})", ids):
-            vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
-            found[chunk_id] = ([tuple(s) for s in json.loads(spans)],
-                               vectors.reshape(-1, self.vectors.d))
-        return found
+        return self.segments.sentence_vectors(ids)
 
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
@@ -168,34 +170,33 @@ class EmbeddedGeneration:
 
     # --- text and attribution ---------------------------------------------------------
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
-        sql = f"SELECT {', '.join(layout.CHUNK_COLUMNS)} FROM chunks WHERE id IN ({{}})"
-        return {row["id"]: ChunkRow(**{**dict(row), "ocr": bool(row["ocr"])})
-                for row in self._rows_for(sql, ids)}
+        return self.segments.chunks(ids)
 
     def chunk_boxes(self, ids: Sequence[int]) -> dict[int, list[ChunkBox]]:
         """chunk id -> its boxes on its pages, for the chunks that have them (PDFs)."""
-        rows = self._rows_for("SELECT chunk_id, boxes FROM chunk_boxes WHERE chunk_id IN ({})",
-                              ids)
-        return {row[0]: [(int(page), float(x0), float(top), float(x1), float(bottom))
-                         for page, x0, top, x1, bottom in json.loads(row[1])] for row in rows}
+        return self.segments.chunk_boxes(ids)
 
     def chunk_documents(self, ids: Sequence[int]) -> dict[int, str]:
         """chunk id -> document id."""
-        rows = self._rows_for("SELECT id, doc_id FROM chunks WHERE id IN ({})", ids)
-        return {row["id"]: row["doc_id"] for row in rows}
+        return self.segments.chunk_documents(ids)
 
     def chunk_ids_for(self, areas: Sequence[str] = (), documents: Sequence[str] = ()
                       ) -> list[int] | None:
         """Ids of the chunks in these areas and documents (both, when both are given);
         None when neither is given, meaning every chunk."""
-        ids: set[int] | None = None
-        for column, values in (("area", areas), ("id", documents)):
-            if values:
-                found = {row[0] for row in self._rows_for(
-                    "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id "
-                    f"WHERE d.{column} IN ({{}})", values)}
-                ids = found if ids is None else ids & found
-        return sorted(ids) if ids is not None else None
+        if not areas and not documents:
+            return None
+        sql = "SELECT id, segment FROM documents WHERE 1"
+        values: list[str] = []
+        for column, wanted in (("area", areas), ("id", documents)):
+            if wanted:
+                sql += f" AND {column} IN ({','.join('?' * len(wanted))})"
+                values += wanted
+        by_segment: dict[str, list[str]] = {}
+        with self._db() as conn:
+            for doc_id, segment in conn.execute(sql, values):
+                by_segment.setdefault(segment, []).append(doc_id)
+        return sorted(self.segments.document_chunk_ids(by_segment))
 
     def documents(self) -> list[DocumentRecord]:
         with self._db() as conn:
@@ -214,16 +215,8 @@ class EmbeddedGeneration:
 
     def pages(self, doc_id: str) -> list[PageRecord]:
         with self._db() as conn:
-            rows = conn.execute("SELECT number, label, text FROM pages WHERE doc_id = ? "
-                                "ORDER BY number", (doc_id,)).fetchall()
-        return [PageRecord(**dict(row)) for row in rows]
-
-    def _rows_for(self, sql: str, values: Sequence[Any]) -> list[sqlite3.Row]:
-        """Run `sql` with its `IN ({})` filled by one placeholder per value."""
-        if not values:
-            return []
-        with self._db() as conn:
-            return conn.execute(sql.format(",".join("?" * len(values))), list(values)).fetchall()
+            row = conn.execute("SELECT segment FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return self.segments.pages(row[0], doc_id) if row else []
 
 
 def fts(query: KeywordQuery) -> str:
@@ -235,5 +228,6 @@ def fts(query: KeywordQuery) -> str:
 
 def document_record(row: sqlite3.Row) -> DocumentRecord:
     values = dict(row)
+    values.pop("segment", None)
     values["warnings"] = tuple(json.loads(values.get("warnings") or "[]"))
     return DocumentRecord(**values)

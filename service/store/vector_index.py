@@ -138,11 +138,32 @@ def one_thread() -> Iterator[None]:
         faiss.omp_set_num_threads(previous)
 
 
-def search(index: Any, query: np.ndarray, k: int, allowed: Sequence[int] | None = None
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, ids) of the top k, optionally only among `allowed` ids."""
+def excluding(ids: np.ndarray) -> Any:
+    """A selector for every id but these (tombstones), to pass to `search`."""
+    return faiss.IDSelectorNot(faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
+
+
+def search(index: Any, query: np.ndarray, k: int, allowed: Sequence[int] | None = None,
+           excluded: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) of the top k, optionally only among `allowed` ids or skipping the
+    ids an `excluding` selector names."""
     with one_thread():
+        if excluded is not None and allowed is None:
+            return _search_excluding(index, query, k, excluded)
         return _search(index, query, k, allowed)
+
+
+def _search_excluding(index: Any, query: np.ndarray, k: int, excluded: Any
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    k = min(k, index.ntotal)
+    if is_ivf(index):
+        params = faiss.SearchParametersIVF(sel=excluded,
+                                           nprobe=faiss.downcast_index(index).nprobe)
+    else:
+        params = faiss.SearchParameters(sel=excluded)
+    scores, ids = index.search(query, k, params=params)
+    return scores[0], ids[0]
 
 
 def _search(index: Any, query: np.ndarray, k: int, allowed: Sequence[int] | None
