@@ -33,6 +33,7 @@ from service.retrieval.options import (
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
+from service.store.records import SentenceVectors
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
            "SearchResult", "Searcher"]
@@ -111,11 +112,13 @@ class Searcher:
             fused = self.boost_area(fused, interpreted["area"], options)
         watch.lap("fuse")
         budget.checkpoint("fusion")
-        fused = self.rescore(query, fused, vector, mode, options, watch)
+        sentences = SentenceMemo(self.generation)  # read once for rescoring and highlights
+        fused = self.rescore(query, fused, vector, mode, options, watch, sentences)
 
         if vector is None and highlight:
             vector = self.candidates.query_vector(query)  # keyword mode still highlights
-        scorer = self.sentence_scorer(vector) if highlight and vector is not None else None
+        scorer = self.sentence_scorer(vector, sentences) \
+            if highlight and vector is not None else None
         hits = assemble_passages(fused, k, self.generation, self.documents, scorer)
         watch.lap("hydrate")
         if vector is None and any(hit.dense is None for hit in hits):
@@ -163,33 +166,38 @@ class Searcher:
         return fusion.boost(fused, favoured, options.area_boost * fusion.fusion_unit(options))
 
     def rescore(self, query: str, fused: list[Candidate], vector: np.ndarray | None, mode: str,
-                options: SearchOptions, watch: Stopwatch) -> list[Candidate]:
+                options: SearchOptions, watch: Stopwatch,
+                sentences: SentenceMemo | None = None) -> list[Candidate]:
         """The optional stages after fusion: sentence weighting in hybrid, and the
         rerank of hybrid+rerank (a cross-encoder when configured, else sentences)."""
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
             fused = self.sentence_rescore(fused, vector, options.sentence_weight,
-                                          options.rerank_depth)
+                                          options.rerank_depth, sentences)
         if mode == "hybrid+rerank":
             depth = options.rerank_depth
             if self.reranker is not None:
                 fused = self.reranker.rerank(query, fused[:depth], self.generation) + \
                     fused[depth:]
             elif vector is not None:
-                fused = self.sentence_rescore(fused, vector, options.rerank_weight, depth)
+                fused = self.sentence_rescore(fused, vector, options.rerank_weight, depth,
+                                              sentences)
             watch.lap("rerank")
         return fused
 
     def sentence_rescore(self, fused: list[Candidate], vector: np.ndarray, weight: float,
-                         depth: int) -> list[Candidate]:
-        stored = self.generation.sentence_vectors([c.chunk_id for c in fused[:depth]])
+                         depth: int, sentences: SentenceMemo | None = None) -> list[Candidate]:
+        memo = sentences or SentenceMemo(self.generation)
+        stored = memo.fetch([c.chunk_id for c in fused[:depth]])
         return fusion.sentence_rescore(fused, stored, vector, weight, depth)
 
-    def sentence_scorer(self, query_vector: np.ndarray) -> SentenceScorer:
+    def sentence_scorer(self, query_vector: np.ndarray, sentences: SentenceMemo | None = None
+                        ) -> SentenceScorer:
         """Score every sentence of the given chunks against the query: stored sentence
         vectors when the index has them, else embed the sentences (cached per chunk)."""
+        memo = sentences or SentenceMemo(self.generation)
 
         def score(rows: list[ChunkRow]) -> dict[int, list[tuple[tuple[int, int], float]]]:
-            stored = self.generation.sentence_vectors([r.id for r in rows])
+            stored = memo.fetch([r.id for r in rows])
             result = {}
             for row in rows:
                 spans, vectors = stored.get(row.id) or self.embedded_sentences(row)
@@ -208,3 +216,19 @@ class Searcher:
             cached = (spans, self.embedder.embed_documents([row.text[s:e] for s, e in spans]))
             self._sentences.store(row.id, cached)
         return cached
+
+
+class SentenceMemo:
+    """One search's stored sentence vectors: rescoring and highlighting ask for mostly the
+    same chunks, and each asks the store only for the ones not fetched yet."""
+
+    def __init__(self, generation: IndexReader) -> None:
+        self.generation = generation
+        self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
+
+    def fetch(self, ids: list[int]) -> SentenceVectors:
+        missing = [i for i in ids if i not in self.known]
+        if missing:
+            found = self.generation.sentence_vectors(missing)
+            self.known.update({i: found.get(i) for i in missing})
+        return {i: self.known[i] for i in ids if self.known[i] is not None}
