@@ -47,7 +47,11 @@ def load_average() -> list[float]:
 
 
 def dir_size_mb(path: Path) -> float:
-    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6, 2)
+    """Disk used by the files below `path`, each hard-linked file counted once (index
+    generations share their segments that way)."""
+    sizes = {(s.st_dev, s.st_ino): s.st_size
+             for s in (p.stat() for p in path.rglob("*") if p.is_file())}
+    return round(sum(sizes.values()) / 1e6, 2)
 
 
 def machine() -> dict[str, Any]:
