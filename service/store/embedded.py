@@ -25,14 +25,15 @@ log = logging.getLogger(__name__)
 LOAD_ERRORS = (IndexNotReady, OSError, RuntimeError, layout.DatabaseError)
 
 
-def verification_problem(folder: Path, thorough: bool = False) -> str | None:
+def verification_problem(folder: Path, thorough: bool = False,
+                         trusted: frozenset[str] = frozenset()) -> str | None:
     """Why the generation in `folder` fails to load or verify, or None."""
     try:
         generation = EmbeddedGeneration(folder)
     except LOAD_ERRORS as error:
         return str(error)
     try:
-        generation.verify(thorough)
+        generation.verify(thorough, trusted)
     except LOAD_ERRORS as error:
         return str(error)
     finally:
@@ -119,7 +120,9 @@ class EmbeddedStore:
         """Verify the finished generation in full, then make it CURRENT. One that fails
         raises IndexNotReady and never becomes CURRENT."""
         staging = staged(writer)
-        problem = verification_problem(staging.folder, thorough=True)
+        # in full, but for the segments linked from the (verified) base generation
+        problem = verification_problem(staging.folder, thorough=True,
+                                       trusted=frozenset(staging.linked))
         if problem is not None:
             raise IndexNotReady(f"the new generation failed verification, so it was not "
                                 f"published: {problem}")
