@@ -46,12 +46,21 @@ class Passage:
         return text
 
 
+MIN_OVERLAP = 21  # characters: a shorter shared run is a coincidence, not the overlap
+
+
 def join_overlapping(first: str, second: str) -> str:
-    """Concatenate neighbouring chunks without repeating their shared overlap sentence."""
-    limit = min(len(first), len(second))
-    for size in range(limit, 20, -1):
-        if first.endswith(second[:size]):
-            return first + second[size:]
+    """Concatenate neighbouring chunks without repeating their shared overlap sentence:
+    the longest end of `first` that starts `second`. Only the places where second's
+    opening occurs in first are tried (trying every length was quadratic)."""
+    if min(len(first), len(second)) < MIN_OVERLAP:
+        return f"{first}\n\n{second}"
+    probe = second[:MIN_OVERLAP]
+    position = first.find(probe, max(0, len(first) - len(second)))
+    while position != -1:  # the earliest position is the longest overlap
+        if second.startswith(first[position:]):
+            return first + second[len(first) - position:]
+        position = first.find(probe, position + 1)
     return f"{first}\n\n{second}"
 
 
