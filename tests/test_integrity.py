@@ -51,9 +51,13 @@ def flip_middle_byte(path: Path) -> None:
 def test_the_manifest_records_each_file_size_and_checksum(dirs: dict[str, Path]) -> None:
     folder = dirs["index"] / "gen-000002"
     files = layout.read_manifest(folder)["files"]
+    keyword_files = sorted(f"{layout.KEYWORDS}/{p.name}"
+                           for p in (folder / layout.KEYWORDS).iterdir()
+                           if not p.name.startswith("."))  # not tantivy's lock files
+    assert len(keyword_files) > 6  # meta.json and at least one segment's files
     assert files == {name: {"size": (folder / name).stat().st_size,
                             "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
-                     for name in (layout.DATABASE, layout.VECTORS)}
+                     for name in (layout.DATABASE, layout.VECTORS, *keyword_files)}
 
 
 def test_a_generation_that_fails_verification_is_never_published(

@@ -73,9 +73,12 @@ def fsync_dir(path: Path) -> None:
 
 def publish(index_dir: Path, staging: Path, number: int) -> Path:
     """Move a finished staging folder into place and point CURRENT at it, atomically."""
-    for item in staging.iterdir():
-        with item.open("rb") as handle:
-            os.fsync(handle.fileno())
+    for item in staging.rglob("*"):
+        if item.is_file():
+            with item.open("rb") as handle:
+                os.fsync(handle.fileno())
+        else:
+            fsync_dir(item)
     final = index_dir / generation_name(number)
     os.rename(staging, final)
     tmp = index_dir / f"{POINTER}.tmp"

@@ -6,17 +6,22 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from service.store.keyword_index import index_files
 from service.store.records import IncompatibleIndex, IndexNotReady
 
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
-FORMAT_VERSION = 3  # 3: chunks.ocr and chunk_boxes
-# the files the manifest records a size and checksum for
+KEYWORDS = "keywords"  # the tantivy index's folder (keyword_index.py)
+FORMAT_VERSION = 4  # 3: chunks.ocr and chunk_boxes; 4: tantivy keywords, no FTS5 table
+# the files the manifest records a size and checksum for, and the folders whose files
+# it records one by one (as "keywords/<file>")
 CHECKED_FILES = (DATABASE, VECTORS)
+CHECKED_FOLDERS = (KEYWORDS,)
 # at load, checksums are compared only up to this many bytes a generation (sizes always)
 CHEAP_CHECKSUM_BYTES = 256 * 1024 * 1024
 
@@ -38,7 +43,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL, tokens INTEGER NOT NULL, ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (doc_id, ordinal);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS sentences (
     chunk_id INTEGER PRIMARY KEY, spans TEXT NOT NULL, vectors BLOB NOT NULL
 );
@@ -85,15 +89,21 @@ def read_manifest(generation: Path) -> dict[str, Any]:
 def store_versions() -> dict[str, str]:
     import faiss
 
-    return {"faiss": faiss.__version__, "sqlite": sqlite3.sqlite_version}
+    return {"faiss": faiss.__version__, "sqlite": sqlite3.sqlite_version,
+            "tantivy": metadata.version("tantivy")}
 
 
-def check_model(manifest: dict[str, Any], model_name: str) -> None:
-    """Refuse to search vectors made by another model: the scores would be meaningless."""
+def check_format(manifest: dict[str, Any]) -> None:
+    """Refuse another format's files before opening any: they may not be there at all."""
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IncompatibleIndex(
             f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
             "rebuild with `python scripts/build_index.py --full`")
+
+
+def check_model(manifest: dict[str, Any], model_name: str) -> None:
+    """Refuse to search vectors made by another model: the scores would be meaningless."""
+    check_format(manifest)
     if manifest.get("model") != model_name:
         raise IncompatibleIndex(
             f"the index was built with model {manifest.get('model')!r} but {model_name!r} is "
@@ -111,7 +121,10 @@ def file_record(path: Path) -> dict[str, Any]:
 
 
 def file_records(folder: Path) -> dict[str, dict[str, Any]]:
-    return {name: file_record(folder / name) for name in CHECKED_FILES}
+    """Records of the checked files, by path within the generation."""
+    names = [*CHECKED_FILES, *(f"{name}/{file}" for name in CHECKED_FOLDERS
+                               for file in index_files(folder / name))]
+    return {name: file_record(folder / name) for name in names}
 
 
 def check_sizes(folder: Path, manifest: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Reading one published embedded generation: FAISS for vectors, SQLite for text,
-attribution, FTS5 keyword scores and sentence vectors."""
+"""Reading one published embedded generation: FAISS for vectors, tantivy for keyword
+scores, SQLite for text, attribution and sentence vectors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import queue
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +15,17 @@ import numpy as np
 
 from service.store import layout, vector_index
 from service.store.interface import KeywordQuery
-from service.store.keywords import keyword_query
+from service.store.keyword_index import KeywordSearcher, TantivyQuery
 from service.store.records import (
     ChunkBox,
     ChunkRow,
     DocumentRecord,
     FailureRecord,
     IndexNotReady,
-    InvalidKeywordQuery,
     PageRecord,
     Ranked,
     SentenceVectors,
 )
-
-# an area or document filter can leave most FTS5 matches out: fetch this many more
-FILTERED_FETCH = 10
-
-
-@dataclass(frozen=True)
-class FtsQuery:
-    text: str
-    expression: str  # the FTS5 MATCH expression
 
 
 class EmbeddedGeneration:
@@ -46,6 +35,7 @@ class EmbeddedGeneration:
         self.path = path
         self.name = path.name
         self.manifest = layout.read_manifest(path)
+        layout.check_format(self.manifest)
         # before mapping anything: a truncated file must not get as far as a query
         layout.check_sizes(path, self.manifest)
         try:
@@ -58,6 +48,13 @@ class EmbeddedGeneration:
         counted = self._count("chunks")
         if counted != self.vectors.ntotal:
             raise IndexNotReady(f"{path.name}: {counted} chunks but {self.vectors.ntotal} vectors")
+        try:
+            self.keywords = KeywordSearcher(path / layout.KEYWORDS)
+        except ValueError as error:  # tantivy's word for a damaged or missing segment
+            raise IndexNotReady(f"{path.name}: damaged keyword index ({error})") from None
+        if self.keywords.count != counted:
+            raise IndexNotReady(f"{path.name}: {counted} chunks but {self.keywords.count} in "
+                                "the keyword index")
         self.chunk_count = counted
 
     @contextmanager
@@ -65,8 +62,6 @@ class EmbeddedGeneration:
         conn = self._pool.get()
         try:
             yield conn
-        except InvalidKeywordQuery:
-            raise
         except sqlite3.DatabaseError as error:
             raise IndexNotReady(f"{self.name}: damaged database ({error})") from None
         finally:
@@ -138,33 +133,23 @@ class EmbeddedGeneration:
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
                       ) -> KeywordQuery | None:
-        expression = keyword_query(text, synonyms, phrases)
-        return FtsQuery(text, expression) if expression is not None else None
+        return self.keywords.query(text, synonyms, phrases)
 
     def keyword(self, query: KeywordQuery, k: int, allowed: Sequence[int] | None = None
                 ) -> Ranked:
-        """BM25 top-k (FTS5 rank is negated BM25, so higher is better here)."""
-        fetch = k if allowed is None else max(k * FILTERED_FETCH, 500)
-        with self._db() as conn:
-            try:
-                rows = conn.execute("SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH "
-                                    "? ORDER BY rank LIMIT ?", (fts(query), fetch)).fetchall()
-            except sqlite3.OperationalError as error:
-                raise InvalidKeywordQuery(str(error)) from None
-        permitted = set(allowed) if allowed is not None else None
-        ranked = [(int(r[0]), -float(r[1])) for r in rows if permitted is None or r[0] in permitted]
-        return ranked[:k]
+        """BM25 top-k, optionally only among `allowed` ids."""
+        try:
+            return self.keywords.search(analysed(query), k, allowed)
+        except ValueError as error:
+            raise IndexNotReady(f"{self.name}: damaged keyword index ({error})") from None
 
     def keyword_scores(self, query: KeywordQuery, ids: Sequence[int]) -> dict[int, float]:
-        """BM25 of chosen chunks; chunks that match no query term score 0."""
-        scores = {int(i): 0.0 for i in ids}
-        if ids:
-            marks = ",".join("?" * len(ids))
-            with self._db() as conn:
-                rows = conn.execute(f"SELECT rowid, rank FROM chunks_fts WHERE chunks_fts "
-                                    f"MATCH ? AND rowid IN ({marks})", [fts(query), *ids])
-                scores.update({int(r[0]): -float(r[1]) for r in rows})
-        return scores
+        """BM25 of chosen chunks, scoring only them; chunks that match no query term
+        score 0."""
+        try:
+            return self.keywords.scores(analysed(query), ids)
+        except ValueError as error:
+            raise IndexNotReady(f"{self.name}: damaged keyword index ({error})") from None
 
     # --- text and attribution ---------------------------------------------------------
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
@@ -226,11 +211,11 @@ class EmbeddedGeneration:
             return conn.execute(sql.format(",".join("?" * len(values))), list(values)).fetchall()
 
 
-def fts(query: KeywordQuery) -> str:
-    """The FTS5 expression of a query this backend analysed."""
-    if not isinstance(query, FtsQuery):
+def analysed(query: KeywordQuery) -> TantivyQuery:
+    """The tantivy query of a query this backend analysed."""
+    if not isinstance(query, TantivyQuery):
         raise TypeError(f"not a keyword query of the embedded store: {query!r}")
-    return query.expression
+    return query
 
 
 def document_record(row: sqlite3.Row) -> DocumentRecord:

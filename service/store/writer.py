@@ -1,5 +1,6 @@
 """Writing a new embedded generation in a staging folder: a copy of the base generation's
-database and vectors, changed document by document, then sealed with its manifest."""
+database and vectors and a hard-linked copy of its keyword index, changed document by
+document, then sealed with its manifest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from service.store import layout, vector_index
-from service.store.keywords import index_terms
+from service.store.keyword_index import KeywordIndex
 from service.store.reader import document_record
 from service.store.records import DocumentRecord, FailureRecord, NewChunk, PageRecord
 
@@ -27,8 +28,11 @@ class StagingGeneration:
             shutil.copy2(base / layout.DATABASE, folder / layout.DATABASE)
             # read in full (not memory-mapped): ids are removed and added in place
             self.vectors: Any = vector_index.faiss.read_index(str(base / layout.VECTORS))
+            self.keywords = KeywordIndex.copy_from(base / layout.KEYWORDS,
+                                                   folder / layout.KEYWORDS)
         else:
             self.vectors = vector_index.new_vector_index(dimension)
+            self.keywords = KeywordIndex.create(folder / layout.KEYWORDS)
         self.conn = layout.connect(folder / layout.DATABASE)
         self._removed_ids: list[int] = []
         self._new_ids: list[int] = []
@@ -56,7 +60,7 @@ class StagingGeneration:
     def delete_document(self, doc_id: str) -> None:
         ids = [row[0] for row in self.conn.execute("SELECT id FROM chunks WHERE doc_id = ?",
                                                    (doc_id,))]
-        self.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+        self.keywords.delete(ids)
         self.conn.executemany("DELETE FROM sentences WHERE chunk_id = ?", [(i,) for i in ids])
         self.conn.executemany("DELETE FROM chunk_boxes WHERE chunk_id = ?", [(i,) for i in ids])
         for table, column in (("chunks", "doc_id"), ("pages", "doc_id"), ("documents", "id")):
@@ -80,9 +84,7 @@ class StagingGeneration:
                 chunk_id, document.id, chunk.ordinal, chunk.page_start, chunk.page_end,
                 chunk.page_label, chunk.section, chunk.char_start, chunk.char_end, chunk.text,
                 int(chunk.ocr), chunk.tokens))
-            self.conn.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                              (chunk_id, index_terms(f"{document.title} {chunk.section} "
-                                                     f"{chunk.text}")))
+            self.keywords.add(chunk_id, f"{document.title} {chunk.section} {chunk.text}")
             if chunk.sentence_vectors is not None:
                 self.conn.execute("INSERT INTO sentences (chunk_id, spans, vectors) "
                                   "VALUES (?, ?, ?)",
@@ -106,6 +108,7 @@ class StagingGeneration:
             self.vectors.add_with_ids(np.vstack(self._new_vectors).astype(np.float32, copy=False),
                                       np.asarray(self._new_ids, dtype=np.int64))
         self.vectors = vector_index.fit_vector_index(self.vectors)  # exact or IVF, by size
+        self.keywords.commit()
         self.conn.commit()
         if self._deleted_rows:
             self.conn.execute("VACUUM")  # deleted rows would otherwise bloat every later copy
