@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
@@ -19,6 +20,7 @@ sys.path[:0] = [str(SCRIPTS), str(ROOT)]
 
 from benchmarking.report import table  # noqa: E402
 from benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
+from benchmarking.scale_bench import headline  # noqa: E402
 
 
 def main() -> int:
@@ -39,6 +41,10 @@ def main() -> int:
                         help="load generator: wrk if installed (auto), or the asyncio client")
     parser.add_argument("--only", help="comma-separated section names (or prefixes) to run "
                         "(default: all), e.g. build,query,http,incremental,ann,scale")
+    parser.add_argument("--chunks", type=int,
+                        help="the scale section's synthetic generation size (replaces the "
+                        "plan's), served by gunicorn; its headline figures go to the top "
+                        "level of the JSON")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other sections already in the --json file")
     args = parser.parse_args()
@@ -56,13 +62,20 @@ def main() -> int:
                 results[key] = {**earlier.get(key, {}), **results.get(key, {})}
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
-    benchmark = Benchmark(QUICK if args.quick else FULL, args.workdir, backends,
-                          args.http_tool, checkpoint=save)
+    plan = QUICK if args.quick else FULL
+    if args.chunks is not None:
+        if args.chunks < 100:
+            parser.error("--chunks must be at least 100 (one synthetic document)")
+        plan = replace(plan, generation_sizes=(args.chunks,), serve_largest=True)
+    benchmark = Benchmark(plan, args.workdir, backends, args.http_tool, checkpoint=save)
     if args.only:
         benchmark.only = set(args.only.split(","))
     started = time.perf_counter()
     results = benchmark.run()
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    scale = results["sections"].get(f"scale_{args.chunks}")
+    if isinstance(scale, dict) and "error" not in scale:
+        results.update(headline(scale))
     save(results)
     print(table(results))
     print(f"\n{'quick' if args.quick else 'full'} run: {results['total_seconds']} s; "

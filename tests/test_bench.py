@@ -42,3 +42,19 @@ def test_quick_benchmark_prints_the_table_and_writes_json(tmp_path: Path) -> Non
     assert all(run["requests"] > 0 and run["errors"] == 0 for run in http["warm"])
     assert all(worker["rss"] > 0 for worker in http["memory_mb"]["workers"])
     assert results["machine"]["nproc"] >= 1
+
+
+@pytest.mark.slow
+def test_the_scale_section_at_any_size_writes_the_headline_keys(tmp_path: Path) -> None:
+    output = tmp_path / "scale.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "scale",
+         "--chunks", "2000", "--json", str(output), "--workdir", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert set(results["sections"]) == {"scale_2000"}
+    assert results["chunks"] == 2000
+    for key in ("search_p50_ms", "search_p99_ms", "add_document_s", "add_document_encode_s",
+                "start_to_first_answer_s", "worker_pss_mb"):
+        assert isinstance(results[key], float) and results[key] > 0, key

@@ -325,7 +325,7 @@ def test_manifest_records_the_build_and_refuses_another_model(tmp_path: Path,
     assert manifest["chunker"]["overlap_sentences"] == 1
     assert manifest["vector_index"] == "IndexFlatIP"
     assert manifest["counts"] == {"documents": 3, "chunks": report.chunks, "failed": 0}
-    assert set(manifest["versions"]) == {"faiss", "pdfplumber", "sqlite", "numpy"}
+    assert set(manifest["versions"]) == {"faiss", "pdfplumber", "sqlite", "numpy", "tantivy"}
 
     store.check_model(manifest, "fake-embedder")  # the same model loads
     with pytest.raises(IncompatibleIndex) as error:

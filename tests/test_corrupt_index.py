@@ -61,7 +61,18 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "scribbled database": (store.DATABASE, scribble, "index.sqlite does not match its checksum"),
     "database header gone": (store.DATABASE, remove_header, "damaged database"),
     "manifest garbled": (store.MANIFEST, truncate, "unreadable manifest"),
+    # the keyword index's own files (its others are hard links to the previous
+    # generation's, so damaging one would damage both)
+    "truncated keyword postings": (f"{store.KEYWORDS}/*.idx", truncate, "keywords/"),
+    "scribbled keyword terms": (f"{store.KEYWORDS}/*.term", scribble, "keywords/"),
+    "keyword meta garbled": (f"{store.KEYWORDS}/meta.json", truncate,
+                             "keywords/meta.json is "),
 }
+
+
+def own_file(generation: Path, pattern: str) -> Path:
+    """The file matching `pattern` that no other generation shares."""
+    return next(p for p in sorted(generation.glob(pattern)) if p.stat().st_nlink == 1)
 
 
 @pytest.fixture
@@ -92,7 +103,7 @@ def document_ids(client: FlaskClient) -> list[str]:
 def test_a_damaged_live_generation_falls_back_at_start_up(
         two_generations: dict[str, Path], fake_embedder: Any, damage: str) -> None:
     name, harm, reason = DAMAGE[damage]
-    harm(two_generations["index"] / "gen-000002" / name)
+    harm(own_file(two_generations["index"] / "gen-000002", name))
     client = client_for(two_generations, fake_embedder)
     health = client.get("/api/health")
     assert health.status_code == 200

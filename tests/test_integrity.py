@@ -51,8 +51,12 @@ def flip_middle_byte(path: Path) -> None:
 def test_the_manifest_records_each_file_size_and_checksum(dirs: dict[str, Path]) -> None:
     folder = dirs["index"] / "gen-000002"
     files = layout.read_manifest(folder)["files"]
+    keyword_files = sorted(f"{layout.KEYWORDS}/{p.name}"
+                           for p in (folder / layout.KEYWORDS).iterdir()
+                           if not p.name.startswith("."))  # not tantivy's lock files
+    assert len(keyword_files) > 6  # meta.json and at least one segment's files
     names = [layout.DATABASE, *layout.segment_files("seg-000001"),
-             *layout.segment_files("seg-000002")]
+             *layout.segment_files("seg-000002"), *keyword_files]
     assert files == {name: {"size": (folder / name).stat().st_size,
                             "sha256": hashlib.sha256((folder / name).read_bytes()).hexdigest()}
                      for name in names}
@@ -95,18 +99,22 @@ def test_damage_after_loading_is_reported_by_health_and_served_around(
     assert EmbeddedStore(dirs["index"]).bad("gen-000002") is not None
 
 
-@pytest.mark.parametrize("path", ["/api/documents", "/api/search?q=urgent treatment centres",
-                                  "/api/documents/gloucestershire-txt"])
+@pytest.mark.parametrize(("path", "damaged"), [
+    ("/api/documents", layout.DATABASE),
+    # a search reads chunk text from the segments, not the generation's own database:
+    # this one finds gen-000002's own document, in the segment only gen-000002 has
+    ("/api/search?q=hip operations elective hub", layout.segment_files("seg-000002")[0]),
+    ("/api/documents/gloucestershire-txt", layout.DATABASE)])
 def test_a_request_that_meets_a_damaged_generation_is_retried_on_the_fallback(
-        dirs: dict[str, Path], fake_embedder: Any, path: str) -> None:
+        dirs: dict[str, Path], fake_embedder: Any, path: str, damaged: str) -> None:
     client = client_for(dirs, fake_embedder)
     assert client.application.extensions["plansearch"].searcher().generation.name == \
         "gen-000002"  # loaded and verified, as a gunicorn worker does before serving
     # the same size, so only a query can notice (one that SQLite's page cache can't
     # answer: hence no request before this one); the request itself must survive it
-    data = bytearray((dirs["index"] / "gen-000002" / layout.DATABASE).read_bytes())
+    data = bytearray((dirs["index"] / "gen-000002" / damaged).read_bytes())
     data[100:] = b"\0" * (len(data) - 100)
-    (dirs["index"] / "gen-000002" / layout.DATABASE).write_bytes(bytes(data))
+    (dirs["index"] / "gen-000002" / damaged).write_bytes(bytes(data))
     response = client.get(path)
     assert response.status_code == 200, response.get_json()
     body = client.get("/api/health").get_json()

@@ -50,9 +50,16 @@ def test_an_incremental_build_links_unchanged_segments_instead_of_copying(
         assert (first.st_ino, first.st_nlink) == (second.st_ino, 2)  # one file, two names
     own = [index / "gen-000002" / name for name in layout.segment_files("seg-000002")]
     assert [path.stat().st_nlink for path in own] == [1, 1]
+    # so are the keyword index's segment files (tantivy writes new files, never old ones)
+    keywords = [p for p in (index / "gen-000001" / layout.KEYWORDS).iterdir()
+                if not p.name.endswith(".json") and not p.name.startswith(".")]
+    assert keywords and all(
+        p.stat().st_ino == (index / "gen-000002" / layout.KEYWORDS / p.name).stat().st_ino
+        for p in keywords)
     # the manifest's checksums of the linked files are the base's, not re-read
     manifests = [layout.read_manifest(index / g)["files"] for g in ("gen-000001", "gen-000002")]
-    for name in layout.segment_files("seg-000001"):
+    for name in [*layout.segment_files("seg-000001"),
+                 *(f"{layout.KEYWORDS}/{p.name}" for p in keywords)]:
         assert manifests[0][name] == manifests[1][name]
 
 

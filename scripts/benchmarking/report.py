@@ -155,8 +155,8 @@ def scale_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
         yield ("scale", name, result["error"], "", "")
         return
     n = result["chunks"]
-    yield ("scale", f"{n}: generation written (text+FTS5 s, vectors s)",
-           f"{result['text_and_fts_s']}, {result['vectors_s']} ({result['vector_index']})",
+    yield ("scale", f"{n}: generation written (text+keywords s, vectors s)",
+           f"{result.get('text_and_keywords_s')}, {result['vectors_s']} ({result['vector_index']})",
            "", "")
     search = result["search"]
     total = search["total"]
@@ -180,6 +180,28 @@ def scale_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
         yield from http_rows(result["server"], prefix=f"serve {n}")
 
 
+def keyword_rows(name: str, result: dict[str, Any]) -> Iterator[Row]:
+    if "error" in result:
+        yield ("keywords", name, result["error"], "", "")
+        return
+    if name == "keywords_quality":
+        for questions, engines in result.items():
+            for engine, modes in engines.items():
+                yield ("keywords", f"{questions}: {engine} hit@1/hit@5/MRR",
+                       "; ".join(f"{mode} {m['hit@1']}/{m['hit@5']}/{m['mrr@10']}"
+                                 for mode, m in modes.items()), "", "")
+        return
+    n = result["chunks"]
+    for engine in ("fts5", "tantivy", "bm25s"):
+        row = result.get(engine)
+        if row is not None:
+            yield ("keywords", f"{n}: {engine} index s, query p50/p99 ms, scores p50 ms, "
+                   "RSS MB, top-10 overlap",
+                   f"{row['index_s']}, {ms(row['query_ms'])}/{ms(row['query_ms'], 'p99')}, "
+                   f"{ms(row['scores_100_ms'])}, {row['rss_mb']}, "
+                   f"{row['top10_overlap_with_fts5']}", "", "")
+
+
 def table(results: dict[str, Any]) -> str:
     sections = results["sections"]
     rows: list[Row] = []
@@ -200,6 +222,8 @@ def table(results: dict[str, Any]) -> str:
             rows += ann_rows(name, value)
         if name.startswith("scale_"):
             rows += scale_rows(name, value)
+        if name.startswith("keywords_"):
+            rows += keyword_rows(name, value)
     header = ("section", "measurement", "value", "target", "verdict")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarking import build_bench, http_bench, query_bench, scale_bench
+from benchmarking import build_bench, http_bench, keyword_engines, query_bench, scale_bench
 from benchmarking.measure import load_average, machine
 from benchmarking.synthetic import Perturber, source_paragraphs
 from service.embedding import SentenceTransformerEmbedder
@@ -47,17 +47,20 @@ class Plan:
     onnx_server: bool  # also serve with the ONNX embedder (and no torch import)
     added_pages: int  # size of the document added incrementally
     encode_texts: int  # chunk texts per encoder comparison (spread over the corpus)
+    keyword_sizes: tuple[int, ...]  # synthetic chunks the keyword engines are compared on
 
 
 QUICK = Plan(quick=True, pdfs=False, chunk_sizes=(180,), cold_queries=15,
              http_concurrency=(1, 16), http_seconds=2.0, incremental_bases=(2_000,),
              ann_sizes=(20_000,), hnsw_up_to=0, generation_sizes=(5_000,),
-             serve_largest=False, onnx_server=False, added_pages=4, encode_texts=12)
+             serve_largest=False, onnx_server=False, added_pages=4, encode_texts=12,
+             keyword_sizes=(2_000,))
 FULL = Plan(quick=False, pdfs=True, chunk_sizes=(180, 128), cold_queries=200,
             http_concurrency=(1, 4, 16), http_seconds=15.0,
             incremental_bases=(10_000, 100_000), ann_sizes=(100_000, 1_000_000),
             hnsw_up_to=100_000, generation_sizes=(1_000_000,), serve_largest=True,
-            onnx_server=True, added_pages=30, encode_texts=300)
+            onnx_server=True, added_pages=30, encode_texts=300,
+            keyword_sizes=(50_000, 200_000))
 
 
 def evenly(items: list[str], count: int) -> list[str]:
@@ -156,6 +159,10 @@ class Benchmark:
             self.section(f"ann_{size}", partial(self.ann, size))
         for size in plan.generation_sizes:
             self.section(f"scale_{size}", partial(self.scale, size))
+        for size in plan.keyword_sizes:
+            self.section(f"keywords_{size}", partial(self.keyword_engines, size))
+        if not plan.quick:
+            self.section("keywords_quality", self.keyword_quality)
         self.results["machine"]["load_average_at_end"] = load_average()
         return self.results
 
@@ -232,6 +239,31 @@ class Benchmark:
                                           hnsw=size <= self.plan.hnsw_up_to,
                                           questions=questions)
 
+    def keyword_engines(self, size: int) -> dict[str, Any]:
+        """The same 200 questions (the evaluation sets' and variants of them) against the
+        same synthetic chunk texts, engine by engine."""
+        questions = self.questions + query_bench.unique_variants(
+            self.questions, max(0, 200 - len(self.questions)), seed=21)
+        texts = Perturber(self.perturber.paragraphs, seed=9).chunk_texts(size)
+        return keyword_engines.compare_engines(texts, questions[:200],
+                                               self.workdir / f"keywords-{size}")
+
+    def keyword_quality(self) -> dict[str, Any]:
+        """Each engine in the whole search pipeline, on each evaluation set's index."""
+        from service.evaluation import prepare_searcher
+
+        results = {}
+        # as scripts/evaluate.py is run for BENCHMARKS.md's quality tables
+        for questions, corpora, exclude in (
+                (QUESTION_FILES[0], [ROOT / "corpus"], ()),
+                (QUESTION_FILES[1], [ROOT / "corpus", SHARED_PDFS], ("SOURCES.md",))):
+            workdir = self.workdir / f"eval-{questions.stem}"
+            searcher = prepare_searcher(corpora, workdir, self.embedder, exclude)
+            results[questions.stem] = keyword_engines.engine_quality(
+                searcher, workdir / "engines", questions)
+            searcher.generation.close()
+        return results
+
     def scale(self, size: int) -> dict[str, Any]:
         from dataclasses import replace
 
@@ -249,8 +281,7 @@ class Benchmark:
                                                       self.embedder)
             record.write_text(json.dumps(result))
         searcher = query_bench.searcher_for(folder / "index", self.embedder)
-        # a query takes seconds at 1M (FTS5, see BENCHMARKS.md): fewer of them there
-        questions = evenly(self.questions, 40) if size >= 500_000 else self.questions
+        questions = self.questions
         for question in questions:  # query encoding is excluded at this scale
             searcher.candidates.query_vector(question)
         with serving_threads():

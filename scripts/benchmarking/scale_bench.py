@@ -152,7 +152,7 @@ def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturbe
     """A published generation of `count` chunks, written through the store (no chunker, no
     model): perturbed real text for the keyword index and hydration, clustered vectors for
     the vector index, and corpus files whose hashes match, so a real incremental build can
-    extend it. `text_and_fts_s` is the time adding documents, `vectors_s` the time
+    extend it. `text_and_keywords_s` is the time adding documents, `vectors_s` the time
     finishing (vectors added and fitted, files written) and publishing."""
     shutil.rmtree(index_dir, ignore_errors=True)
     shutil.rmtree(corpus_dir, ignore_errors=True)
@@ -177,7 +177,7 @@ def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturbe
             store.discard(writer)
             raise
     vector_s = time.perf_counter() - started
-    return {"chunks": counts["chunks"], "text_and_fts_s": round(text_s, 1),
+    return {"chunks": counts["chunks"], "text_and_keywords_s": round(text_s, 1),
             "vectors_s": round(vector_s, 1),
             "vector_index": store.manifest(name)["vector_index"]}
 
@@ -224,3 +224,23 @@ def generation_memory(index_dir: Path) -> dict[str, Any]:
     generation.close()
     return {"load_s": round(load_s, 2), "rss_before_mb": before.get("rss"),
             "rss_after_mb": after.get("rss")}
+
+
+def headline(scale: dict[str, Any]) -> dict[str, Any]:
+    """The figures issue 13's targets name, from one scale section: hybrid search with
+    query encoding excluded, one document added by a real incremental build, and a
+    gunicorn server on the generation (start to first answer, each worker's PSS)."""
+    search, added = scale["search"], scale["incremental_add"]
+    server = scale.get("server", {})
+    workers = server.get("memory_mb", {}).get("workers", [])
+    return {
+        "chunks": scale["chunks"],
+        "search_p50_ms": search["total"]["p50"], "search_p99_ms": search["total"]["p99"],
+        "search_stages_p50_ms": {stage: value.get("p50") for stage, value in
+                                 search["stages"].items() if isinstance(value, dict)},
+        "add_document_s": added["seconds"], "add_document_encode_s": added["encode_s"],
+        "add_document_pages": added["pages"],
+        "start_to_first_answer_s": server.get("start_to_first_answer_s"),
+        "worker_pss_mb": max((w.get("pss", 0.0) for w in workers), default=None),
+        "generation_load_s": scale["memory"]["load_s"],
+    }

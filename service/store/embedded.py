@@ -16,7 +16,7 @@ from typing import Any
 from service.store import generations, layout
 from service.store.interface import IndexWriter
 from service.store.reader import EmbeddedGeneration
-from service.store.records import IndexNotReady
+from service.store.records import IncompatibleIndex, IndexNotReady
 from service.store.writer import StagingGeneration
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def verification_problem(folder: Path, thorough: bool = False,
     """Why the generation in `folder` fails to load or verify, or None."""
     try:
         generation = EmbeddedGeneration(folder)
-    except LOAD_ERRORS as error:
+    except (*LOAD_ERRORS, IncompatibleIndex) as error:
         return str(error)
     try:
         generation.verify(thorough, trusted)

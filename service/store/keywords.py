@@ -46,7 +46,7 @@ def normalise(text: str) -> str:
 
 
 def index_terms(text: str) -> str:
-    """The text stored in the FTS5 table for one chunk."""
+    """The text the keyword index stores for one chunk."""
     return " ".join(WORD.findall(normalise(text)))
 
 
@@ -78,13 +78,6 @@ def expansions(text: str) -> list[str]:
     return list(found)
 
 
-def fts_match(terms: list[str], phrases: list[str] | None = None) -> str | None:
-    """An FTS5 MATCH expression: any term or phrase may match; BM25 ranks by how many
-    match and how rare they are."""
-    parts = [f'"{term}"' for term in terms] + [f'"{phrase}"' for phrase in phrases or ()]
-    return " OR ".join(parts) if parts else None
-
-
 NAME_RUN = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w&'’-]*\s+){1,5}[A-Z][\w&'’-]*")
 
 
@@ -113,9 +106,3 @@ def adjacent_pairs(text: str) -> list[str]:
 
 
 PHRASES = {"none": lambda text: [], "names": name_phrases, "pairs": adjacent_pairs}
-
-
-def keyword_query(text: str, expand: bool = True, phrases: str = "pairs") -> str | None:
-    """The FTS5 query for a question: its terms, other phrasings of them, and phrases."""
-    extra = (expansions(text) if expand else []) + PHRASES[phrases](text)
-    return fts_match(query_terms(text), extra)

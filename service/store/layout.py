@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from service.store.keyword_index import index_files
 from service.store.records import IncompatibleIndex, IndexNotReady
 
 MANIFEST = "manifest.json"
@@ -18,7 +20,10 @@ DATABASE = "index.sqlite"
 SEGMENTS = "segments"
 SEGMENT_DATABASE = "data.sqlite"  # chunk text, pages, sentence vectors and boxes
 VECTORS = "vectors.faiss"  # the segment's chunk vectors
-FORMAT_VERSION = 4  # 4: immutable segments shared between generations
+KEYWORDS = "keywords"  # the tantivy index's folder (keyword_index.py)
+# 3: chunks.ocr and chunk_boxes; 4: immutable segments shared between generations, and
+# tantivy keywords instead of an FTS5 table
+FORMAT_VERSION = 4
 # at load, checksums are compared only up to this many bytes a generation (sizes always)
 CHEAP_CHECKSUM_BYTES = 256 * 1024 * 1024
 
@@ -29,7 +34,6 @@ CREATE TABLE IF NOT EXISTS documents (
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
     warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(terms, tokenize = 'porter unicode61');
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
 );
@@ -97,15 +101,21 @@ def read_manifest(generation: Path) -> dict[str, Any]:
 def store_versions() -> dict[str, str]:
     import faiss
 
-    return {"faiss": faiss.__version__, "sqlite": sqlite3.sqlite_version}
+    return {"faiss": faiss.__version__, "sqlite": sqlite3.sqlite_version,
+            "tantivy": metadata.version("tantivy")}
 
 
-def check_model(manifest: dict[str, Any], model_name: str) -> None:
-    """Refuse to search vectors made by another model: the scores would be meaningless."""
+def check_format(manifest: dict[str, Any]) -> None:
+    """Refuse another format's files before opening any: they may not be there at all."""
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IncompatibleIndex(
             f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}; "
             "rebuild with `python scripts/build_index.py --full`")
+
+
+def check_model(manifest: dict[str, Any], model_name: str) -> None:
+    """Refuse to search vectors made by another model: the scores would be meaningless."""
+    check_format(manifest)
     if manifest.get("model") != model_name:
         raise IncompatibleIndex(
             f"the index was built with model {manifest.get('model')!r} but {model_name!r} is "
@@ -129,10 +139,12 @@ def segment_files(name: str) -> tuple[str, str]:
 
 def file_records(folder: Path, segments: list[str],
                  known: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Size and checksum of every file of a generation. Files hard-linked from the base
+    """Size and checksum of every file of a generation, by path within it: its database,
+    its segments' files and the keyword index's files. Files hard-linked from the base
     generation keep the records it already made (`known`): publishing then reads only
     what this build wrote."""
-    names = [DATABASE] + [path for name in segments for path in segment_files(name)]
+    names = [DATABASE, *(path for name in segments for path in segment_files(name)),
+             *(f"{KEYWORDS}/{file}" for file in index_files(folder / KEYWORDS))]
     return {name: known[name] if name in known and
             known[name]["size"] == (folder / name).stat().st_size else file_record(folder / name)
             for name in names}

@@ -1,5 +1,5 @@
 """Reading one published embedded generation: its own small database (documents,
-failures, FTS5 keyword scores, the segment list and tombstones) and its segments
+failures, the segment list and tombstones), tantivy for keyword scores, and its segments
 (chunk text, pages, sentence vectors, boxes and FAISS vectors; see `segments`)."""
 
 from __future__ import annotations
@@ -9,35 +9,24 @@ import queue
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from service.store import layout
 from service.store.interface import KeywordQuery
-from service.store.keywords import keyword_query
+from service.store.keyword_index import KeywordSearcher, TantivyQuery
 from service.store.records import (
     ChunkBox,
     ChunkRow,
     DocumentRecord,
     FailureRecord,
     IndexNotReady,
-    InvalidKeywordQuery,
     PageRecord,
     Ranked,
     SentenceVectors,
 )
 from service.store.segments import SegmentInfo, SegmentSet
-
-# an area or document filter can leave most FTS5 matches out: fetch this many more
-FILTERED_FETCH = 10
-
-
-@dataclass(frozen=True)
-class FtsQuery:
-    text: str
-    expression: str  # the FTS5 MATCH expression
 
 
 class EmbeddedGeneration:
@@ -47,6 +36,7 @@ class EmbeddedGeneration:
         self.path = path
         self.name = path.name
         self.manifest = layout.read_manifest(path)
+        layout.check_format(self.manifest)
         # before mapping anything: a truncated file must not get as far as a query
         layout.check_sizes(path, self.manifest)
         self._pool: queue.Queue[sqlite3.Connection] = queue.Queue()
@@ -54,10 +44,18 @@ class EmbeddedGeneration:
             self._pool.put(layout.connect(path / layout.DATABASE, read_only=True))
         try:
             self.segments = SegmentSet(path, *self._segment_table())
+            self.chunk_count = self.segments.live_chunks
+            try:
+                self.keywords = KeywordSearcher(path / layout.KEYWORDS)
+            except ValueError as error:  # tantivy's word for a damaged or missing segment
+                raise IndexNotReady(f"{path.name}: damaged keyword index ({error})") from None
         except BaseException:
             self.close()
             raise
-        self.chunk_count = self.segments.live_chunks
+        if self.keywords.count != self.chunk_count:
+            self.close()
+            raise IndexNotReady(f"{path.name}: {self.chunk_count} chunks but "
+                                f"{self.keywords.count} in the keyword index")
 
     def _segment_table(self) -> tuple[list[SegmentInfo], dict[str, np.ndarray]]:
         with self._db() as conn:
@@ -73,8 +71,6 @@ class EmbeddedGeneration:
         conn = self._pool.get()
         try:
             yield conn
-        except InvalidKeywordQuery:
-            raise
         except sqlite3.DatabaseError as error:
             raise IndexNotReady(f"{self.name}: damaged database ({error})") from None
         finally:
@@ -143,33 +139,23 @@ class EmbeddedGeneration:
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
                       ) -> KeywordQuery | None:
-        expression = keyword_query(text, synonyms, phrases)
-        return FtsQuery(text, expression) if expression is not None else None
+        return self.keywords.query(text, synonyms, phrases)
 
     def keyword(self, query: KeywordQuery, k: int, allowed: Sequence[int] | None = None
                 ) -> Ranked:
-        """BM25 top-k (FTS5 rank is negated BM25, so higher is better here)."""
-        fetch = k if allowed is None else max(k * FILTERED_FETCH, 500)
-        with self._db() as conn:
-            try:
-                rows = conn.execute("SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH "
-                                    "? ORDER BY rank LIMIT ?", (fts(query), fetch)).fetchall()
-            except sqlite3.OperationalError as error:
-                raise InvalidKeywordQuery(str(error)) from None
-        permitted = set(allowed) if allowed is not None else None
-        ranked = [(int(r[0]), -float(r[1])) for r in rows if permitted is None or r[0] in permitted]
-        return ranked[:k]
+        """BM25 top-k, optionally only among `allowed` ids."""
+        try:
+            return self.keywords.search(analysed(query), k, allowed)
+        except ValueError as error:
+            raise IndexNotReady(f"{self.name}: damaged keyword index ({error})") from None
 
     def keyword_scores(self, query: KeywordQuery, ids: Sequence[int]) -> dict[int, float]:
-        """BM25 of chosen chunks; chunks that match no query term score 0."""
-        scores = {int(i): 0.0 for i in ids}
-        if ids:
-            marks = ",".join("?" * len(ids))
-            with self._db() as conn:
-                rows = conn.execute(f"SELECT rowid, rank FROM chunks_fts WHERE chunks_fts "
-                                    f"MATCH ? AND rowid IN ({marks})", [fts(query), *ids])
-                scores.update({int(r[0]): -float(r[1]) for r in rows})
-        return scores
+        """BM25 of chosen chunks, scoring only them; chunks that match no query term
+        score 0."""
+        try:
+            return self.keywords.scores(analysed(query), ids)
+        except ValueError as error:
+            raise IndexNotReady(f"{self.name}: damaged keyword index ({error})") from None
 
     # --- text and attribution ---------------------------------------------------------
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
@@ -222,11 +208,11 @@ class EmbeddedGeneration:
         return self.segments.pages(row[0], doc_id) if row else []
 
 
-def fts(query: KeywordQuery) -> str:
-    """The FTS5 expression of a query this backend analysed."""
-    if not isinstance(query, FtsQuery):
+def analysed(query: KeywordQuery) -> TantivyQuery:
+    """The tantivy query of a query this backend analysed."""
+    if not isinstance(query, TantivyQuery):
         raise TypeError(f"not a keyword query of the embedded store: {query!r}")
-    return query.expression
+    return query
 
 
 def document_record(row: sqlite3.Row) -> DocumentRecord:

@@ -83,8 +83,15 @@ class Segment:
             return conn.execute(sql.format(",".join("?" * len(values))), list(values)).fetchall()
 
     def quick_check(self) -> list[str]:
-        with self.db() as conn:
+        # on a connection of its own: a pooled one would keep the pages it read cached,
+        # and could hide damage done to the file afterwards from later queries
+        conn = layout.connect(self._database, read_only=True)
+        try:
             return [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+        except sqlite3.DatabaseError as error:
+            raise IndexNotReady(f"{self.label}: damaged database ({error})") from None
+        finally:
+            conn.close()
 
     def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None
               ) -> list[tuple[int, float]]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from service.store import compaction, layout, vector_index
-from service.store.keywords import index_terms
+from service.store.keyword_index import KeywordIndex, index_files
 from service.store.reader import document_record
 from service.store.records import DocumentRecord, FailureRecord, NewChunk, PageRecord
 
@@ -32,6 +32,11 @@ class StagingGeneration:
         if base is not None:
             shutil.copy2(base / layout.DATABASE, folder / layout.DATABASE)
             self._link_segments(base)
+            self.keywords = KeywordIndex.copy_from(base / layout.KEYWORDS,
+                                                   folder / layout.KEYWORDS)
+            self._note_linked_keywords(base)
+        else:
+            self.keywords = KeywordIndex.create(folder / layout.KEYWORDS)
         self.conn = layout.connect(folder / layout.DATABASE)
         # the segment this build writes; created with the first document it adds
         self.segment = f"seg-{number:06d}"
@@ -48,6 +53,15 @@ class StagingGeneration:
                 os.link(base / name, self.folder / name)
                 if name in records:
                     self.linked[name] = records[name]
+
+    def _note_linked_keywords(self, base: Path) -> None:
+        """The keyword segment files copy_from linked (its JSON files are copies)."""
+        records = layout.read_manifest(base).get("files", {})
+        for file in index_files(base / layout.KEYWORDS):
+            name = f"{layout.KEYWORDS}/{file}"
+            if name in records and not file.endswith(".json") and \
+                    (self.folder / name).stat().st_ino == (base / name).stat().st_ino:
+                self.linked[name] = records[name]
 
     def _next_id(self) -> int:
         row = self.conn.execute("SELECT value FROM counters WHERE name = 'next_chunk_id'"
@@ -89,7 +103,7 @@ class StagingGeneration:
             ids = compaction.segment_chunk_ids(self.folder, row[0], doc_id)
             self.conn.executemany("INSERT OR IGNORE INTO deleted (chunk_id, segment) "
                                   "VALUES (?, ?)", [(i, row[0]) for i in ids])
-        self.conn.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
+        self.keywords.delete(ids)
         self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         self._deleted_rows = True
 
@@ -129,9 +143,7 @@ class StagingGeneration:
             chunk_id, document.id, chunk.ordinal, chunk.page_start, chunk.page_end,
             chunk.page_label, chunk.section, chunk.char_start, chunk.char_end, chunk.text,
             int(chunk.ocr), chunk.tokens))
-        self.conn.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-                          (chunk_id, index_terms(f"{document.title} {chunk.section} "
-                                                 f"{chunk.text}")))
+        self.keywords.add(chunk_id, f"{document.title} {chunk.section} {chunk.text}")
         if chunk.sentence_vectors is not None:
             segment.execute("INSERT INTO sentences (chunk_id, spans, vectors) VALUES (?, ?, ?)",
                             (chunk_id, json.dumps(chunk.sentence_spans),
@@ -154,6 +166,7 @@ class StagingGeneration:
         """Seal the new segment, compact if it is time, commit, and write the files that
         make the generation complete."""
         self._seal_segment()
+        self.keywords.commit()
         compaction.compact(self.folder, self.conn, self.dimension, f"{self.segment}-c")
         self.conn.commit()
         if self._deleted_rows:
