@@ -42,6 +42,33 @@ def test_onnx_vectors_match_sentence_transformers(onnx_embedder: OnnxEmbedder,
 
 
 @pytest.mark.slow
+def test_the_optimised_graph_is_kept_and_gives_the_same_vectors(
+        onnx_embedder: OnnxEmbedder, embedder: Any) -> None:
+    first = onnx_embedder.embed_documents(TEXTS)  # the first session saves its graph
+    optimised = onnx_embedder.onnx_file().with_suffix(".optimised.onnx")
+    assert optimised.is_file()
+    assert not list(optimised.parent.glob("*.tmp"))
+    again = OnnxEmbedder(cache_dir=onnx_embedder.cache_dir.parent)  # a restarted worker
+    assert again.cache_dir == onnx_embedder.cache_dir
+    second = again.embed_documents(TEXTS)
+    np.testing.assert_allclose(second, first, atol=1e-5)
+    assert np.min(np.sum(second * embedder.embed_documents(TEXTS), axis=1)) >= 0.9999
+
+
+@pytest.mark.slow
+def test_a_damaged_optimised_graph_is_replaced(onnx_embedder: OnnxEmbedder,
+                                               tmp_path: Path) -> None:
+    onnx_embedder.onnx_file()
+    copy = OnnxEmbedder(cache_dir=tmp_path)
+    copy.cache_dir.mkdir(parents=True)
+    for name in ("model.onnx", REFERENCE):
+        (copy.cache_dir / name).write_bytes((onnx_embedder.cache_dir / name).read_bytes())
+    (copy.cache_dir / "model.optimised.onnx").write_bytes(b"not a graph")
+    assert copy.embed_query("urgent care").shape == (onnx_embedder.dimension,)
+    assert (copy.cache_dir / "model.optimised.onnx").stat().st_size > 1_000_000
+
+
+@pytest.mark.slow
 def test_a_damaged_export_is_refused(onnx_embedder: OnnxEmbedder, tmp_path: Path) -> None:
     onnx_embedder.onnx_file()  # exported, with its reference vectors
     broken = OnnxEmbedder(cache_dir=tmp_path)
