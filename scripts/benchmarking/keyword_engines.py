@@ -172,9 +172,13 @@ def compare_engines(texts: Sequence[str], questions: Sequence[str], workdir: Pat
     context = multiprocessing.get_context("spawn")
     results: dict[str, Any] = {"chunks": len(texts), "questions": len(questions)}
     for name in engines:
-        with context.Pool(1) as pool:
+        pool = context.Pool(1)
+        try:
             results[name] = pool.apply(_measure, (name, str(texts_file), str(workdir / name),
                                                   list(questions)))
+        finally:
+            pool.close()  # let the worker exit, rather than terminate it mid-cleanup
+            pool.join()
         shutil.rmtree(workdir / name, ignore_errors=True)
     texts_file.unlink()
     if "fts5" in results:
