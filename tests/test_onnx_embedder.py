@@ -4,8 +4,11 @@ and a server that never imports torch."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +117,54 @@ def test_serving_never_imports_torch(bundled_index: Path, onnx_embedder: OnnxEmb
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "sentence_transformers": False,
                     "top": "gloucestershire-stp-community-partner-bulletin-1-txt"}
+
+
+def torch_mapped(pid: int) -> bool:
+    """Whether the process has torch's libraries mapped (imported in it, or before fork)."""
+    return "/torch/" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.slow
+def test_make_run_serves_without_torch_in_master_or_workers(
+        bundled_index: Path, onnx_embedder: OnnxEmbedder) -> None:
+    """`make run` is gunicorn with service.web.gunicorn_conf: neither its master (which
+    once imported sentence-transformers for the workers to share) nor its workers load
+    torch with the default ONNX embedder."""
+    onnx_embedder.onnx_file()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"XDG_CACHE_HOME": str(onnx_embedder.cache_dir.parent.parent.parent),
+           "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
+           "PLANSEARCH_INDEX_DIR": str(bundled_index / "index"), "PLANSEARCH_WORKERS": "2"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--config",
+         "python:service.web.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+         "service:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    try:
+        body = None
+        for _ in range(600):  # up to a minute on a slow machine
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/search?q=urgent+care",
+                                            timeout=5) as response:
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-2000:] \
+                    if server.stderr else ""
+                time.sleep(0.1)
+        assert body is not None and body["results"]
+        workers = children(server.pid)
+        assert len(workers) == 2
+        assert [torch_mapped(pid) for pid in [server.pid, *workers]] == [False, False, False]
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)  # reaps it and closes its stderr pipe
