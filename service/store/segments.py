@@ -56,9 +56,6 @@ class Segment:
     def live(self) -> int:
         return self.info.chunks - len(self.dead)
 
-    def covers(self, chunk_id: int) -> bool:
-        return self.info.min_id <= chunk_id <= self.info.max_id
-
     @contextmanager
     def db(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -135,11 +132,13 @@ class SegmentSet:
             segment.close()
 
     def routed(self, ids: Sequence[int]) -> Iterator[tuple[Segment, list[int]]]:
-        """(segment, the ids within its id range) for every segment holding some."""
+        """(segment, the ids within its id range) for every segment holding some. An area
+        filter can pass tens of thousands of ids: they are split by range in NumPy."""
+        wanted = np.asarray(ids, dtype=np.int64)
         for segment in self.segments.values():
-            mine = [int(i) for i in ids if segment.covers(int(i))]
-            if mine:
-                yield segment, mine
+            mine = wanted[(wanted >= segment.info.min_id) & (wanted <= segment.info.max_id)]
+            if len(mine):
+                yield segment, mine.tolist()
 
     def rows(self, sql: str, ids: Sequence[int]) -> list[sqlite3.Row]:
         return [row for segment, mine in self.routed(ids) for row in segment.rows(sql, mine)]
