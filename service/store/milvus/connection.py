@@ -128,6 +128,13 @@ class Link:
                 self.epoch += 1
             return self._client
 
+    @property
+    def waits_for_indexes(self) -> bool:
+        """Whether creating an index should poll until it is built: a server builds in
+        the background, Milvus Lite before it answers (and lacks the timestamp call that
+        pymilvus's polling makes)."""
+        return self.url.kind != "lite"
+
     def drop(self) -> None:
         with self._lock:
             client, self._client = self._client, None

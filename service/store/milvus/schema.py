@@ -77,7 +77,7 @@ def create_chunks(client: MilvusClient, name: str, dimension: int) -> None:
     client.create_collection(name, schema=schema)
 
 
-def index_chunks(client: MilvusClient, name: str, count: int) -> None:
+def index_chunks(client: MilvusClient, name: str, count: int, wait: bool = True) -> None:
     """Exact inner product (as FAISS's flat index) until the collection is large."""
     params = client.prepare_index_params()
     if count > ANN_THRESHOLD:
@@ -90,14 +90,14 @@ def index_chunks(client: MilvusClient, name: str, count: int) -> None:
     # sends, and would score with k1 = 1.5.
     params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                      params={"params": {"bm25_k1": 1.2, "bm25_b": 0.75}})
-    client.create_index(name, params)
+    client.create_index(name, params, sync=wait)
 
 
-def create_small(client: MilvusClient, name: str, key_length: int = 1024) -> None:
+def create_small(client: MilvusClient, name: str, wait: bool = True) -> None:
     """A collection of JSON records under a string key (documents, pages, failures,
     meta), with the placeholder vector Milvus insists on."""
     schema = client.create_schema(auto_id=False)
-    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=key_length)
+    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=1024)
     schema.add_field("owner", DataType.VARCHAR, max_length=1024)  # doc id, or ""
     schema.add_field("body", DataType.JSON)
     schema.add_field("text", DataType.VARCHAR, max_length=VARCHAR_MAX)
@@ -105,7 +105,7 @@ def create_small(client: MilvusClient, name: str, key_length: int = 1024) -> Non
     client.create_collection(name, schema=schema)
     params = client.prepare_index_params()
     params.add_index(SLOT, index_type="FLAT", metric_type="IP")
-    client.create_index(name, params)
+    client.create_index(name, params, sync=wait)
 
 
 def small_row(key: str, owner: str, body: dict[str, Any], text: str = "") -> dict[str, Any]:

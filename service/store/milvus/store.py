@@ -57,7 +57,7 @@ class MilvusStore:
     def _write_meta(self, name: str, body: dict[str, Any]) -> None:
         with self.link.guard("recording a generation") as client:
             if not client.has_collection(self.meta):
-                schema.create_small(client, self.meta)
+                schema.create_small(client, self.meta, self.link.waits_for_indexes)
             client.load_collection(self.meta)
             client.upsert(self.meta, [schema.small_row(name, "", body)])
             client.flush(self.meta)

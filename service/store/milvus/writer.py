@@ -42,9 +42,9 @@ class MilvusStaging:
                     client.drop_collection(name)
                 if kind == "chunks":
                     schema.create_chunks(client, name, dimension)
-                    schema.index_chunks(client, name, 0)
+                    schema.index_chunks(client, name, 0, link.waits_for_indexes)
                 else:
-                    schema.create_small(client, name)
+                    schema.create_small(client, name, link.waits_for_indexes)
                 client.load_collection(name)
         if base is not None:
             self._copy({kind: schema.collection(prefix, base, kind) for kind in schema.KINDS},
@@ -152,7 +152,7 @@ class MilvusStaging:
                 client.release_collection(chunks)
                 client.drop_index(chunks, "dense")
                 client.drop_index(chunks, "sparse")
-                schema.index_chunks(client, chunks, count)
+                schema.index_chunks(client, chunks, count, self.link.waits_for_indexes)
                 client.load_collection(chunks)
         self.manifest = {**manifest, "format_version": FORMAT_VERSION, "backend": "milvus",
                          "collections": self.collections,
