@@ -28,6 +28,9 @@ from service.store import EmbeddedStore, IndexReader, open_store
 from service.store.milvus import MilvusStore
 
 ROOT = Path(__file__).resolve().parent.parent
+# read at import: the autouse fixture clears PLANSEARCH_* before every test
+SERVER_URL = os.environ.get("PLANSEARCH_TEST_MILVUS_URL", "")
+SERVER_TOKEN = os.environ.get("PLANSEARCH_TEST_MILVUS_TOKEN", "")
 GLOUCESTERSHIRE = "what are Gloucestershire's urgent care plans"
 QUESTIONS = (GLOUCESTERSHIRE, "A&E waiting times", "mental health services for young people",
              "how much is the £270m investment for", "2020/21 financial plan")
@@ -226,3 +229,35 @@ def wait_for_staging(store: MilvusStore, builder: subprocess.Popen[bytes]) -> No
             return
         time.sleep(0.2)
     pytest.fail(f"the builder never started its generation (exit status {builder.poll()})")
+
+
+@pytest.mark.milvus_server
+@pytest.mark.skipif(not SERVER_URL, reason="needs a Milvus server: set "
+                    "PLANSEARCH_TEST_MILVUS_URL=milvus://host:19530 (and "
+                    "PLANSEARCH_TEST_MILVUS_TOKEN); docs/milvus/docker-compose.yml runs one")
+def test_a_milvus_server_builds_swaps_and_searches(tmp_path: Path, fake_embedder: Any) -> None:
+    """What Milvus Lite can't show: a server's BM25 scores, background index builds and
+    consistency levels, through the same code."""
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, DOCS)
+    prefix = f"plansearch_test_{os.getpid()}"
+    store = open_store(tmp_path / "index", {"STORE": SERVER_URL, "MILVUS_TOKEN": SERVER_TOKEN,
+                                            "MILVUS_PREFIX": prefix})
+    assert isinstance(store, MilvusStore)
+    try:
+        assert build_index(corpus, store, fake_embedder).generation == "gen-000001"
+        (corpus / "mental.txt").unlink()
+        assert build_index(corpus, store, fake_embedder).generation == "gen-000002"
+        generation = store.open("gen-000002")
+        query = generation.keyword_query("urgent treatment centres")
+        assert query is not None and generation.keyword(query, 1)
+        assert {d.id for d in generation.documents()} == {"urgent-txt", "planned-txt"}
+        store.point_to("gen-000001")
+        assert store.current() == "gen-000001"
+    finally:
+        client = store.link.client()
+        if prefix in client.list_aliases().get("aliases", []):
+            client.drop_alias(prefix)
+        for name in client.list_collections():
+            if name.startswith(prefix):
+                client.drop_collection(name)
