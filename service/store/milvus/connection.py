@@ -61,6 +61,16 @@ class StoreURL:
             f"{SERVER_SCHEME}{self.target}"
 
 
+def skip_client_string_checks() -> None:
+    """pymilvus 3.0 checks a row's VARCHAR values one character at a time (it iterates
+    the string as if it were a list of strings): three quarters of a build's insert time,
+    measured. Plansearch clips its strings to the byte limit itself (schema.clip), and
+    the server checks lengths again, so the client-side check is switched off."""
+    from pymilvus.client import entity_helper
+
+    entity_helper.CHECK_STR_ARRAY = False  # type: ignore[attr-defined]
+
+
 def port_file(folder: str) -> Path:
     return Path(f"{folder}.server")
 
@@ -117,6 +127,7 @@ class Link:
     def client(self) -> MilvusClient:
         with self._lock:
             if self._client is None:
+                skip_client_string_checks()
                 address = lite_address(self.url.target) if self.url.kind == "lite" else \
                     self.url.target
                 try:
