@@ -169,6 +169,24 @@ def test_incremental_builds_delete_rollback_and_prune(tmp_path: Path, fake_embed
         assert not [n for n in names if n.startswith("plansearch_g000001")]
 
 
+def test_a_large_generation_gets_an_hnsw_index(tmp_path: Path, fake_embedder: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the threshold (150,000 chunks; 2 here) the writer swaps the exact index for
+    HNSW before publishing; the top hits still match an exact scan of the vectors."""
+    from service.store.milvus import schema
+
+    monkeypatch.setattr(schema, "ANN_THRESHOLD", 2)
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, DOCS)
+    with lite_store(tmp_path) as store:
+        report = build_index(corpus, store, fake_embedder)
+        assert store.manifest(report.generation or "")["vector_index"] == "HNSW"
+        generation = store.open(report.generation or "")
+        vector = fake_embedder.embed_query("urgent treatment centres")
+        exact = generation.similarities(vector, range(1, generation.chunk_count + 1))
+        assert generation.dense(vector, 1)[0][0] == max(exact, key=exact.__getitem__)
+
+
 def test_bad_generations_and_failed_builds(tmp_path: Path, fake_embedder: Any) -> None:
     corpus = tmp_path / "corpus"
     write_corpus(corpus, DOCS)

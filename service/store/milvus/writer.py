@@ -150,8 +150,9 @@ class MilvusStaging:
             if count > schema.ANN_THRESHOLD:
                 chunks = self.collections["chunks"]
                 client.release_collection(chunks)
-                client.drop_index(chunks, "dense")
-                client.drop_index(chunks, "sparse")
+                for index in client.list_indexes(chunks):
+                    if index in client.list_indexes(chunks):  # Lite drops them all at once
+                        client.drop_index(chunks, index)
                 schema.index_chunks(client, chunks, count, self.link.waits_for_indexes)
                 client.load_collection(chunks)
         self.manifest = {**manifest, "format_version": FORMAT_VERSION, "backend": "milvus",
