@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +40,10 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="where the evaluation index is kept "
                         "(default: .cache/eval/<hash of the corpus folders>)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--store", default=os.environ.get("PLANSEARCH_STORE", ""),
+                        help="the index backend: empty for the embedded store, a "
+                        "PLANSEARCH_STORE URL, or `milvus-lite` for a Milvus Lite folder in "
+                        "the workdir (default: $PLANSEARCH_STORE, else embedded)")
     parser.add_argument("--unanswerable", type=Path,
                         default=ROOT / "tests" / "data" / "unanswerable.jsonl",
                         help="JSONL of unanswerable questions for the abstention table")
@@ -48,10 +54,13 @@ def main() -> int:
                         help="skip the retrieval modes and report answer recall only")
     args = parser.parse_args()
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
-    key = hashlib.sha1("|".join(map(str, corpora)).encode()).hexdigest()[:10]
-    workdir = args.workdir or ROOT / ".cache" / "eval" / key
+    key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
+    workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
+    store = f"milvus-lite://{workdir / 'milvus.db'}" if args.store == "milvus-lite" else args.store
     embedder = SentenceTransformerEmbedder(args.model)
-    searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude))
+    started = time.perf_counter()
+    searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude), store)
+    print(f"index ready in {time.perf_counter() - started:.1f} s ({store or 'embedded store'})")
     questions = load_questions(args.questions)
     base = SearchOptions()
     runs = [("dense", "dense", base), ("keyword", "keyword", base), ("hybrid", "hybrid", base),

@@ -32,6 +32,17 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("INDEX_DIR", str(ROOT / "index"), "Folder holding the index generations."),
+    Setting("STORE", "",
+            "Where the index lives. Empty: generations of FAISS + SQLite files in INDEX_DIR. "
+            "`milvus-lite:///abs/path/plansearch.db`: a Milvus Lite folder (the first "
+            "process to open it serves it to the others on loopback). "
+            "`milvus://host:19530`: a Milvus server or cluster. Build locks, jobs and rate "
+            "limits stay in INDEX_DIR either way; see docs/deploy-milvus.md."),
+    Setting("MILVUS_TOKEN", "",
+            "Token for a Milvus server (`user:password`, or an API key). Empty: none."),
+    Setting("MILVUS_PREFIX", "plansearch",
+            "Name of the Milvus alias that points at the live generation; its collections "
+            "are named `<prefix>_g000001_chunks` and so on, and `<prefix>_meta`."),
     Setting("CORPUS_DIR", str(ROOT / "corpus"), "Folder of plan documents to index."),
     Setting("MODEL", "sentence-transformers/all-MiniLM-L6-v2",
             "Embedding model: the bundled default, or the path of a local "

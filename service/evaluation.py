@@ -90,10 +90,12 @@ def sync_corpus(sources: list[Path], target: Path, exclude: tuple[str, ...] = ()
 
 
 def prepare_searcher(corpora: list[Path], workdir: Path, embedder: Embedder,
-                     exclude: tuple[str, ...] = ()) -> Searcher:
+                     exclude: tuple[str, ...] = (), store_url: str = "") -> Searcher:
+    """Index the corpora in `workdir` (on the embedded store, or the Milvus at
+    `store_url`) and search the result."""
     corpus = workdir / "corpus"
     sync_corpus(corpora, corpus, exclude)
-    store = open_store(workdir / "index")
+    store = open_store(workdir / "index", {"STORE": store_url})
     report = build_index(corpus, store, embedder)
     assert report.generation is not None
     return Searcher(store.open(report.generation), embedder, Gazetteer.load())

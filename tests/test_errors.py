@@ -301,7 +301,7 @@ def test_health_without_an_index_is_503_down(unbuilt_app: Flask, tmp_path: Path)
     assert response.get_json() == {
         "status": "down",
         "problem": f"no index has been built yet in {tmp_path / 'index'}; {REPAIR_HINT}",
-        "model": "fake-embedder"}
+        "model": "fake-embedder", "store": {"backend": "embedded"}}
 
 
 def test_validation_still_comes_first_without_an_index(unbuilt_app: Flask) -> None:

@@ -80,7 +80,7 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
     """Run one build with these settings (CORPUS_DIR, INDEX_DIR, MODEL, ENCODE_BATCH and
     the PARSE_* limits); returns (exit status, JSON summary, human summary)."""
     corpus_dir, index_dir = Path(settings["CORPUS_DIR"]), Path(settings["INDEX_DIR"])
-    store = open_store(index_dir)
+    store = open_store(index_dir, settings)
     try:
         embedder = make_embedder(settings["EMBEDDER"], settings["MODEL"],
                                  batch_size=settings["ENCODE_BATCH"])
@@ -107,7 +107,8 @@ def error_summary(error: Exception) -> dict[str, Any]:
 Event = dict[str, Any]
 # the settings a build reads; nothing else crosses into the child
 BUILD_SETTINGS = ("CORPUS_DIR", "INDEX_DIR", "MODEL", "EMBEDDER", "ENCODE_BATCH",
-                  "PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "MAX_DOCUMENT_CHUNKS")
+                  "PARSE_TIMEOUT_S", "PARSE_MEMORY_MB", "PARSE_MAX_PAGES", "MAX_DOCUMENT_CHUNKS",
+                  "STORE", "MILVUS_TOKEN", "MILVUS_PREFIX")
 
 
 def child_command() -> list[str]:

@@ -18,6 +18,7 @@ from service.store import (
     IncompatibleIndex,
     IndexNotReady,
     Store,
+    StoreUnavailable,
     check_model,
 )
 
@@ -65,6 +66,8 @@ class LiveIndex:
         searcher = self.searcher()
         try:
             return work(searcher)
+        except StoreUnavailable:
+            raise  # the server, not the generation: 503 and retry
         except IndexNotReady as error:
             if not self.condemn(searcher.generation.name, str(error)):
                 raise
@@ -98,6 +101,13 @@ class LiveIndex:
         return True
 
     def _reload(self, signature: Hashable | None) -> None:
+        try:
+            self._load_newest(signature)
+        except StoreUnavailable:
+            self._signature = None  # look again once the store answers
+            raise
+
+    def _load_newest(self, signature: Hashable | None) -> None:
         self._signature = signature
         current = self.store.current()
         if current is None:
@@ -120,6 +130,8 @@ class LiveIndex:
                 continue
             try:
                 self._searcher = self._load(name)
+            except StoreUnavailable:
+                raise  # no fault of the generation: never mark it bad for this
             except IncompatibleIndex as error:
                 failures.append(f"{name}: {error}")
                 if name == current:

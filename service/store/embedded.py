@@ -54,6 +54,9 @@ class EmbeddedStore:
     def __str__(self) -> str:
         return str(self.index_dir)
 
+    def state(self) -> dict[str, Any]:
+        return {"backend": "embedded"}
+
     # --- reading ------------------------------------------------------------------------
     def signature(self) -> Hashable | None:
         return generations.pointer_signature(self.index_dir)

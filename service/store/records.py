@@ -13,6 +13,13 @@ class IndexNotReady(Exception):
     """No usable index generation exists."""
 
 
+class StoreUnavailable(IndexNotReady):
+    """The index's server can't be reached just now: answer 503 with Retry-After, and
+    never mark a generation bad for it. The next call reconnects."""
+
+    retry_after_s = 5
+
+
 class IncompatibleIndex(Exception):
     """The index was built with a different model or format."""
 

@@ -21,7 +21,7 @@ from service.retrieval.chat import (
 )
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
-from service.store import DocumentRecord, IndexNotReady
+from service.store import DocumentRecord, IndexNotReady, StoreUnavailable
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 
@@ -265,8 +265,11 @@ def health() -> Response | tuple[Response, int]:
     try:
         searcher: Searcher = index.checked_searcher()
     except IndexNotReady as error:  # health must answer even when nothing can be served
-        return jsonify({"status": "down", "problem": str(error),
-                        "model": index.embedder.name}), 503
+        response = jsonify({"status": "down", "problem": str(error),
+                            "model": index.embedder.name, "store": index.store.state()})
+        if isinstance(error, StoreUnavailable):
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response, 503
     manifest = searcher.generation.manifest
     return jsonify({
         "status": "degraded" if index.problem else "ok",
@@ -277,6 +280,7 @@ def health() -> Response | tuple[Response, int]:
         "generation": searcher.generation.name,
         "model": manifest.get("model"),
         "built_at": manifest.get("built_at"),
+        "store": index.store.state(),
     })
 
 

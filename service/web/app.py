@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     embedder = make_embedder(settings["EMBEDDER"], settings["MODEL"],
                              batch_size=settings["ENCODE_BATCH"], threads=settings["TORCH_THREADS"])
     reranker = CrossEncoderReranker(settings["RERANKER"]) if settings["RERANKER"] else None
-    app.extensions["plansearch"] = LiveIndex(open_store(settings["INDEX_DIR"]), embedder,
+    app.extensions["plansearch"] = LiveIndex(open_store(settings["INDEX_DIR"], settings), embedder,
                                              reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
     app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.retrieval.budget import BudgetExceeded, ServerBusy
 from service.retrieval.options import InvalidQuery
-from service.store import IndexNotReady
+from service.store import IndexNotReady, StoreUnavailable
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
@@ -56,10 +56,16 @@ def install_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(IndexNotReady)
-    def not_ready(error: IndexNotReady) -> Response | tuple[str, int]:
+    def not_ready(error: IndexNotReady) -> Response | tuple[str, int, dict[str, str]]:
+        # a lost connection to the index's server is worth retrying soon
+        retry = {"Retry-After": str(error.retry_after_s)} \
+            if isinstance(error, StoreUnavailable) else {}
         if wants_json():
-            return error_response(503, str(error))
-        return f"<h1>Index not ready</h1><p>{escape_text(str(error))}</p>", 503
+            response = error_response(503, str(error),
+                                      "store_unavailable" if retry else None)
+            response.headers.update(retry)
+            return response
+        return f"<h1>Index not ready</h1><p>{escape_text(str(error))}</p>", 503, retry
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:

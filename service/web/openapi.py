@@ -17,8 +17,8 @@ def error_responses(*statuses: int) -> dict[str, Any]:
             405: "Method not allowed", 409: "Name already taken", 413: "Body too large",
             415: "Wrong content type", 429: "Rate limited",
             503: "No usable index (the message names the command to run); or the request "
-                 "ran past PLANSEARCH_REQUEST_BUDGET_S, or every chat slot was busy (both "
-                 "with Retry-After)"}
+                 "ran past PLANSEARCH_REQUEST_BUDGET_S, every chat slot was busy, or the "
+                 "Milvus server could not be reached (these three with Retry-After)"}
     return {str(s): {"description": text[s], "content": {"application/json": {
         "schema": ref("Error")}}} for s in statuses}
 
@@ -130,7 +130,10 @@ SCHEMAS: dict[str, Any] = {
         "problem": NULLABLE_STRING, "bad_generation": NULLABLE_STRING,
         "documents": {"type": "integer"},
         "chunks": {"type": "integer"}, "generation": {"type": "string"},
-        "model": {"type": "string"}, "built_at": NULLABLE_STRING}},
+        "model": {"type": "string"}, "built_at": NULLABLE_STRING,
+        "store": {"type": "object", "required": ["backend"], "properties": {
+            "backend": {"type": "string", "enum": ["embedded", "milvus-lite", "milvus"]},
+            "connected": {"type": "boolean"}}}}},
 }
 
 JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
