@@ -114,7 +114,12 @@ def test_search_gives_the_same_first_passage(both: tuple[IndexReader, IndexReade
     embedded, milvus = both
     searchers = [Searcher(g, embedder, Gazetteer.load()) for g in (embedded, milvus)]
     for question in QUESTIONS:
-        first = [s.search(question, k=3, mode=mode).hits[0] for s in searchers]
+        # k=5, the API's default: which neighbours merge into the first passage depends on
+        # the window k gives, and at k=3 Gloucestershire's third place is a near tie (0.01
+        # of BM25) between a neighbour of the first passage and another chunk, which the
+        # two BM25 implementations break differently since the embedded store moved to
+        # tantivy
+        first = [s.search(question, k=5, mode=mode).hits[0] for s in searchers]
         assert first[1].chunk_ids == first[0].chunk_ids, question
         assert first[1].text == first[0].text
     filtered = [s.search("urgent care", k=3, filters=Filters(areas=("Gloucestershire",))).hits
