@@ -26,6 +26,15 @@ def write(corpus: Path, place: str, version: int = 1) -> None:
     (corpus / f"{place.lower()}.txt").write_text(plan_text(place, version))
 
 
+def built(tmp_path: Path, fake_embedder: Any, places: tuple[str, ...]) -> tuple[Path, Path]:
+    """A corpus of these places' plans and its first generation: (corpus, index)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    for place in places:
+        write(corpus, place)
+    build_index(corpus, index, fake_embedder)
+    return corpus, index
+
+
 def opened(index: Path, name: str | None = None) -> EmbeddedGeneration:
     store = EmbeddedStore(index)
     return store.open(name or store.current() or "")
@@ -40,9 +49,7 @@ def live_texts(generation: EmbeddedGeneration, fake_embedder: Any) -> set[str]:
 
 def test_an_incremental_build_links_unchanged_segments_instead_of_copying(
         tmp_path: Path, fake_embedder: Any) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    write(corpus, "Gloucestershire")
-    build_index(corpus, index, fake_embedder)
+    corpus, index = built(tmp_path, fake_embedder, ("Gloucestershire",))
     write(corpus, "Staffordshire")
     build_index(corpus, index, fake_embedder)
     for name in layout.segment_files("seg-000001"):
@@ -65,10 +72,7 @@ def test_an_incremental_build_links_unchanged_segments_instead_of_copying(
 
 def test_a_changed_document_leaves_tombstones_that_no_search_returns(
         tmp_path: Path, fake_embedder: Any) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    for place in ("Gloucestershire", "Staffordshire", "Norfolk"):
-        write(corpus, place)
-    build_index(corpus, index, fake_embedder)
+    corpus, index = built(tmp_path, fake_embedder, ("Gloucestershire", "Staffordshire", "Norfolk"))
     write(corpus, "Norfolk", version=2)
     report = build_index(corpus, index, fake_embedder)
     assert report.updated == ["norfolk.txt"]
@@ -136,10 +140,7 @@ def test_many_builds_keep_few_segments_and_the_same_answers_as_a_fresh_build(
 
 def test_a_mostly_dead_segment_is_rewritten_without_its_tombstones(
         tmp_path: Path, fake_embedder: Any) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    for place in ("Gloucestershire", "Staffordshire", "Norfolk"):
-        write(corpus, place)
-    build_index(corpus, index, fake_embedder)
+    corpus, index = built(tmp_path, fake_embedder, ("Gloucestershire", "Staffordshire", "Norfolk"))
     (corpus / "norfolk.txt").unlink()
     (corpus / "staffordshire.txt").unlink()
     build_index(corpus, index, fake_embedder)  # 4 of seg-000001's 6 chunks are dead
@@ -159,9 +160,7 @@ def test_a_mostly_dead_segment_is_rewritten_without_its_tombstones(
 
 def test_a_document_added_and_taken_back_in_one_build_leaves_nothing(
         tmp_path: Path, fake_embedder: Any) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    write(corpus, "Gloucestershire")
-    build_index(corpus, index, fake_embedder)
+    corpus, index = built(tmp_path, fake_embedder, ("Gloucestershire",))
     store = EmbeddedStore(index)
     with store.build_lock():
         writer = store.begin(store.current(), fake_embedder.dimension)
@@ -196,10 +195,8 @@ def test_a_document_added_and_taken_back_in_one_build_leaves_nothing(
 @pytest.mark.parametrize("dead", [0, 3])
 def test_dense_search_skips_tombstones_exactly(tmp_path: Path, fake_embedder: Any,
                                                dead: int) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    for place in ("Gloucestershire", "Staffordshire", "Norfolk", "Suffolk"):
-        write(corpus, place)
-    build_index(corpus, index, fake_embedder)
+    corpus, index = built(tmp_path, fake_embedder,
+                          ("Gloucestershire", "Staffordshire", "Norfolk", "Suffolk"))
     for place in ("Norfolk", "Suffolk")[: dead and 2]:
         write(corpus, place, version=2)
     build_index(corpus, index, fake_embedder)

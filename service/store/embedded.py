@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.store import generations, layout
-from service.store.interface import IndexWriter
+from service.store.interface import IndexWriter, good_generations
 from service.store.reader import EmbeddedGeneration
 from service.store.records import IncompatibleIndex, IndexNotReady
 from service.store.writer import StagingGeneration
@@ -88,17 +88,7 @@ class EmbeddedStore:
 
     def newest_good(self, exclude: str | None = None) -> str | None:
         """The newest generation that verifies (marking bad the newer ones that don't)."""
-        return next(self._good(exclude), None)
-
-    def _good(self, exclude: str | None) -> Iterator[str]:
-        for name in self.published():
-            if name == exclude or self.bad(name):
-                continue
-            problem = verification_problem(self.index_dir / name)
-            if problem is None:
-                yield name
-            else:
-                self.mark_bad(name, problem)
+        return next(good_generations(self, exclude), None)
 
     # --- writing ------------------------------------------------------------------------
     @contextmanager
@@ -142,5 +132,5 @@ class EmbeddedStore:
     def prune(self, fallbacks: int = 1) -> list[str]:
         """Keep CURRENT and the newest `fallbacks` other generations that verify; delete
         the rest, bad ones included (their reasons are in the log)."""
-        keep = set(islice(self._good(exclude=self.current()), fallbacks))
+        keep = set(islice(good_generations(self, exclude=self.current()), fallbacks))
         return generations.prune(self.index_dir, keep)

@@ -4,7 +4,7 @@ names a file, a table or a SQL type."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -93,3 +93,17 @@ class Store(Protocol):
     def point_to(self, name: str) -> None: ...
     def prune(self, fallbacks: int = 1) -> list[str]: ...
     def state(self) -> dict[str, Any]: ...  # for health: the backend and its connection
+
+
+def good_generations(store: Store, exclude: str | None = None) -> Iterator[str]:
+    """Published generations, newest first, that are not marked bad and verify now; one
+    that fails verification is marked bad on the way. Both backends' `newest_good` and
+    `prune` walk this."""
+    for name in store.published():
+        if name == exclude or store.bad(name):
+            continue
+        problem = store.problem(name)
+        if problem is None:
+            yield name
+        else:
+            store.mark_bad(name, problem)

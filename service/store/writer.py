@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from service.store import compaction, layout, vector_index
-from service.store.keyword_index import KeywordIndex, index_files
+from service.store.keyword_index import KeywordIndex
 from service.store.reader import document_record
 from service.store.records import DocumentRecord, FailureRecord, NewChunk, PageRecord
 
@@ -34,7 +34,7 @@ class StagingGeneration:
             self._link_segments(base)
             self.keywords = KeywordIndex.copy_from(base / layout.KEYWORDS,
                                                    folder / layout.KEYWORDS)
-            self._note_linked_keywords(base)
+            self._note_linked(base)
         else:
             self.keywords = KeywordIndex.create(folder / layout.KEYWORDS)
         self.conn = layout.connect(folder / layout.DATABASE)
@@ -46,22 +46,18 @@ class StagingGeneration:
         self._deleted_rows = False
 
     def _link_segments(self, base: Path) -> None:
-        records = layout.read_manifest(base).get("files", {})
         for segment in (base / layout.SEGMENTS).iterdir():
             (self.folder / layout.SEGMENTS / segment.name).mkdir()
             for name in layout.segment_files(segment.name):
                 os.link(base / name, self.folder / name)
-                if name in records:
-                    self.linked[name] = records[name]
 
-    def _note_linked_keywords(self, base: Path) -> None:
-        """The keyword segment files copy_from linked (its JSON files are copies)."""
-        records = layout.read_manifest(base).get("files", {})
-        for file in index_files(base / layout.KEYWORDS):
-            name = f"{layout.KEYWORDS}/{file}"
-            if name in records and not file.endswith(".json") and \
+    def _note_linked(self, base: Path) -> None:
+        """Every file this generation shares with the base (its segments, and the keyword
+        index's segment files; not the copies), with the record the base's manifest has."""
+        for name, record in layout.read_manifest(base).get("files", {}).items():
+            if (self.folder / name).exists() and \
                     (self.folder / name).stat().st_ino == (base / name).stat().st_ino:
-                self.linked[name] = records[name]
+                self.linked[name] = record
 
     def _next_id(self) -> int:
         row = self.conn.execute("SELECT value FROM counters WHERE name = 'next_chunk_id'"

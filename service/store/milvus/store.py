@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from service.store import generations
-from service.store.interface import IndexWriter
+from service.store.interface import IndexWriter, good_generations
 from service.store.milvus import schema
 from service.store.milvus.connection import Link, StoreURL
 from service.store.milvus.reader import MilvusGeneration, query_all
@@ -113,17 +113,7 @@ class MilvusStore:
             self._write_meta(name, {**body, "bad": reason})
 
     def newest_good(self, exclude: str | None = None) -> str | None:
-        return next(self._good(exclude), None)
-
-    def _good(self, exclude: str | None) -> Iterator[str]:
-        for name in self.published():
-            if name == exclude or self.bad(name):
-                continue
-            problem = self.problem(name)
-            if problem is None:
-                yield name
-            else:
-                self.mark_bad(name, problem)
+        return next(good_generations(self, exclude), None)
 
     # --- writing ------------------------------------------------------------------------
     @contextmanager
@@ -173,7 +163,7 @@ class MilvusStore:
         """Keep the live generation and the newest `fallbacks` others that verify; drop
         the rest, bad ones included, and collections a crashed build left."""
         current = self.current()
-        keep = set(islice(self._good(exclude=current), fallbacks)) | {current}
+        keep = set(islice(good_generations(self, exclude=current), fallbacks)) | {current}
         removed = []
         with self.link.guard("pruning generations") as client:
             for name in set(self._meta_rows()) - keep:
