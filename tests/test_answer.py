@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.embedding.sentences import sentence_spans
-from service.retrieval.answer import WORD_BUDGET, extractive_answer, highlight_quoted
+from service.retrieval.answer import WORD_BUDGET, candidates, extractive_answer, highlight_quoted
 from service.retrieval.questions import question_type
 from service.retrieval.results import DocumentRef, Hit
 
@@ -46,6 +46,9 @@ def quoted(text: str) -> list[str]:
     ("where are follow up appointments now done", "where"),
     ("which hospital will host the new unit", "where"),
     ("what are Gloucestershire's urgent care plans", None),
+    ("how often are individual funding requests screened", "frequency"),
+    ("what happens if the clinician doesn't reply to an information request", "condition"),
+    ("rule of rescue individual funding requests", None),  # a request, not an amount
 ])
 def test_question_type(question: str, kind: str | None) -> None:
     assert question_type(question) == kind
@@ -81,6 +84,61 @@ def test_the_first_passage_best_sentence_stays_unless_clearly_beaten() -> None:
                      0.52)]),
             hit(3, [("Urgent treatment centres will be open twelve hours a day at least.", 0.51)])]
     assert first[0] in quoted(extractive_answer("urgent care centres", hits).text)[0]
+
+
+def test_a_how_often_question_quotes_the_sentence_with_the_frequency() -> None:
+    hits = [hit(1, [("The screening group checks each request against the policy criteria.",
+                     0.62),
+                    ("Requests are screened almost every working day by the IFR team.", 0.40),
+                    ("Requests are screened first by the team and then go to the panel.",
+                     0.55)])]
+    best = candidates("how often are requests screened", hits)[0]
+    assert best.text.startswith("Requests are screened almost every working day")
+
+
+def test_a_what_happens_if_question_quotes_the_rule_with_its_condition() -> None:
+    hits = [hit(1, [("The IFR team may ask the requesting clinician for further information.",
+                     0.62),
+                    ("The clinician should contact the patient to discuss the final outcome.",
+                     0.60),
+                    ("If the requester does not reply within 10 working days the request is "
+                     "closed.", 0.52)])]
+    best = candidates("what happens if the clinician doesn't reply", hits)[0]
+    assert "10 working days" in best.text
+
+
+def test_a_who_question_can_quote_a_signature_line() -> None:
+    hits = [hit(1, [("Planned care is a top priority for the partnership across the county.",
+                     0.62),
+                    ("Mark Seaton, Planned Care Workstream Programme Lead", 0.55)])]
+    assert "Mark Seaton" in extractive_answer("who led the planned care workstream", hits).text
+    # a question that is not about a person leaves the line out
+    assert "Mark Seaton" not in extractive_answer("what are the planned care plans", hits).text
+
+
+def test_contents_and_form_lines_are_never_quoted() -> None:
+    hits = [hit(1, [("24 Urgent decisions for individual funding requests ........ page 12",
+                     0.90)]),
+            hit(2, [("2j) Patient’s postcode: 2k) GP name: 2l) GP practice name:", 0.85)]),
+            hit(3, [("Urgent individual funding requests are decided within five working "
+                     "days.", 0.50)])]
+    sentences = quoted(extractive_answer("urgent individual funding requests", hits).text)
+    assert sentences == ["Urgent individual funding requests are decided within five working "
+                         "days."]
+
+
+def test_a_pointing_sentence_counts_the_terms_of_the_one_it_leans_on() -> None:
+    lead = "In considering individual cases, the panel will take care to avoid identification bias."
+    meaning = "This term describes the effect on decision makers of an individual's life story."
+    hits = [hit(1, [(lead, 0.45), (meaning, 0.38),
+                    ("The panel meets several times a month to consider every new request.",
+                     0.44),
+                    ("Panel members receive training in the policy before they sit on a panel.",
+                     0.43),
+                    ("All documents reach the panel anonymised and redacted for confidentiality.",
+                     0.42)])]
+    sentences = quoted(extractive_answer("what is identification bias", hits).text)
+    assert sentences[:2] == [lead, meaning]
 
 
 def test_sentences_keep_source_order_with_their_markers() -> None:

@@ -37,8 +37,14 @@ TERMINAL = re.compile(r"[.!?]['’\"”)]*$")
 OPEN_ENDING = re.compile(r"\b(?:circa|c|approx|approximately|around|about|of|to|by|e\.g|i\.e|"
                          r"no|nos)\.?$", re.IGNORECASE)
 BULLET = re.compile(r"^\s*[•●▪◦\-–*]\s")
+DOT_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}")  # a contents line: "24 Urgent decisions ....... 12"
+FORM_FIELD = re.compile(r"(?:^|\s)\(?\w{1,3}\)\s[^:]{1,40}:")  # "2j) Patient's postcode:"
 LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")  # single letters are not terms
 CAPITALISED = re.compile(r"(?<!\S)[A-ZÀ-ÖØ-Þ]")  # words that start with a capital
+NAME_LINE = re.compile(r"^(?:From |By )?(?:(?:Dr|Professor|Prof|Mr|Mrs|Ms|Cllr|Sir|Dame)\.? )?"
+                       r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2},\s|"
+                       r"\b(?:Trust|Council|University|CCG|Board|Partnership|Foundation|"
+                       r"Commission|Authority)$")
 SPECIAL = re.compile(r"[&£/\-–]")  # the characters keywords.normalise rewrites around
 # a sentence opening with one of these leans on the one before it
 DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
@@ -85,6 +91,10 @@ def is_statement(sentence: str) -> bool:
     words = text.split()
     if len(words) < 6:
         return False
+    # the substring tests spare most sentences the two searches
+    if ("..." in text or "…" in text or ". ." in text) and DOT_LEADER.search(text) or \
+            ") " in text and len(FORM_FIELD.findall(text)) > 1:
+        return False
     bullet = bool(BULLET.match(text))
     capitalised = len(CAPITALISED.findall(text))
     if len(words) < 6 or capitalised > 0.6 * len(words):  # titles and menu lines
@@ -92,6 +102,13 @@ def is_statement(sentence: str) -> bool:
     # a long, mostly lower-case line is prose whose full stop a line break cut off
     prose = len(words) >= LONG_LINE and capitalised <= 0.3 * len(words)
     return bullet or prose or bool(re.search(r"[.!?:;)'’\"”]$", text))
+
+
+def is_name_line(sentence: str) -> bool:
+    """A signature or list line that names a person or a body ("Mark Seaton, Programme
+    Lead", "Gloucestershire Health and Care NHS Foundation Trust"): it answers "who"."""
+    text = clean_sentence(sentence)
+    return 3 <= len(text.split()) <= 16 and bool(NAME_LINE.search(text))
 
 
 def clean_sentence(text: str) -> str:
@@ -134,7 +151,8 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     kind = question_type(question)
     statements = [(similarity - RANK_PENALTY * (hit.rank - 1), hit, span)
                   for hit in hits[:PASSAGES] for span, similarity in hit.sentences
-                  if is_statement(hit.text[span[0]:span[1]])]
+                  if is_statement(text := hit.text[span[0]:span[1]]) or
+                  (kind == "who" and is_name_line(text))]
     # the answering sentence is nearly always among the closest by meaning alone, and
     # scoring the rest would cost more time than it wins answers
     statements.sort(key=lambda item: -item[0])
@@ -153,10 +171,17 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     total = sum(weight.values()) or 1.0
     scored = []
     for hit, span, similarity, text, words, lead, follow in raw:
-        overlap = sum(w for t, w in weight.items() if t in words) / total
+        quoted_words, length = words, len(text.split())
+        lead_text = hit.text[lead[0]:lead[1]] if lead else ""
+        if lead_text and (is_dangling(text) or continues(text, lead_text)):
+            # quoted after the sentence it leans on, so that sentence's terms count too
+            # ("... avoid identification bias. This term describes ..."), and its words
+            quoted_words = words | terms(lead_text)
+            length += len(lead_text.split())
+        overlap = sum(w for t, w in weight.items() if t in quoted_words) / total
         typed = 1.0 if holds_answer(kind, text) else 0.0
         # a long sentence spends the word budget that two short answers could share
-        long = max(0, len(text.split()) - SHORT_SENTENCE) / SHORT_SENTENCE
+        long = max(0, length - SHORT_SENTENCE) / SHORT_SENTENCE
         score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
                  - LENGTH_PENALTY * long)
         scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))

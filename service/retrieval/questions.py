@@ -7,7 +7,13 @@ from __future__ import annotations
 import re
 
 QUESTION_TYPES = {
-    "amount": re.compile(r"\bhow (?:many|much|big|large|long|often)\b|"
+    "frequency": re.compile(r"\bhow often\b|\bhow frequently\b|\bwhat frequency\b",
+                            re.IGNORECASE),
+    # "what happens if the clinician doesn't reply": the answer is a rule that opens
+    # with its condition
+    "condition": re.compile(r"\bwhat (?:happens|will happen|should happen|if)\b.*\b(?:if|when|"
+                            r"where|unless)\b|\bwhat if\b", re.IGNORECASE),
+    "amount": re.compile(r"\bhow (?:many|much|big|large|long)\b|"
                          r"\b(?:what|which) (?:is the |was the )?(?:percentage|proportion|"
                          r"share|number|amount|size|sum|budget|cost|value|total|rate|ratio)\b|"
                          r"\bnumber of\b|\bhow .* cost\b|"
@@ -26,8 +32,8 @@ QUESTION_TYPES = {
 }
 # asked without a question word: "total WTE of vacancies", "projected shortfall by 2030"
 IMPLIED_TYPES = {
-    "amount": re.compile(r"\b(?:total|shortfall|threshold|funding|funded|budget|costs?|savings?|"
-                         r"save|target|gap|deficit|spend|investment|invested|figures?|amount|"
+    "amount": re.compile(r"\b(?:total|shortfall|threshold|funding(?! requests?\b)|funded|budget|"
+                         r"costs?|savings?|save|target|gap|deficit|spend|investment|invested|figures?|amount|"
                          r"rates?|percentage|proportion|number|numbers|wte|size|value|price)\b",
                          re.IGNORECASE),
     "date": re.compile(r"\b(?:deadline|timescales?|timeline|date|dates|year)\b", re.IGNORECASE),
@@ -39,6 +45,13 @@ NUMBER_WORDS = (r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|t
                 r"thirty|forty|fifty|hundred|thousand|million|billion|half|third|quarter|"
                 r"dozen|double|twice)\b")
 ANSWER_SIGNALS = {
+    "frequency": re.compile(r"\b(?:(?:every|each)(?: \w+)? (?:day|week|fortnight|month|quarter|"
+                            r"year)|daily|weekly|fortnightly|monthly|quarterly|annually|yearly|"
+                            r"twice|once a|times a|times per|per (?:day|week|month|year|annum))\b",
+                            re.IGNORECASE),
+    "condition": re.compile(r"^\W*(?:If|Where|When|Unless|Should|In the event|Failure to|"
+                            r"Otherwise)\b|\b(?:if|unless|otherwise|will be closed|will be "
+                            r"declined|will not)\b"),
     # a year alone is a date, not an amount; a number next to a unit or a £ is an amount
     "amount": re.compile(rf"£\s?\d|\d\s?(?:%|per ?cent)|\b\d[\d,.]*\s?(?:m|bn|k|million|"
                          rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b|{NUMBER_WORDS}", re.IGNORECASE),
@@ -62,7 +75,8 @@ ANSWER_SIGNALS = {
 
 
 def question_type(question: str) -> str | None:
-    """What the question asks for: "amount", "date", "who", "where", or None."""
+    """What the question asks for: "frequency", "condition", "amount", "date", "who",
+    "where", or None."""
     for patterns in (QUESTION_TYPES, IMPLIED_TYPES):
         found = [(m.start(), kind) for kind, pattern in patterns.items()
                  if (m := pattern.search(question))]
