@@ -40,7 +40,7 @@ SETS = [("tests/data/seed-questions.jsonl", ["corpus"]),
         ("tests/data/plans-eval.jsonl", ["corpus", "../shared/pdfs"])]
 OBSERVED = ROOT / ".cache" / "calibrate" / "observed.json"
 MAX_WRONG_NOT_FOUND = 0.01  # on the tuning part; the target is 3 % on unseen questions
-MIN_UNCOVERED_FLAGGED = 0.8  # uncovered NHS topics marked weak or not_found; target 70 %
+MIN_UNCOVERED_FLAGGED = 0.85  # uncovered NHS topics marked weak or not_found; target 70 %
 
 
 def best_scores(items: list[Observed], calibration: Calibration) -> np.ndarray:

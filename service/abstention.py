@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from service.evaluation import Question, is_hit
-from service.retrieval.coverage import Calibration, term_coverage, topic_terms, verdict
+from service.retrieval.coverage import (
+    Calibration,
+    names_area,
+    term_coverage,
+    topic_terms,
+    verdict,
+)
 from service.retrieval.search import Searcher
 
 ANSWERABLE = "answerable"
@@ -63,7 +69,10 @@ def observe(searcher: Searcher, text: str, id: str, kind: str, split: str,
                          for hit in result.hits], dtype=float).reshape(-1, 2)
     labels = np.array([question is not None and is_hit(question, hit.document.path, hit.text)
                        for hit in result.hits], dtype=float)
-    in_area = np.array([hit.document.area == area for hit in result.hits], dtype=bool)
+    in_area = np.array([bool(area) and (hit.document.area == area or
+                                        names_area(hit.text, hit.section, area or "",
+                                                   searcher.gazetteer))
+                        for hit in result.hits], dtype=bool)
     count = result.coverage.area_documents if result.coverage else 0
     return Observed(id, kind, split, features, labels, in_area, area, count)
 
@@ -111,7 +120,8 @@ def status_of(item: Observed, calibration: Calibration) -> str:
     scores = [calibration.relevance(d, c) for d, c in item.features]
     in_area = [s for s, inside in zip(scores, item.in_area, strict=True) if inside]
     return verdict(max(scores, default=0.0), max(in_area, default=0.0), calibration,
-                   item.area, item.area_documents, "").status
+                   item.area, item.area_documents, "",
+                   mentioned=bool(in_area) and item.area_documents == 0).status
 
 
 def abstention_rows(observed: list[Observed], calibration: Calibration, split: str | None

@@ -14,6 +14,7 @@ from service.areas import Gazetteer
 from service.retrieval.coverage import (
     Calibration,
     bundled_calibration,
+    names_area,
     term_coverage,
     topic_phrase,
     topic_terms,
@@ -128,6 +129,35 @@ def test_topic_terms_leave_out_places_stopwords_and_generic_words() -> None:
         "mental health crisis"
     assert term_coverage({"mater", "stroke"}, "Maternal health in the county") == 0.5
     assert term_coverage(set(), "anything") == 1.0
+
+
+def test_topic_words_are_found_in_their_other_phrasings() -> None:
+    # nhs_terms.json groups "staff" with "workforce" and "IFR" with its long form
+    assert term_coverage({"staff", "short"}, "Our workforce plan tackles shortages") == 1.0
+    assert term_coverage({"ifr"}, "An individual funding request is made by a clinician") \
+        == 1.0
+    assert term_coverage({"ifr"}, "A request for funding was made") == 0.0
+
+
+def test_a_passage_about_an_area_speaks_for_it_where_a_list_naming_it_does_not() -> None:
+    gazetteer = Gazetteer.load()
+    case_study = ("In just four months we supported 250 care homes in north west London to "
+                  "be digitally safe. North West London ICB commissioned the work.")
+    listing = "Respondents: NHS Liverpool CCG, NHS Surrey Heartlands CCG, NHS Leeds CCG."
+    assert names_area(case_study, "", "North West London", gazetteer)
+    assert not names_area(listing, "", "Surrey Heartlands", gazetteer)
+
+
+def test_an_area_without_documents_named_by_a_passage_shown() -> None:
+    # a passage shown is about the area though no document is: judged on that passage
+    answered = verdict(0.9, 0.8, CALIBRATION, "North West London", 0, "", mentioned=True)
+    assert answered.status == "answered"
+    assert answered.to_dict()["area"] == {"name": "North West London", "documents": 0}
+    weak = verdict(0.9, 0.3, CALIBRATION, "North West London", 0, "", mentioned=True)
+    assert weak.status == "weak" and "No documents about North West London" in \
+        (weak.message or "")
+    assert verdict(0.9, 0.05, CALIBRATION, "North West London", 0, "",
+                   mentioned=True).status == "not_found"
 
 
 @pytest.mark.parametrize(("best", "in_area", "area", "documents", "status"), [

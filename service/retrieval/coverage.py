@@ -3,7 +3,9 @@ verdict (answered, weak, not_found) that names the area a question asks about.
 
 The relevance is a logistic function of two features that mean the same for every
 question: the passage's cosine similarity to the question, and the share of the
-question's topic words found in the passage. Its parameters live in
+question's topic words found in the passage; and of their product, since finding the
+topic's words counts for more in a passage that is also close in meaning ("weather" in
+an energy table is not a forecast). Its parameters live in
 `service/data/calibration.json`; `scripts/calibrate.py` fits them (see README).
 """
 
@@ -19,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from service.areas import Gazetteer
-from service.store.keywords import STOPWORDS
+from service.store.keywords import STOPWORDS, synonym_groups
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Words so common in health-and-care plans that finding them says nothing about
@@ -34,6 +36,7 @@ know tell say take give find look want day days time times year years today tomo
 world first last long far away right high low old big small great little own other
 same different next early late young important few able thing things kind lot lots
 learn learning help start end part place put set show try turn keep let come came
+getting done gone goes went given giving taken taking making
 """.split())  # everyday English: it appears in any long document, whatever its subject
 STEM = 5  # leading letters compared, so "maternity" finds "maternal" and "plans" "plan"
 
@@ -47,16 +50,19 @@ class Calibration:
     coverage_weight: float
     answered: float  # a best passage at or above this answers the question
     weak: float  # below this, nothing clears the bar: not_found
+    interaction_weight: float = 0.0  # of dense * coverage
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
-        return cls(float(data["intercept"]), float(data["weights"]["dense"]),
-                   float(data["weights"]["coverage"]), float(data["thresholds"]["answered"]),
-                   float(data["thresholds"]["weak"]))
+        weights = data["weights"]
+        return cls(float(data["intercept"]), float(weights["dense"]),
+                   float(weights["coverage"]), float(data["thresholds"]["answered"]),
+                   float(data["thresholds"]["weak"]), float(weights.get("interaction", 0.0)))
 
     def relevance(self, dense: float, coverage: float) -> float:
         """P(the passage answers the question), from its two features."""
-        z = self.intercept + self.dense_weight * dense + self.coverage_weight * coverage
+        z = self.intercept + self.dense_weight * dense + self.coverage_weight * coverage + \
+            self.interaction_weight * dense * coverage
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -97,11 +103,33 @@ def text_stems(text: str) -> frozenset[str]:
     return frozenset(stems(WORD.findall(text.lower())))
 
 
+@lru_cache(maxsize=1)
+def synonym_stems() -> dict[str, tuple[frozenset[str], ...]]:
+    """For each word stem of a synonym group (nhs_terms.json, as keyword search expands
+    them), the other phrasings of the group as stem sets: "staffing" is found in a
+    passage about the "workforce", "IFR" in one about "individual funding requests"."""
+    alternatives: dict[str, set[frozenset[str]]] = {}
+    for group in synonym_groups():
+        phrasings = [frozenset(stems(w for w in phrase.split() if w not in STOPWORDS))
+                     for phrase in group]
+        for phrasing in phrasings:
+            if len(phrasing) == 1:
+                (stem,) = phrasing
+                alternatives.setdefault(stem, set()).update(
+                    other for other in phrasings if other and other != phrasing)
+    return {stem: tuple(others) for stem, others in alternatives.items()}
+
+
 def term_coverage(terms: set[str], text: str) -> float:
-    """The share of the topic stems that occur in the text (1.0 with no topic words)."""
+    """The share of the topic stems that occur in the text, or another phrasing of them
+    (1.0 with no topic words)."""
     if not terms:
         return 1.0
-    return len(terms & text_stems(text)) / len(terms)
+    present = text_stems(text)
+    alternatives = synonym_stems()
+    found = sum(term in present or any(other <= present for other in alternatives.get(term, ()))
+                for term in terms)
+    return found / len(terms)
 
 
 @dataclass(frozen=True)
@@ -120,13 +148,28 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def names_area(text: str, section: str, area: str, gazetteer: Gazetteer) -> bool:
+    """The passage is about the area: a case study about north west London inside a
+    national report speaks for that area though its document is about no one area. A
+    passage that names it once in a list of trusts or places does not."""
+    mentions = [m.area for m in gazetteer.find_mentions(text)]
+    return mentions.count(area) >= 2 and gazetteer.detect_document_area(text, section) == area
+
+
 def verdict(best: float, best_in_area: float, calibration: Calibration, area: str | None,
-            area_documents: int, topic: str) -> Coverage:
+            area_documents: int, topic: str, mentioned: bool = False) -> Coverage:
     """The coverage verdict from the best passage's relevance overall and, when the
-    question names an area, the best relevance among that area's passages."""
-    if area and area_documents == 0:
+    question names an area, the best relevance among that area's passages (its documents'
+    passages, and others' passages that name it). `mentioned`: no document is about the
+    area, but a passage shown names it."""
+    if area and area_documents == 0 and not mentioned:
         return Coverage("not_found", f"No documents about {area} are indexed. The closest "
                         "passages below are from other areas.", area, 0)
+    if area and area_documents == 0 and best_in_area < calibration.answered:
+        return Coverage("not_found" if best_in_area < calibration.weak else "weak",
+                        f"No documents about {area} are indexed, and the passages that "
+                        f"mention {area} don't answer this closely. Check the passages "
+                        "below before relying on them.", area, 0)
     if best < calibration.weak:
         where = f" about {area}" if area else ""
         return Coverage("not_found", f"The indexed plans{where} don't cover this question: "

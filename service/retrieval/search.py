@@ -17,6 +17,7 @@ from service.retrieval.coverage import (
     Calibration,
     Coverage,
     bundled_calibration,
+    names_area,
     term_coverage,
     topic_phrase,
     topic_terms,
@@ -134,18 +135,23 @@ class Searcher:
         cosines = self.generation.similarities(vector, missing) \
             if missing and vector is not None else {}
         terms = topic_terms(query, self.gazetteer)
-        judged = []
+        judged, in_area = [], []
         for hit in hits:
             dense = hit.dense if hit.dense is not None else \
                 max((cosines.get(i, 0.0) for i in hit.chunk_ids), default=0.0)
+            inside = bool(area) and (hit.document.area == area or
+                                     names_area(hit.text, hit.section, area or "",
+                                                        self.gazetteer))
             judged.append(replace(
                 hit, score=self.calibration.relevance(dense, term_coverage(terms, hit.text)),
-                other_area=bool(area and hit.document.area and hit.document.area != area)))
-        in_area = [h.score for h in judged if area and h.document.area == area]
+                other_area=bool(area and hit.document.area and not inside)))
+            if inside:
+                in_area.append(judged[-1].score)
         count = sum(d.area == area for d in self.documents.values()) if area else 0
         topic = topic_phrase(query, self.gazetteer) if count else ""  # only messages use it
         coverage = verdict(max((h.score for h in judged), default=0.0),
-                           max(in_area, default=0.0), self.calibration, area, count, topic)
+                           max(in_area, default=0.0), self.calibration, area, count, topic,
+                           mentioned=bool(in_area) and count == 0)
         return judged, coverage
 
     def check_filters(self, filters: Filters) -> None:
