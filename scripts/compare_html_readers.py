@@ -22,7 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from service.indexing.documents import BLOCK_SEPARATOR  # noqa: E402
 from service.indexing.readers import read_document  # noqa: E402
+from service.indexing.readers.html import blocks_from_tags  # noqa: E402
 from service.indexing.readers.text import decode_text  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "html"
@@ -37,7 +39,16 @@ def reader_text(path: Path) -> str:
     return read_document(path, path.name).text
 
 
+def soup_reader_text(path: Path) -> str:
+    """The BeautifulSoup reader on its own, as it was before trafilatura (now its fallback)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(path.read_bytes()), "html.parser")
+    return BLOCK_SEPARATOR.join(block.text for block in blocks_from_tags(soup))
+
+
 def trafilatura_extractor(**options: bool) -> Extractor:
+    """trafilatura's plain-text output, without the reader's structure or fallbacks."""
     def extract(path: Path) -> str:
         import trafilatura
 
@@ -48,11 +59,12 @@ def trafilatura_extractor(**options: bool) -> Extractor:
 
 
 EXTRACTORS: dict[str, Extractor] = {
-    "reader (current)": reader_text,
+    "BeautifulSoup reader": soup_reader_text,
     "trafilatura default": trafilatura_extractor(),
     "trafilatura favor_recall": trafilatura_extractor(favor_recall=True),
     "trafilatura favor_precision": trafilatura_extractor(favor_precision=True),
     "trafilatura fast": trafilatura_extractor(fast=True),
+    "reader (trafilatura)": reader_text,
 }
 
 
