@@ -1,12 +1,20 @@
-"""HTML pages: the main text with headings; scripts, styles and navigation dropped."""
+"""HTML pages: the main text with headings; scripts, styles and navigation dropped.
+
+trafilatura finds the article (html_main.py). When it finds nothing, which happens on
+very short pages, the tag-based reader below reads the page instead."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from service.indexing.documents import Block, Document, DocumentMeta, Page
 from service.indexing.readers.boilerplate import is_boilerplate
+from service.indexing.readers.html_main import main_content_blocks, page_title, parse_page
 from service.indexing.readers.text import decode_text
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 DROPPED_TAGS = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
                 "form", "button", "svg", "iframe", "select"]
@@ -16,11 +24,20 @@ BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "block
 
 
 def read_html(path: Path, relative_path: str) -> Document:
-    from bs4 import BeautifulSoup
+    html = decode_text(path.read_bytes())
+    tree = parse_page(html)
+    meta = DocumentMeta(title=page_title(tree) if tree is not None else None)
+    blocks = main_content_blocks(tree) if tree is not None else []
+    blocks = [block for block in blocks if not is_boilerplate(block.text)]
+    if not blocks:
+        from bs4 import BeautifulSoup  # imported here: most pages never need it
 
-    soup = BeautifulSoup(decode_text(path.read_bytes()), "html.parser")
-    title_tag = soup.find("title")
-    meta = DocumentMeta(title=" ".join(title_tag.get_text().split()) if title_tag else None)
+        blocks = blocks_from_tags(BeautifulSoup(html, "html.parser"))
+    return Document(path=relative_path, pages=[Page(number=1, blocks=blocks)], meta=meta)
+
+
+def blocks_from_tags(soup: BeautifulSoup) -> list[Block]:
+    """The page's text blocks, less the tags that hold page furniture."""
     for tag in soup(DROPPED_TAGS):
         tag.decompose()
     for tag in soup.select('[role="navigation"], [aria-hidden="true"], [hidden]'):
@@ -44,4 +61,4 @@ def read_html(path: Path, relative_path: str) -> Document:
     if not blocks:  # pages built from bare <div>s: fall back to their text lines
         lines = [" ".join(line.split()) for line in root.get_text("\n").split("\n")]
         blocks = [Block(line) for line in lines if line and not is_boilerplate(line)]
-    return Document(path=relative_path, pages=[Page(number=1, blocks=blocks)], meta=meta)
+    return blocks
