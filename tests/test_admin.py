@@ -356,7 +356,8 @@ def test_a_duplicate_of_a_queued_upload_points_at_its_job(client: FlaskClient) -
 
 def test_upload_then_job_then_searchable_with_metadata(app: Flask, client: FlaskClient) -> None:
     response = upload(client, (ZEBRA, "zebra.md"), title="Wessex crossings plan", area="Dorset",
-                      source_url="https://example.nhs.uk/zebra")
+                      source_url="https://example.nhs.uk/zebra", publisher="NHS Dorset",
+                      published="March 2024", type="plan")
     assert response.status_code == 202
     body = response.get_json()
     assert body["job_url"] == f"/api/jobs/{body['job_id']}"
@@ -375,7 +376,10 @@ def test_upload_then_job_then_searchable_with_metadata(app: Flask, client: Flask
     hit = client.get("/api/search?q=zebra crossings near schools&k=1").get_json()["results"][0]
     assert hit["document"] == {"id": "zebra-md", "title": "Wessex crossings plan",
                                "area": "Dorset", "path": "zebra.md",
-                               "source_url": "https://example.nhs.uk/zebra", "published": None}
+                               "source_url": "https://example.nhs.uk/zebra",
+                               "published": "March 2024", "publisher": "NHS Dorset",
+                               "type": "plan"}
+    assert hit["citation"].startswith("Wessex crossings plan (NHS Dorset, March 2024), p.1")
 
 
 def test_a_file_that_cannot_be_read_fails_its_job_with_the_reason(app: Flask,

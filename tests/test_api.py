@@ -25,7 +25,8 @@ PLANNED_CARE = "planned care waiting times"
 RESULT_FIELDS = {"rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
                  "chunk_ids", "highlights", "document", "url", "citation", "ocr",
                  "other_area"}
-DOCUMENT_REF_FIELDS = {"id", "title", "area", "path", "source_url", "published"}
+DOCUMENT_REF_FIELDS = {"id", "title", "area", "path", "source_url", "published", "publisher",
+                       "type"}
 SEARCH_FIELDS = {"query", "mode", "took_ms", "interpreted", "timings_ms", "coverage",
                  "results"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "service" / "web" / "templates"
@@ -195,6 +196,21 @@ def test_citation_names_title_page_and_section(client: FlaskClient) -> None:
     top = client.get("/api/search", query_string={"q": URGENT_CARE_QUESTION}
                      ).get_json()["results"][0]
     assert top["citation"].startswith(f"{top['document']['title']}, p.{top['page']}")
+    assert top["document"]["type"] == "bulletin"  # from the bundled text's front matter
+
+
+def test_citation_names_the_publisher_and_date_the_document_states(client: FlaskClient
+                                                                   ) -> None:
+    found = client.get("/api/search", query_string={
+        "q": "Coventry and Warwickshire five year plan", "k": 10}).get_json()["results"]
+    plan = next(r for r in found if r["document"]["type"] == "plan")
+    assert plan["document"]["publisher"] == \
+        "Coventry and Warwickshire Health and Care Partnership"
+    assert plan["citation"].startswith(
+        "Our Strategic Five Year Health and Care Plan 2019/20 – 2023/24 (Coventry and "
+        "Warwickshire Health and Care Partnership, 2019-09-26), p.")
+    listed = client.get(f"/api/documents/{plan['document']['id']}").get_json()
+    assert (listed["publisher"], listed["type"]) == (plan["document"]["publisher"], "plan")
 
 
 # --- PDFs: page-true links --------------------------------------------------------------

@@ -4,6 +4,7 @@ exactly what they served."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from service.indexing.build import build_index
 from service.store import EmbeddedStore, compaction, layout
-from service.store.reader import EmbeddedGeneration
+from service.store.reader import EmbeddedGeneration, document_record
 
 
 def plan_text(place: str, version: int = 1) -> str:
@@ -211,3 +212,25 @@ def test_dense_search_skips_tombstones_exactly(tmp_path: Path, fake_embedder: An
         assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
     finally:
         generation.close()
+
+
+def test_a_documents_table_from_before_publisher_and_type_is_brought_up_to_date(
+        tmp_path: Path) -> None:
+    # the documents table as format 4 first shipped it: a build copies such a generation's
+    # database and must still be able to write publisher and type into its copy
+    old_schema = layout.SCHEMA.replace(", publisher TEXT, doc_type TEXT", "")
+    assert old_schema != layout.SCHEMA
+    conn = layout.connect(tmp_path / "index.sqlite", schema=old_schema)
+    row = ("d1", "a.txt", "A plan", None, None, None, "0" * 64, 10, 1, 1, "2026-01-01", "[]",
+           "seg-000001")
+    conn.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    layout.add_missing_columns(conn)
+    layout.add_missing_columns(conn)  # twice is harmless
+    old = document_record(conn.execute("SELECT * FROM documents").fetchone())
+    assert (old.title, old.publisher, old.doc_type) == ("A plan", None, None)
+    new = replace(old, id="d2", path="b.txt", publisher="NHS England", doc_type="plan")
+    values = {**new.to_dict(), "warnings": "[]", "segment": "seg-000002"}
+    columns = (*layout.DOCUMENT_COLUMNS, "segment")
+    conn.execute(layout.insert("documents", columns), [values[c] for c in columns])
+    stored = document_record(conn.execute("SELECT * FROM documents WHERE id = 'd2'").fetchone())
+    assert (stored.publisher, stored.doc_type) == ("NHS England", "plan")

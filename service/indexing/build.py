@@ -275,7 +275,8 @@ def document_record(item: ReadDocument) -> DocumentRecord:
         id=document_id(item.file.relative), path=item.file.relative, title=item.title,
         area=item.area, source_url=meta.source_url, published=meta.published,
         sha256=item.file.sha256, size=item.file.size, pages=len(item.document.pages),
-        chunks=len(item.new_chunks), indexed_at=now(), warnings=tuple(item.document.warnings))
+        chunks=len(item.new_chunks), indexed_at=now(), warnings=tuple(item.document.warnings),
+        publisher=meta.publisher, doc_type=meta.type)
 
 
 def manifest_for(embedder: Embedder, settings: ChunkSettings, counts: dict[str, int]

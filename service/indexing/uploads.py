@@ -30,7 +30,7 @@ SIGNATURES = ((b"%PDF-", "pdf"), (b"PK\x03\x04", "zip"), (b"\x89PNG", "png"),
               (b"\x1f\x8b", "gzip"), (b"%!PS", "postscript"), (b"{\\rtf", "rtf"),
               (b"\x7fELF", "executable (ELF)"), (b"MZ", "executable (Windows)"))
 HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
-META_KEYS = ("title", "area", "source_url")
+META_KEYS = ("title", "area", "source_url", "publisher", "published", "type")
 SIDECARS = ".meta"
 DELETED = ".deleted"
 MAX_NAME = 120

@@ -17,6 +17,8 @@ class DocumentRef:
     path: str  # relative to the corpus
     source_url: str | None
     published: str | None = None  # as the document states it
+    publisher: str | None = None
+    doc_type: str | None = None  # plan, bulletin, case study, news item
 
     @property
     def is_pdf(self) -> bool:
@@ -58,8 +60,9 @@ class Hit:
         page = f"p.{self.page}" + (f" (printed {self.page_label})" if self.page_label and
                                    self.page_label != str(self.page) else "")
         section = f", §{self.section.split(' > ')[-1]}" if self.section else ""
-        published = f" ({self.document.published})" if self.document.published else ""
-        return f"{self.document.title}{published}, {page}{section}"
+        stated = ", ".join(part for part in (self.document.publisher, self.document.published)
+                           if part)
+        return f"{self.document.title}{f' ({stated})' if stated else ''}, {page}{section}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,7 +79,9 @@ class Hit:
             "document": {"id": self.document.id, "title": self.document.title,
                          "area": self.document.area, "path": self.document.path,
                          "source_url": self.document.source_url,
-                         "published": self.document.published},
+                         "published": self.document.published,
+                         "publisher": self.document.publisher,
+                         "type": self.document.doc_type},
             "other_area": self.other_area,
             "url": self.url,
             "citation": self.citation,

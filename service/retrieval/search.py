@@ -70,7 +70,7 @@ class Searcher:
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
-                                            d.published)
+                                            d.published, d.publisher, d.doc_type)
                           for d in self.generation.documents()}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
 

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, path TEXT UNIQUE NOT NULL, title TEXT NOT NULL, area TEXT,
     source_url TEXT, published TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL
+    warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL, publisher TEXT, doc_type TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
@@ -68,7 +68,10 @@ CREATE TABLE IF NOT EXISTS chunk_boxes (
 CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_label", "section",
                  "char_start", "char_end", "text", "ocr")
 DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "sha256", "size",
-                    "pages", "chunks", "indexed_at", "warnings")
+                    "pages", "chunks", "indexed_at", "warnings", "publisher", "doc_type")
+# columns added to the documents table since format 4 first shipped: a generation built
+# before them reads them as NULL, and a build on top of it adds them to its copy
+ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type")
 # the database errors a damaged generation raises, so callers need not import sqlite3
 DatabaseError = sqlite3.DatabaseError
 
@@ -83,6 +86,14 @@ def connect(path: Path, read_only: bool = False, schema: str = SCHEMA) -> sqlite
         conn.executescript(schema)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a copied documents table up to this schema (nullable columns only)."""
+    present = {row[1] for row in conn.execute("PRAGMA table_info(documents)")}
+    for column in ADDED_DOCUMENT_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
 
 
 def insert(table: str, columns: tuple[str, ...]) -> str:

@@ -46,6 +46,8 @@ class DocumentRecord:
     chunks: int
     indexed_at: str
     warnings: tuple[str, ...] = ()
+    publisher: str | None = None  # as the document states it (front matter)
+    doc_type: str | None = None  # plan, bulletin, case study, news item (front matter)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)

@@ -38,6 +38,7 @@ class StagingGeneration:
         else:
             self.keywords = KeywordIndex.create(folder / layout.KEYWORDS)
         self.conn = layout.connect(folder / layout.DATABASE)
+        layout.add_missing_columns(self.conn)
         # the segment this build writes; created with the first document it adds
         self.segment = f"seg-{number:06d}"
         self.segment_conn: Any = None

@@ -25,7 +25,8 @@ page = Blueprint("admin", __name__)
 
 MIB = 1024 * 1024
 INTAKE_LOCK = "intake.lock"  # beside jobs.lock, outside the corpus the builders read
-META_LIMITS = {"title": 300, "area": 120, "source_url": 2000}
+META_LIMITS = {"title": 300, "area": 120, "source_url": 2000, "publisher": 200,
+               "published": 40, "type": 40}
 # where werkzeug 3.1 raises RequestEntityTooLarge for each of its multipart limits
 FIELD_TOO_LARGE = {("multipart.py", "receive_data"), ("formparser.py", "parse")}
 TOO_MANY_PARTS = {("multipart.py", "next_event")}

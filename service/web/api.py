@@ -253,10 +253,11 @@ def document(doc_id: str) -> Response:
 
 
 def public_document(document: DocumentRecord) -> dict[str, Any]:
-    keys = ("id", "title", "area", "path", "source_url", "published", "pages", "chunks",
-            "indexed_at", "sha256", "size", "warnings")
+    keys = ("id", "title", "area", "path", "source_url", "published", "publisher", "pages",
+            "chunks", "indexed_at", "sha256", "size", "warnings")
     values = document.to_dict()
-    return {**{key: values[key] for key in keys}, "file_url": f"/documents/{document.id}/file"}
+    return {**{key: values[key] for key in keys}, "type": document.doc_type,
+            "file_url": f"/documents/{document.id}/file"}
 
 
 @blueprint.get("/health")

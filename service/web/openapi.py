@@ -29,6 +29,8 @@ def ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+DOCUMENT_TYPE = {"type": ["string", "null"], "description": "what kind of document it is, as "
+                 "its front matter says: plan, bulletin, case study, news item, ..."}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -41,7 +43,9 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"id": {"type": "string"}, "title": {"type": "string"},
                                    "area": NULLABLE_STRING, "path": {"type": "string"},
                                    "source_url": NULLABLE_STRING,
-                                   "published": NULLABLE_STRING}},
+                                   "published": NULLABLE_STRING,
+                                   "publisher": NULLABLE_STRING,
+                                   "type": DOCUMENT_TYPE}},
     "Coverage": {
         "type": "object", "required": ["status", "message", "area"],
         "description": "Whether the indexed plans cover the question. not_found: the "
@@ -115,6 +119,7 @@ SCHEMAS: dict[str, Any] = {
                      "id": {"type": "string"}, "title": {"type": "string"},
                      "area": NULLABLE_STRING, "path": {"type": "string"},
                      "source_url": NULLABLE_STRING, "published": NULLABLE_STRING,
+                     "publisher": NULLABLE_STRING, "type": DOCUMENT_TYPE,
                      "pages": {"type": "integer"}, "chunks": {"type": "integer"},
                      "indexed_at": {"type": "string"}, "sha256": {"type": "string"},
                      "size": {"type": "integer"}, "file_url": {"type": "string"},
@@ -150,6 +155,9 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "title": {"type": "string", "maxLength": 300},
         "area": {"type": "string", "maxLength": 120},
         "source_url": {"type": "string", "maxLength": 2000},
+        "publisher": {"type": "string", "maxLength": 200},
+        "published": {"type": "string", "maxLength": 40},
+        "type": {"type": "string", "maxLength": 40},
         "replace": {"type": "string", "enum": ["true", "false"]}}},
     "UploadResult": {"type": "object", "required": ["status", "job_id", "files"], "properties": {
         "status": {"type": "string", "enum": ["queued", "duplicate"]},

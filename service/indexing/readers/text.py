@@ -10,7 +10,6 @@ from service.indexing.documents import Document, DocumentMeta, Page, ReadError
 from service.indexing.readers.boilerplate import is_boilerplate
 from service.indexing.readers.paragraphs import blocks_from_lines, looks_hard_wrapped
 
-# publisher and type are read, but the store has no columns for them yet
 FRONT_MATTER_KEYS = ("title", "source_url", "area", "published", "publisher", "type")
 
 
