@@ -5,32 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def error_responses(*statuses: int) -> dict[str, Any]:
-    text = {400: "Invalid request", 401: "Missing or wrong token or API key",
-            403: "Admin endpoints are disabled (no PLANSEARCH_ADMIN_TOKEN)", 404: "Not found",
-            405: "Method not allowed", 409: "Name already taken", 413: "Body too large",
-            415: "Wrong content type", 429: "Rate limited",
-            503: "No usable index (the message names the command to run); or the request "
-                 "ran past PLANSEARCH_REQUEST_BUDGET_S, every chat slot was busy, or the "
-                 "Milvus server could not be reached (these three with Retry-After)"}
-    return {str(s): {"description": text[s], "content": {"application/json": {
-        "schema": ref("Error")}}} for s in statuses}
-
-
-def ok(schema: str, description: str = "OK") -> dict[str, Any]:
-    return {"200": {"description": description,
-                    "content": {"application/json": {"schema": ref(schema)}}}}
-
-
-NULLABLE_STRING = {"type": ["string", "null"]}
-DOCUMENT_TYPE = {"type": ["string", "null"], "description": "what kind of document it is, as "
-                 "its front matter says: plan, bulletin, case study, news item, ..."}
+from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
+from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -140,102 +116,6 @@ SCHEMAS: dict[str, Any] = {
             "backend": {"type": "string", "enum": ["embedded", "milvus-lite", "milvus"]},
             "connected": {"type": "boolean"}}}}},
 }
-
-JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
-    "name": {"type": "string"}, "document_id": {"type": "string"},
-    "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"]},
-    "sha256": {"type": "string"}, "size": {"type": "integer"},
-    "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed",
-                                          "cancelled"]},
-    "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING}}
-NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
-ADMIN_SCHEMAS: dict[str, Any] = {
-    "Upload": {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-        "title": {"type": "string", "maxLength": 300},
-        "area": {"type": "string", "maxLength": 120},
-        "source_url": {"type": "string", "maxLength": 2000},
-        "publisher": {"type": "string", "maxLength": 200},
-        "published": {"type": "string", "maxLength": 40},
-        "type": {"type": "string", "maxLength": 40},
-        "replace": {"type": "string", "enum": ["true", "false"]}}},
-    "UploadResult": {"type": "object", "required": ["status", "job_id", "files"], "properties": {
-        "status": {"type": "string", "enum": ["queued", "duplicate"]},
-        "job_id": NULLABLE_STRING, "job_url": NULLABLE_STRING, "document_id": NULLABLE_STRING,
-        "files": {"type": "array", "items": JOB_FILE}}},
-    "JobQueued": {"type": "object", "required": ["status", "job_id", "job_url"], "properties": {
-        "status": {"const": "queued"}, "job_id": {"type": "string"},
-        "job_url": {"type": "string"}, "document_id": {"type": "string"},
-        "moved_to": NULLABLE_STRING}},
-    "Job": {"type": "object", "required": ["id", "kind", "status", "files", "progress", "errors",
-                                           "created_at"], "properties": {
-        "id": {"type": "string"}, "kind": {"type": "string", "enum": ["upload", "delete",
-                                                                      "reindex"]},
-        # "cancelling" only in the answer to DELETE of a running job
-        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed",
-                                              "cancelled", "cancelling"]},
-        "cancel_requested": {"type": "boolean"},
-        "full": {"type": "boolean"}, "files": {"type": "array", "items": JOB_FILE},
-        "progress": {"type": "object", "properties": {
-            "phase": {"type": "string"}, "documents_done": NULLABLE_COUNT,
-            "documents_total": NULLABLE_COUNT, "chunks_done": NULLABLE_COUNT,
-            "chunks_total": NULLABLE_COUNT, "chunks_per_s": {"type": ["number", "null"]},
-            "eta_s": NULLABLE_COUNT}},
-        "errors": {"type": "array", "items": {"type": "object", "required": ["file", "reason"],
-                                              "properties": {"file": {"type": "string"},
-                                                             "reason": {"type": "string"}}}},
-        "message": NULLABLE_STRING, "report": {"type": ["object", "null"]},
-        "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
-        "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
-        "finished_at": NULLABLE_STRING}},
-    "JobList": {"type": "object", "required": ["jobs"], "properties": {
-        "jobs": {"type": "array", "items": ref("Job")}}},
-}
-
-
-def admin_operations() -> dict[str, dict[str, Any]]:
-    """The admin endpoints, keyed by path then method. All need the admin token."""
-    secured: dict[str, Any] = {"security": [{"adminToken": []}]}
-    denied = error_responses(401, 403, 429)
-    job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
-    return {
-        "/api/documents": {"post": {
-            **secured, "summary": "Upload documents; they are indexed by a background job",
-            "operationId": "upload", "requestBody": {"required": True, "content": {
-                "multipart/form-data": {"schema": ref("Upload")}}},
-            "responses": {"202": {"description": "Queued", "content": {"application/json": {
-                "schema": ref("UploadResult")}}},
-                **ok("UploadResult", "Byte-identical to an indexed or queued document"),
-                **denied, **error_responses(400, 409, 413, 415)}}},
-        "/api/documents/{doc_id}": {"delete": {
-            **secured, "summary": "Remove a document (its file moves to corpus/.deleted/)",
-            "operationId": "deleteDocument", "parameters": doc_id,
-            "responses": {"202": {"description": "Queued", "content": {"application/json": {
-                "schema": ref("JobQueued")}}}, **denied, **error_responses(404, 503)}}},
-        "/api/reindex": {"post": {
-            **secured, "summary": "Start a build job", "operationId": "reindex",
-            "parameters": [{"name": "full", "in": "query",
-                            "schema": {"type": "string", "enum": ["true", "false"]}}],
-            "responses": {"202": {"description": "Queued", "content": {"application/json": {
-                "schema": ref("JobQueued")}}}, **denied, **error_responses(400)}}},
-        "/api/jobs": {"get": {
-            **secured, "summary": "Recent jobs, newest first", "operationId": "jobs",
-            "responses": {**ok("JobList"), **denied}}},
-        "/api/jobs/{job_id}": {"get": {
-            **secured, "summary": "One job's status, progress and per-file errors",
-            "operationId": "job", "parameters": job_id,
-            "responses": {**ok("Job"), **denied, **error_responses(404)}},
-            "delete": {
-            **secured, "summary": "Cancel a job: a queued one at once, a running build at its "
-            "next checkpoint (the live generation keeps serving); an upload's files move to "
-            "corpus/.deleted/", "operationId": "cancelJob", "parameters": job_id,
-            "responses": {**ok("Job", "Cancelled"), "202": {
-                "description": "Cancelling: the build stops at its next checkpoint",
-                "content": {"application/json": {"schema": ref("Job")}}},
-                **denied, **error_responses(404, 409)}}},
-    }
-
 
 QUERY_PARAMETERS = [
     {"name": "q", "in": "query", "required": True,

@@ -1,0 +1,102 @@
+"""The admin endpoints' part of the OpenAPI description: uploads, jobs, deletions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.web.openapi_parts import NULLABLE_STRING, error_responses, ok, ref
+
+JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
+    "name": {"type": "string"}, "document_id": {"type": "string"},
+    "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"]},
+    "sha256": {"type": "string"}, "size": {"type": "integer"},
+    "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed",
+                                          "cancelled"]},
+    "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING}}
+NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+ADMIN_SCHEMAS: dict[str, Any] = {
+    "Upload": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "title": {"type": "string", "maxLength": 300},
+        "area": {"type": "string", "maxLength": 120},
+        "source_url": {"type": "string", "maxLength": 2000},
+        "publisher": {"type": "string", "maxLength": 200},
+        "published": {"type": "string", "maxLength": 40},
+        "type": {"type": "string", "maxLength": 40},
+        "replace": {"type": "string", "enum": ["true", "false"]}}},
+    "UploadResult": {"type": "object", "required": ["status", "job_id", "files"], "properties": {
+        "status": {"type": "string", "enum": ["queued", "duplicate"]},
+        "job_id": NULLABLE_STRING, "job_url": NULLABLE_STRING, "document_id": NULLABLE_STRING,
+        "files": {"type": "array", "items": JOB_FILE}}},
+    "JobQueued": {"type": "object", "required": ["status", "job_id", "job_url"], "properties": {
+        "status": {"const": "queued"}, "job_id": {"type": "string"},
+        "job_url": {"type": "string"}, "document_id": {"type": "string"},
+        "moved_to": NULLABLE_STRING}},
+    "Job": {"type": "object", "required": ["id", "kind", "status", "files", "progress", "errors",
+                                           "created_at"], "properties": {
+        "id": {"type": "string"}, "kind": {"type": "string", "enum": ["upload", "delete",
+                                                                      "reindex"]},
+        # "cancelling" only in the answer to DELETE of a running job
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed",
+                                              "cancelled", "cancelling"]},
+        "cancel_requested": {"type": "boolean"},
+        "full": {"type": "boolean"}, "files": {"type": "array", "items": JOB_FILE},
+        "progress": {"type": "object", "properties": {
+            "phase": {"type": "string"}, "documents_done": NULLABLE_COUNT,
+            "documents_total": NULLABLE_COUNT, "chunks_done": NULLABLE_COUNT,
+            "chunks_total": NULLABLE_COUNT, "chunks_per_s": {"type": ["number", "null"]},
+            "eta_s": NULLABLE_COUNT}},
+        "errors": {"type": "array", "items": {"type": "object", "required": ["file", "reason"],
+                                              "properties": {"file": {"type": "string"},
+                                                             "reason": {"type": "string"}}}},
+        "message": NULLABLE_STRING, "report": {"type": ["object", "null"]},
+        "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
+        "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
+        "finished_at": NULLABLE_STRING}},
+    "JobList": {"type": "object", "required": ["jobs"], "properties": {
+        "jobs": {"type": "array", "items": ref("Job")}}},
+}
+
+
+def admin_operations() -> dict[str, dict[str, Any]]:
+    """The admin endpoints, keyed by path then method. All need the admin token."""
+    secured: dict[str, Any] = {"security": [{"adminToken": []}]}
+    denied = error_responses(401, 403, 429)
+    job_id = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "/api/documents": {"post": {
+            **secured, "summary": "Upload documents; they are indexed by a background job",
+            "operationId": "upload", "requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": ref("Upload")}}},
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("UploadResult")}}},
+                **ok("UploadResult", "Byte-identical to an indexed or queued document"),
+                **denied, **error_responses(400, 409, 413, 415)}}},
+        "/api/documents/{doc_id}": {"delete": {
+            **secured, "summary": "Remove a document (its file moves to corpus/.deleted/)",
+            "operationId": "deleteDocument", "parameters": doc_id,
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(404, 503)}}},
+        "/api/reindex": {"post": {
+            **secured, "summary": "Start a build job", "operationId": "reindex",
+            "parameters": [{"name": "full", "in": "query",
+                            "schema": {"type": "string", "enum": ["true", "false"]}}],
+            "responses": {"202": {"description": "Queued", "content": {"application/json": {
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(400)}}},
+        "/api/jobs": {"get": {
+            **secured, "summary": "Recent jobs, newest first", "operationId": "jobs",
+            "responses": {**ok("JobList"), **denied}}},
+        "/api/jobs/{job_id}": {"get": {
+            **secured, "summary": "One job's status, progress and per-file errors",
+            "operationId": "job", "parameters": job_id,
+            "responses": {**ok("Job"), **denied, **error_responses(404)}},
+            "delete": {
+            **secured, "summary": "Cancel a job: a queued one at once, a running build at its "
+            "next checkpoint (the live generation keeps serving); an upload's files move to "
+            "corpus/.deleted/", "operationId": "cancelJob", "parameters": job_id,
+            "responses": {**ok("Job", "Cancelled"), "202": {
+                "description": "Cancelling: the build stops at its next checkpoint",
+                "content": {"application/json": {"schema": ref("Job")}}},
+                **denied, **error_responses(404, 409)}}},
+    }
