@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pdf_factory import make_report_pdf
+from pdf_factory import TABLE_PAGE, TABLE_ROWS, make_report_pdf
 
 from service.indexing.boxes import align_document, align_page, chunk_boxes, line_boxes
 from service.indexing.build import build_index
@@ -85,6 +85,27 @@ def test_a_real_pdf_paragraph_gets_the_boxes_of_its_lines(tmp_path: Path) -> Non
     # exactly the sentence's own words, merged line by line
     assert boxes == line_boxes(2, page.words[first:first + len(wanted)])
     assert 1 <= len(boxes) <= 2  # the sentence wraps at most once
+
+
+def test_a_table_row_gets_the_boxes_of_its_cells(tmp_path: Path) -> None:
+    document = read_pdf(make_report_pdf(tmp_path / "report.pdf"), "report.pdf")
+    page = document.pages[TABLE_PAGE - 1]
+    aligned = align_document(document)
+    heading_top = None
+    for values in TABLE_ROWS:
+        row = " | ".join(values)
+        start = page.text.index(row)
+        boxes = chunk_boxes(aligned, TABLE_PAGE, start, TABLE_PAGE, start + len(row))
+        # one rectangle per cell line, all on one band of the page, every cell covered
+        assert boxes and {box[0] for box in boxes} == {TABLE_PAGE}
+        assert len({round(box[2], 2) for box in boxes}) == 1
+        words = [w for w in page.words or [] if any(w[1] >= b[1] - 1e-6 and w[3] <= b[3] + 1e-6
+                                                    and abs(w[2] - b[2]) < 0.01
+                                                    for b in boxes)]
+        assert " ".join(w[0] for w in words) == " ".join(" ".join(values).split())
+        if heading_top is not None:
+            assert boxes[0][2] > heading_top  # rows go down the page in order
+        heading_top = boxes[0][2]
 
 
 def test_the_index_keeps_boxes_for_pdf_chunks_only(tmp_path: Path, fake_embedder: Any) -> None:

@@ -90,7 +90,25 @@ def extract_raw_page(page: Any, number: int) -> RawPage:
     words: list[Word] = body.extract_words(extra_attrs=["size", "fontname"], use_text_flow=False)
     lines = reading_order(words, 0.0, float(page.width))
     return RawPage(number, float(page.height), lines,
-                   [(t.bbox[1], table_rows(t)) for t in tables])
+                   [(t.bbox[1], table_rows(t)) for t in tables],
+                   table_words=[cell_words(page, table) for table in tables])
+
+
+def cell_words(page: Any, table: Any) -> list[Word]:
+    """The table's words in the order table_rows gives its text: row by row, cell by cell,
+    top to bottom and left to right inside a cell. One word extraction for the table; each
+    word goes to the cell its centre falls in."""
+    words = page.within_bbox(table.bbox).extract_words(use_text_flow=False)
+    cells = [cell for row in table.rows for cell in row.cells if cell is not None]
+    placed: list[list[Word]] = [[] for _ in cells]
+    for word in words:
+        cx, cy = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+        for index, (x0, top, x1, bottom) in enumerate(cells):
+            if x0 <= cx <= x1 and top <= cy <= bottom:
+                placed[index].append(word)
+                break
+    return [word for cell in placed
+            for word in sorted(cell, key=lambda w: (round(w["top"]), w["x0"]))]
 
 
 def plausible_title(title: str) -> str | None:
@@ -155,7 +173,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
         blocks = ocr_blocks[raw.number] if ocr else page_blocks(raw, body_size, sizes)
         pages.append(Page(number=raw.number, label=label or footer_labels.get(raw.number),
                           blocks=blocks, ocr=ocr,
-                          words=None if ocr else page_words(raw.lines,
+                          words=None if ocr else page_words(raw,
                                                             *page_sizes[raw.number - 1])))
     join_across_pages(pages)
     meta = DocumentMeta(title=plausible_title(str(info.get("Title") or "")))

@@ -7,7 +7,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from service.indexing.readers.pdf_layout import Line
+from service.indexing.readers.pdf_layout import Line, Word
 
 # Headers and footers live in the top and bottom fifth of a page. Word-made footers
 # with a registered-office line reach well above the bottom tenth.
@@ -26,6 +26,8 @@ class RawPage:
     lines: list[Line]
     tables: list[tuple[float, list[str]]]  # (top, rows) in page order
     dropped: list[str] = field(default_factory=list)
+    # each table's words in the order of its rows' text (row by row, cell by cell)
+    table_words: list[list[Word]] = field(default_factory=list)
 
 
 def signature(text: str) -> str:
