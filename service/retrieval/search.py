@@ -32,6 +32,7 @@ from service.retrieval.options import (
     SearchOptions,
 )
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
+from service.retrieval.quotable import is_name_line, is_statement
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
 from service.store.records import SentenceVectors
@@ -178,7 +179,8 @@ class Searcher:
         rerank of hybrid+rerank (a cross-encoder when configured, else sentences)."""
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
             fused = self.sentence_rescore(fused, vector, options.sentence_weight,
-                                          options.rerank_depth, sentences)
+                                          options.rerank_depth, sentences,
+                                          options.quotable_sentences)
         if mode == "hybrid+rerank":
             depth = options.rerank_depth
             if self.reranker is not None:
@@ -186,15 +188,18 @@ class Searcher:
                     fused[depth:]
             elif vector is not None:
                 fused = self.sentence_rescore(fused, vector, options.rerank_weight, depth,
-                                              sentences)
+                                              sentences, options.quotable_sentences)
             watch.lap("rerank")
         return fused
 
     def sentence_rescore(self, fused: list[Candidate], vector: np.ndarray, weight: float,
-                         depth: int, sentences: SentenceMemo | None = None) -> list[Candidate]:
+                         depth: int, sentences: SentenceMemo | None = None,
+                         quotable: bool = False) -> list[Candidate]:
         memo = sentences or SentenceMemo(self.generation)
-        stored = memo.fetch([c.chunk_id for c in fused[:depth]])
-        return fusion.sentence_rescore(fused, stored, vector, weight, depth)
+        ids = [c.chunk_id for c in fused[:depth]]
+        stored = memo.fetch(ids)
+        masks = memo.quotable(ids) if quotable else None
+        return fusion.sentence_rescore(fused, stored, vector, weight, depth, masks)
 
     def sentence_scorer(self, query_vector: np.ndarray, sentences: SentenceMemo | None = None
                         ) -> SentenceScorer:
@@ -231,6 +236,7 @@ class SentenceMemo:
     def __init__(self, generation: IndexReader) -> None:
         self.generation = generation
         self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
+        self.masks: dict[int, np.ndarray] = {}  # chunk id -> its quotable sentences
 
     def fetch(self, ids: list[int]) -> SentenceVectors:
         missing = [i for i in ids if i not in self.known]
@@ -238,3 +244,19 @@ class SentenceMemo:
             found = self.generation.sentence_vectors(missing)
             self.known.update({i: found.get(i) for i in missing})
         return {i: self.known[i] for i in ids if self.known[i] is not None}
+
+    def quotable(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """For each chunk with stored sentences, which of them are statements or name
+        lines (quotable.py), the sentences an answer could quote."""
+        stored = self.fetch(ids)
+        missing = [i for i in stored if i not in self.masks]
+        rows = self.generation.chunks(missing) if missing else {}
+        for i, row in rows.items():
+            self.masks[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
+                                     dtype=bool)
+        return {i: self.masks[i] for i in stored if i in self.masks}
+
+
+def can_answer(sentence: str) -> bool:
+    """A sentence that could be the answer: a statement, or a name line for "who"."""
+    return is_statement(sentence) or is_name_line(sentence)
