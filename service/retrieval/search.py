@@ -70,6 +70,7 @@ class Searcher:
         self.candidates = CandidateRetriever(self.generation, self.embedder,
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
+        self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
                                             d.published, d.publisher, d.doc_type)
                           for d in self.generation.documents()}
@@ -114,7 +115,8 @@ class Searcher:
             fused = self.boost_area(fused, interpreted["area"], options)
         watch.lap("fuse")
         budget.checkpoint("fusion")
-        sentences = SentenceMemo(self.generation)  # read once for rescoring and highlights
+        # read once for rescoring and highlights
+        sentences = SentenceMemo(self.generation, self._quotable)
         fused = self.rescore(query, fused, vector, mode, options, watch, sentences)
 
         if vector is None and highlight:
@@ -195,7 +197,7 @@ class Searcher:
     def sentence_rescore(self, fused: list[Candidate], vector: np.ndarray, weight: float,
                          depth: int, sentences: SentenceMemo | None = None,
                          quotable: bool = False) -> list[Candidate]:
-        memo = sentences or SentenceMemo(self.generation)
+        memo = sentences or SentenceMemo(self.generation, self._quotable)
         ids = [c.chunk_id for c in fused[:depth]]
         stored = memo.fetch(ids)
         masks = memo.quotable(ids) if quotable else None
@@ -233,10 +235,13 @@ class SentenceMemo:
     """One search's stored sentence vectors: rescoring and highlighting ask for mostly the
     same chunks, and each asks the store only for the ones not fetched yet."""
 
-    def __init__(self, generation: IndexReader) -> None:
+    def __init__(self, generation: IndexReader, masks: LRU | None = None) -> None:
         self.generation = generation
         self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
-        self.masks: dict[int, np.ndarray] = {}  # chunk id -> its quotable sentences
+        # chunk id -> its quotable sentences: a chunk's text never changes within a
+        # generation, so the searcher keeps them across searches (judging them costs
+        # about as much as the rest of the search's re-scoring)
+        self.masks = masks if masks is not None else LRU(SENTENCE_CACHE)
 
     def fetch(self, ids: list[int]) -> SentenceVectors:
         missing = [i for i in ids if i not in self.known]
@@ -249,12 +254,14 @@ class SentenceMemo:
         """For each chunk with stored sentences, which of them are statements or name
         lines (quotable.py), the sentences an answer could quote."""
         stored = self.fetch(ids)
-        missing = [i for i in stored if i not in self.masks]
+        found = {i: self.masks.fetch(i) for i in stored}
+        missing = [i for i, mask in found.items() if mask is None]
         rows = self.generation.chunks(missing) if missing else {}
         for i, row in rows.items():
-            self.masks[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
-                                     dtype=bool)
-        return {i: self.masks[i] for i in stored if i in self.masks}
+            found[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
+                                dtype=bool)
+            self.masks.store(i, found[i])
+        return {i: mask for i, mask in found.items() if mask is not None}
 
 
 def can_answer(sentence: str) -> bool:
