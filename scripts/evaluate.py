@@ -30,6 +30,25 @@ from service.evaluation import (  # noqa: E402
 from service.retrieval.search import SearchOptions  # noqa: E402
 
 
+def search_options(settings: list[str]) -> SearchOptions:
+    """The default options with OPTION=VALUE changes, each value read as its field's type."""
+    defaults = SearchOptions()
+    changes: dict[str, object] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if not hasattr(defaults, name) or not value:
+            raise ValueError(f"--set {setting!r}: expected OPTION=VALUE with an option of "
+                             "SearchOptions")
+        kind = type(getattr(defaults, name))
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(f"--set {setting!r}: {name} takes true or false")
+            changes[name] = value.lower() in ("true", "1")
+        else:
+            changes[name] = kind(value)
+    return replace(defaults, **changes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
@@ -52,7 +71,14 @@ def main() -> int:
                         help="print per-question misses for the default mode, all modes or none")
     parser.add_argument("--answers-only", action="store_true",
                         help="skip the retrieval modes and report answer recall only")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="change a search option for every run, e.g. sentence_weight=0.3 "
+                        "or quotable_sentences=false (fields of SearchOptions)")
     args = parser.parse_args()
+    try:
+        base = search_options(args.set)
+    except ValueError as error:
+        parser.error(str(error))
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
     key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
     workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
@@ -60,9 +86,9 @@ def main() -> int:
     embedder = SentenceTransformerEmbedder(args.model)
     started = time.perf_counter()
     searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude), store)
+    searcher.options = base  # the answer and abstention tables search with them too
     print(f"index ready in {time.perf_counter() - started:.1f} s ({store or 'embedded store'})")
     questions = load_questions(args.questions)
-    base = SearchOptions()
     runs = [("dense", "dense", base), ("keyword", "keyword", base), ("hybrid", "hybrid", base),
             ("hybrid+rerank", "hybrid+rerank", base),
             ("hybrid, no area boost", "hybrid", replace(base, area_boost=0.0)),

@@ -64,20 +64,31 @@ def boost(fused: list[Candidate], favoured: set[int], bonus: float) -> list[Cand
 
 
 def sentence_rescore(fused: list[Candidate], stored: SentenceVectors, vector: np.ndarray,
-                     weight: float, depth: int) -> list[Candidate]:
+                     weight: float, depth: int,
+                     quotable: dict[int, np.ndarray] | None = None) -> list[Candidate]:
     """Re-score the top candidates by their best sentence's similarity to the query. A
-    fact usually sits in one sentence, which a whole-passage vector blurs."""
+    fact usually sits in one sentence, which a whole-passage vector blurs. With
+    `quotable` (chunk id -> which of its sentences are statements), only those count."""
     if not stored:
         return fused
     top = fused[:depth]
     scale = max(c.score for c in top) if top else 1.0
     rescored = []
     for candidate in top:
-        best = 0.0
-        if candidate.chunk_id in stored:
-            _, vectors = stored[candidate.chunk_id]
-            if len(vectors):
-                best = float(np.max(vectors @ vector))
+        best = best_sentence(stored.get(candidate.chunk_id), vector,
+                             None if quotable is None else quotable.get(candidate.chunk_id))
         rescored.append(replace(candidate, score=candidate.score / scale + weight * best))
     rescored.sort(key=lambda c: -c.score)
     return rescored + fused[depth:]
+
+
+def best_sentence(sentences: tuple[object, np.ndarray] | None, vector: np.ndarray,
+                  mask: np.ndarray | None) -> float:
+    """The highest similarity among the chunk's sentences (those `mask` keeps); 0 when
+    none is left."""
+    if sentences is None:
+        return 0.0
+    similarities = sentences[1] @ vector if len(sentences[1]) else np.zeros(0)
+    if mask is not None and len(mask) == len(similarities):
+        similarities = similarities[mask]
+    return float(np.max(similarities)) if len(similarities) else 0.0

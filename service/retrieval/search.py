@@ -32,6 +32,7 @@ from service.retrieval.options import (
     SearchOptions,
 )
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
+from service.retrieval.quotable import is_name_line, is_statement
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
 from service.store.records import SentenceVectors
@@ -69,6 +70,7 @@ class Searcher:
         self.candidates = CandidateRetriever(self.generation, self.embedder,
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
+        self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
                                             d.published, d.publisher, d.doc_type)
                           for d in self.generation.documents()}
@@ -113,7 +115,8 @@ class Searcher:
             fused = self.boost_area(fused, interpreted["area"], options)
         watch.lap("fuse")
         budget.checkpoint("fusion")
-        sentences = SentenceMemo(self.generation)  # read once for rescoring and highlights
+        # read once for rescoring and highlights
+        sentences = SentenceMemo(self.generation, self._quotable)
         fused = self.rescore(query, fused, vector, mode, options, watch, sentences)
 
         if vector is None and highlight:
@@ -178,7 +181,8 @@ class Searcher:
         rerank of hybrid+rerank (a cross-encoder when configured, else sentences)."""
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
             fused = self.sentence_rescore(fused, vector, options.sentence_weight,
-                                          options.rerank_depth, sentences)
+                                          options.rerank_depth, sentences,
+                                          options.quotable_sentences)
         if mode == "hybrid+rerank":
             depth = options.rerank_depth
             if self.reranker is not None:
@@ -186,15 +190,18 @@ class Searcher:
                     fused[depth:]
             elif vector is not None:
                 fused = self.sentence_rescore(fused, vector, options.rerank_weight, depth,
-                                              sentences)
+                                              sentences, options.quotable_sentences)
             watch.lap("rerank")
         return fused
 
     def sentence_rescore(self, fused: list[Candidate], vector: np.ndarray, weight: float,
-                         depth: int, sentences: SentenceMemo | None = None) -> list[Candidate]:
-        memo = sentences or SentenceMemo(self.generation)
-        stored = memo.fetch([c.chunk_id for c in fused[:depth]])
-        return fusion.sentence_rescore(fused, stored, vector, weight, depth)
+                         depth: int, sentences: SentenceMemo | None = None,
+                         quotable: bool = False) -> list[Candidate]:
+        memo = sentences or SentenceMemo(self.generation, self._quotable)
+        ids = [c.chunk_id for c in fused[:depth]]
+        stored = memo.fetch(ids)
+        masks = memo.quotable(ids) if quotable else None
+        return fusion.sentence_rescore(fused, stored, vector, weight, depth, masks)
 
     def sentence_scorer(self, query_vector: np.ndarray, sentences: SentenceMemo | None = None
                         ) -> SentenceScorer:
@@ -228,9 +235,13 @@ class SentenceMemo:
     """One search's stored sentence vectors: rescoring and highlighting ask for mostly the
     same chunks, and each asks the store only for the ones not fetched yet."""
 
-    def __init__(self, generation: IndexReader) -> None:
+    def __init__(self, generation: IndexReader, masks: LRU | None = None) -> None:
         self.generation = generation
         self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
+        # chunk id -> its quotable sentences: a chunk's text never changes within a
+        # generation, so the searcher keeps them across searches (judging them costs
+        # about as much as the rest of the search's re-scoring)
+        self.masks = masks if masks is not None else LRU(SENTENCE_CACHE)
 
     def fetch(self, ids: list[int]) -> SentenceVectors:
         missing = [i for i in ids if i not in self.known]
@@ -238,3 +249,21 @@ class SentenceMemo:
             found = self.generation.sentence_vectors(missing)
             self.known.update({i: found.get(i) for i in missing})
         return {i: self.known[i] for i in ids if self.known[i] is not None}
+
+    def quotable(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """For each chunk with stored sentences, which of them are statements or name
+        lines (quotable.py), the sentences an answer could quote."""
+        stored = self.fetch(ids)
+        found = {i: self.masks.fetch(i) for i in stored}
+        missing = [i for i, mask in found.items() if mask is None]
+        rows = self.generation.chunks(missing) if missing else {}
+        for i, row in rows.items():
+            found[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
+                                dtype=bool)
+            self.masks.store(i, found[i])
+        return {i: mask for i, mask in found.items() if mask is not None}
+
+
+def can_answer(sentence: str) -> bool:
+    """A sentence that could be the answer: a statement, or a name line for "who"."""
+    return is_statement(sentence) or is_name_line(sentence)
