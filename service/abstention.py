@@ -14,7 +14,6 @@ import numpy as np
 from service.evaluation import Question, is_hit
 from service.retrieval.coverage import (
     Calibration,
-    names_area,
     term_coverage,
     topic_terms,
     verdict,
@@ -69,10 +68,7 @@ def observe(searcher: Searcher, text: str, id: str, kind: str, split: str,
                          for hit in result.hits], dtype=float).reshape(-1, 2)
     labels = np.array([question is not None and is_hit(question, hit.document.path, hit.text)
                        for hit in result.hits], dtype=float)
-    in_area = np.array([bool(area) and (hit.document.area == area or
-                                        names_area(hit.text, hit.section, area or "",
-                                                   searcher.gazetteer))
-                        for hit in result.hits], dtype=bool)
+    in_area = np.array([searcher.speaks_for(hit, area) for hit in result.hits], dtype=bool)
     count = result.coverage.area_documents if result.coverage else 0
     return Observed(id, kind, split, features, labels, in_area, area, count)
 

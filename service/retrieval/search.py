@@ -142,9 +142,7 @@ class Searcher:
         for hit in hits:
             dense = hit.dense if hit.dense is not None else \
                 max((cosines.get(i, 0.0) for i in hit.chunk_ids), default=0.0)
-            inside = bool(area) and (hit.document.area == area or
-                                     names_area(hit.text, hit.section, area or "",
-                                                        self.gazetteer))
+            inside = self.speaks_for(hit, area)
             judged.append(replace(
                 hit, score=self.calibration.relevance(dense, term_coverage(terms, hit.text)),
                 other_area=bool(area and hit.document.area and not inside)))
@@ -156,6 +154,12 @@ class Searcher:
                            max(in_area, default=0.0), self.calibration, area, count, topic,
                            mentioned=bool(in_area) and count == 0)
         return judged, coverage
+
+    def speaks_for(self, hit: Hit, area: str | None) -> bool:
+        """The passage counts for the named area: its document is about the area, or the
+        passage itself is (see coverage.names_area)."""
+        return bool(area) and (hit.document.area == area or
+                               names_area(hit.text, hit.section, area or "", self.gazetteer))
 
     def check_filters(self, filters: Filters) -> None:
         unknown_areas = [a for a in filters.areas if a not in self.areas]
