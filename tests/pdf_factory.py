@@ -453,16 +453,17 @@ SCANNED_TEXT = [
 ]
 
 
-def make_letter_pdf(path: Path) -> Path:
-    """One page of large, plain text: what a scanner would photograph."""
+def make_letter_pdf(path: Path, pages: int = 1) -> Path:
+    """Pages of large, plain text: what a scanner would photograph."""
     pdf = FPDF(format="A4")
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 18)
-    pdf.cell(0, 12, SCANNED_TEXT[0], new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("helvetica", "", 14)
-    for line in SCANNED_TEXT[1:]:
-        pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(4)
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 18)
+        pdf.cell(0, 12, SCANNED_TEXT[0], new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(6)
+        pdf.set_font("helvetica", "", 14)
+        for line in SCANNED_TEXT[1:]:
+            pdf.multi_cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
     pdf.output(str(path))
     return path

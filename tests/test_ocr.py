@@ -45,7 +45,10 @@ def test_ocr_runs_in_the_sandbox(scan: Path) -> None:
     assert parse_in_sandbox(scan, "scan.pdf", limits) == read_document(scan, "scan.pdf")
 
 
-def test_ocr_is_stopped_at_the_sandbox_time_limit(scan: Path) -> None:
+def test_ocr_is_stopped_at_the_sandbox_time_limit(tmp_path: Path) -> None:
+    # one page is OCR'd in about 0.5 s on a fast machine; twelve cannot finish in time
+    letter = make_letter_pdf(tmp_path / "letter.pdf", pages=12)
+    scan = make_scanned_pdf(tmp_path / "scan.pdf", letter)
     with pytest.raises(ReadError, match=r"^parsing took longer than 0.5 s"):
         parse_in_sandbox(scan, "scan.pdf", ParseLimits(timeout_s=0.5))
 
