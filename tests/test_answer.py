@@ -10,8 +10,18 @@ import pytest
 from flask.testing import FlaskClient
 
 from service.embedding.sentences import sentence_spans
-from service.retrieval.answer import WORD_BUDGET, candidates, extractive_answer, highlight_quoted
+from service.retrieval.answer import (
+    COMPLETION_SLACK,
+    ROOT_CREDIT,
+    WORD_BUDGET,
+    candidates,
+    extractive_answer,
+    highlight_quoted,
+    root,
+    term_credits,
+)
 from service.retrieval.questions import question_type
+from service.retrieval.quotable import terms
 from service.retrieval.results import DocumentRef, Hit
 
 MARKER = re.compile(r"\s*\[\d+\]")
@@ -114,6 +124,53 @@ def test_a_who_question_can_quote_a_signature_line() -> None:
     assert "Mark Seaton" in extractive_answer("who led the planned care workstream", hits).text
     # a question that is not about a person leaves the line out
     assert "Mark Seaton" not in extractive_answer("what are the planned care plans", hits).text
+
+
+def test_a_name_line_holding_the_body_asked_about_answers_a_yes_no_question() -> None:
+    # an unpunctuated line ends its passage here, so that it stays a sentence of its own
+    hits = [hit(1, [("The survey received responses from analysts in every region of England.",
+                     0.60),
+                    ("Public Health Suffolk, Suffolk County Council", 0.58)]),
+            hit(2, [("Mark Seaton, Analyst Workforce Programme Lead", 0.57)])]
+    text = extractive_answer("did Suffolk County Council take part in the analyst survey",
+                             hits).text
+    assert "Public Health Suffolk, Suffolk County Council" in text
+    # the signature shares topic words, not the name the question gives
+    assert "Mark Seaton" not in text
+
+
+def test_a_word_of_the_same_root_earns_part_of_a_term() -> None:
+    roots = {term: root(term) for term in ("close", "compliance", "solar", "nhs")}
+    credits = term_credits(terms("Growth slowed after the FiT closure in April 2019, when "
+                                 "88% of homes were compliant."), roots)
+    assert credits == {"close": ROOT_CREDIT, "compliance": ROOT_CREDIT, "solar": 0.0,
+                       "nhs": 0.0}
+    assert term_credits(terms("Solar panels on NHS sites."), roots)["solar"] == 1.0
+
+
+def test_a_when_question_finds_the_date_behind_a_word_of_the_same_root() -> None:
+    hits = [hit(1, [("The feed-in tariff opened to new applicants in April 2010.", 0.55),
+                    ("The feed-in tariff closure to new applicants came in April 2019.", 0.52)])]
+    best = candidates("when did the feed-in tariff close", hits)[0]
+    assert "April 2019" in best.text
+
+
+def test_a_sentence_finishing_a_quoted_thought_may_run_a_little_over_budget() -> None:
+    lead = ("The effect of capitalising the assets in the list would be to remove the expense "
+            "of the purchases and replace it with a depreciation charge spread over the "
+            "five years of their average life.")
+    finish = ("This would inflate the surplus and give readers a false sense of the health of "
+              "the company.")
+    filler = ("The board reviewed the fixed asset register at its meeting in May, with the "
+              "chair of the finance and audit committee presenting the proposal to expense "
+              "every asset bought this year rather than carry any value forward on the "
+              "balance sheet, as the auditors had suggested in their letter to the board.")
+    hits = [hit(1, [(filler, 0.80), (lead, 0.75), (finish, 0.70)])]
+    text = extractive_answer("why did the board expense rather than capitalise the assets",
+                             hits).text
+    words = len(MARKER.sub("", text).split())
+    assert finish in text and lead in text
+    assert WORD_BUDGET < words <= WORD_BUDGET + COMPLETION_SLACK
 
 
 def test_contents_and_form_lines_are_never_quoted() -> None:

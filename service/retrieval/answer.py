@@ -22,7 +22,7 @@ from service.retrieval.quotable import (
     terms,
 )
 from service.retrieval.results import Hit
-from service.store.keywords import query_terms
+from service.store.keywords import WORD, name_phrases, normalise, query_terms
 
 WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
 MAX_SENTENCES = 6
@@ -31,6 +31,8 @@ LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
 SHORTLIST = 20  # sentences, closest to the question first, that are scored in full
 PASSAGES = 5  # the sources shown under the answer
 KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
+ROOT_CREDIT = 0.5  # share of a term's weight earned by a word of the same root only
+ROOT_ENDING = 3  # letters an ending may add or change: "close"/"closure", "-ance"/"-ant"
 TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
 RANK_PENALTY = 0.03  # per source rank: fusion already weighed the passages
 SHORT_SENTENCE = 25  # words; longer sentences pay LENGTH_PENALTY per this many more
@@ -39,6 +41,7 @@ CLEAR_WIN = 0.05  # how much another sentence must beat the first passage's best
 RELEVANCE_FLOOR = 0.6  # beyond the minimum, a sentence must score this share of the best
 REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
 NEAR_DUPLICATE = 0.8  # word overlap above which a sentence repeats one already chosen
+COMPLETION_SLACK = 10  # words over budget allowed to finish a thought already quoted
 
 @dataclass(frozen=True)
 class Sentence:
@@ -78,10 +81,11 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     """Every quotable sentence of the top passages, scored against the question."""
     asked = query_terms(question)
     kind = question_type(question)
+    named = name_phrases(question)
     statements = [(similarity - RANK_PENALTY * (hit.rank - 1), hit, span)
                   for hit in hits[:PASSAGES] for span, similarity in hit.sentences
                   if is_statement(text := hit.text[span[0]:span[1]]) or
-                  (kind == "who" and is_name_line(text))]
+                  names_asked(kind, named, text)]
     # the answering sentence is nearly always among the closest by meaning alone, and
     # scoring the rest would cost more time than it wins answers
     statements.sort(key=lambda item: -item[0])
@@ -95,19 +99,22 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
         follow = list_items(hit, spans, span) if text.rstrip().endswith(":") else ()
         raw.append((hit, span, similarity, text, terms(text), lead, follow))
     # terms in every candidate (the place, the topic) say little about which one answers
-    frequency = {t: sum(t in item[4] for item in raw) for t in asked}
+    roots = {t: root(t) for t in asked}
+    credits = [term_credits(item[4], roots) for item in raw]
+    frequency = {t: sum(credit[t] > 0 for credit in credits) for t in asked}
     weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
     total = sum(weight.values()) or 1.0
     scored = []
-    for hit, span, similarity, text, words, lead, follow in raw:
-        quoted_words, length = words, len(text.split())
+    for item, credit in zip(raw, credits, strict=True):
+        hit, span, similarity, text, words, lead, follow = item
+        length = len(text.split())
         lead_text = hit.text[lead[0]:lead[1]] if lead else ""
         if lead_text and (is_dangling(text) or continues(text, lead_text)):
             # quoted after the sentence it leans on, so that sentence's terms count too
             # ("... avoid identification bias. This term describes ..."), and its words
-            quoted_words = words | terms(lead_text)
+            credit = term_credits(words | terms(lead_text), roots)
             length += len(lead_text.split())
-        overlap = sum(w for t, w in weight.items() if t in quoted_words) / total
+        overlap = sum(w * credit[t] for t, w in weight.items()) / total
         typed = 1.0 if holds_answer(kind, text) else 0.0
         # a long sentence spends the word budget that two short answers could share
         long = max(0, length - SHORT_SENTENCE) / SHORT_SENTENCE
@@ -115,6 +122,36 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
                  - LENGTH_PENALTY * long)
         scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))
     return sorted(scored, key=lambda s: -s.score)
+
+
+def names_asked(kind: str | None, named: list[str], text: str) -> bool:
+    """A name line answers "who", and "did Suffolk County Council take part" when it holds
+    the name the question gives ("Public Health Suffolk, Suffolk County Council"); a
+    signature line sharing topic words ("Planned Care Programme Lead") answers neither."""
+    if not is_name_line(text) or kind != "who" and not named:
+        return False
+    return kind == "who" or any(f" {name} " in f" {analysed(text)} " for name in named)
+
+
+def analysed(text: str) -> str:
+    """The text's words as the search analyser writes them, space-separated."""
+    return " ".join(WORD.findall(normalise(text)))
+
+
+def root(term: str) -> str | None:
+    """The leading letters a word of the same root shares with the term, if it has any."""
+    if len(term) <= 4 or term.isdigit():
+        return None
+    return term[:max(4, len(term) - ROOT_ENDING)]
+
+
+def term_credits(words: frozenset[str], roots: dict[str, str | None]) -> dict[str, float]:
+    """For each question term, 1 when the sentence holds it and ROOT_CREDIT when it holds
+    only a word of the same root ("closure" for "close", "compliant" for "compliance"):
+    the search's stemmer joins neither pair, and full credit lifts unrelated sentences."""
+    joined = " " + " ".join(words)  # one substring search per root, not one per word
+    return {t: 1.0 if t in words else ROOT_CREDIT if r and " " + r in joined else 0.0
+            for t, r in roots.items()}
 
 
 def list_items(hit: Hit, spans: list[tuple[int, int]], span: tuple[int, int]
@@ -186,8 +223,10 @@ def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     def add(unit: list[Sentence]) -> bool:
         fresh = [s for s in unit if s.quote not in seen]
         words = sum(s.length for s in chosen) + sum(s.length for s in fresh)
+        # a sentence whose lead is quoted already finishes that thought: it may run over
+        budget = WORD_BUDGET + (COMPLETION_SLACK if len(fresh) < len(unit) else 0)
         # one sentence may run over the budget on its own, never a group of them
-        if (chosen or len(fresh) > 1) and (words > WORD_BUDGET or
+        if (chosen or len(fresh) > 1) and (words > budget or
                                            len(chosen) + len(fresh) > MAX_SENTENCES):
             return False
         chosen.extend(fresh)
@@ -203,7 +242,7 @@ def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     while len(chosen) < MAX_SENTENCES:
         room = WORD_BUDGET - sum(s.length for s in chosen)
         # what cannot fit any more is never worth scoring again
-        remaining = [s for s in remaining if s.length <= room or not chosen]
+        remaining = [s for s in remaining if s.length <= room + COMPLETION_SLACK or not chosen]
         if not remaining:
             break
         pick = most_marginal(remaining, chosen)
