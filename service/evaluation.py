@@ -8,7 +8,6 @@ import hashlib
 import json
 import shutil
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,7 @@ from typing import Any
 from service.areas import Gazetteer
 from service.embedding.models import Embedder
 from service.indexing.build import build_index
-from service.retrieval.answer import Answer, extractive_answer
-from service.retrieval.chat import Turn, standalone_query
-from service.retrieval.results import Hit
+from service.retrieval.chat import Turn, standalone_query, verdict_answer
 from service.retrieval.search import DEFAULT_MODE, Searcher, SearchOptions
 from service.store import open_store
 
@@ -161,15 +158,17 @@ def question_half(question: Question) -> str:
     return "tune" if hashlib.sha1(question.id.encode()).digest()[0] % 2 == 0 else "held-out"
 
 
-def answer_outcomes(searcher: Searcher, questions: list[Question], k: int = 5,
-                    answerer: Callable[[str, list[Hit]], Answer] = extractive_answer
+def answer_outcomes(searcher: Searcher, questions: list[Question], k: int = 5
                     ) -> list[AnswerOutcome]:
-    """Ask each question as a one-turn chat, the way POST /api/chat does by default."""
+    """Ask each question as a one-turn chat, the way POST /api/chat does by default: the
+    coverage verdict may withhold the quotes, and passages from another area than the one
+    the question names are shown but never quoted."""
     outcomes = []
     for question in questions:
         query = standalone_query([Turn("user", question.question)], searcher.gazetteer)
-        hits = searcher.search(query, k, DEFAULT_MODE).hits
-        answer = answerer(query, hits)
+        result = searcher.search(query, k, DEFAULT_MODE)
+        hits = result.hits
+        answer = verdict_answer(query, hits, result.coverage)
         span = collapse(question.answer_hint)
         outcomes.append(AnswerOutcome(
             question, span in collapse(answer.text),
