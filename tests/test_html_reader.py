@@ -21,11 +21,13 @@ FURNITURE = {
         "Cookies on the NHS North Riverside ICB website", "I'm OK with analytics cookies",
         "Skip to main content", "Share this page", "Related pages",
         "Joint forward plan 2023 to 2028", "Accessibility statement",
-        "© 2024 NHS North Riverside Integrated Care Board. All rights reserved."],
+        "© 2024 NHS North Riverside Integrated Care Board. All rights reserved.",
+        "Page last reviewed"],
     "ics-joint-forward-plan": [
         "Cookies on our website", "On this page", "Related documents",
         "Is there anything wrong with this page?", "Terms and conditions",
-        "© NHS Hillshire and Dale Integrated Care Board 2023"],
+        "© NHS Hillshire and Dale Integrated Care Board 2023", "Page last reviewed",
+        "Next review due"],
     "trust-news-div-soup": [
         "Translate this page", "Parking at our hospitals", "In this section",
         "Home > News and media", "Pin It", "Print this page", "Related news",
@@ -80,6 +82,26 @@ def test_the_article_comes_in_reading_order(name: str) -> None:
     # layout table to the end of the article
     if name != "ccg-table-layout":
         assert sorted(found, key=texts.index) == found
+
+
+@pytest.mark.parametrize(("name", "reviewed"), [
+    ("icb-winter-plan", "reviewed 14 October 2024"),
+    ("ics-joint-forward-plan", "reviewed 3 July 2023"),
+    ("trust-news-short", None),
+])
+def test_the_review_stamp_dates_the_page_instead_of_becoming_text(name: str,
+                                                                   reviewed: str | None) -> None:
+    assert read_fixture(name).meta.published == reviewed
+
+
+def test_a_sentence_about_reviews_is_not_a_stamp(tmp_path: Path) -> None:
+    page = tmp_path / "review.html"
+    page.write_text("<html><body><main><h1>Winter review</h1><p>The board last reviewed "
+                    "the winter plan on 3 July 2023 and agreed four changes to discharge."
+                    "</p></main></body></html>", encoding="utf-8")
+    document = read_document(page, "review.html")
+    assert "last reviewed the winter plan" in document.text
+    assert document.meta.published is None
 
 
 def test_headings_keep_their_levels_and_name_the_sections() -> None:

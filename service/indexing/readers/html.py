@@ -5,6 +5,7 @@ very short pages, the tag-based reader below reads the page instead."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 DROPPED_TAGS = ["script", "style", "noscript", "template", "nav", "header", "footer", "aside",
                 "form", "button", "svg", "iframe", "select"]
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# "Page last reviewed: 3 July 2023 Next review due: 3 July 2024", as NHS pages stamp them
+REVIEW_STAMP = re.compile(r"^(?:page )?last (?:reviewed|updated)\s*:?\s*(?P<date>\d{1,2} [A-Za-z]+ "
+                          r"\d{4})(?:\s*next review due\s*:?\s*\d{1,2} [A-Za-z]+ \d{4})?\.?$",
+                          re.IGNORECASE)
 BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "blockquote",
               "dt", "dd", "figcaption", "caption"]
 
@@ -26,14 +31,31 @@ BLOCK_TAGS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "tr", "pre", "block
 def read_html(path: Path, relative_path: str) -> Document:
     html = decode_text(path.read_bytes())
     tree = parse_page(html)
-    meta = DocumentMeta(title=page_title(tree) if tree is not None else None)
     blocks = main_content_blocks(tree) if tree is not None else []
     blocks = [block for block in blocks if not is_boilerplate(block.text)]
     if not blocks:
         from bs4 import BeautifulSoup  # imported here: most pages never need it
 
         blocks = blocks_from_tags(BeautifulSoup(html, "html.parser"))
+    blocks, reviewed = without_review_stamp(blocks)
+    meta = DocumentMeta(title=page_title(tree) if tree is not None else None,
+                        published=f"reviewed {reviewed}" if reviewed else None)
     return Document(path=relative_path, pages=[Page(number=1, blocks=blocks)], meta=meta)
+
+
+def without_review_stamp(blocks: list[Block]) -> tuple[list[Block], str | None]:
+    """The blocks less the page's review stamp, and its date: the stamp is page furniture
+    that would become a one-line chunk, but its date says how current the page is, so the
+    citation states it."""
+    reviewed = None
+    kept = []
+    for block in blocks:
+        stamp = REVIEW_STAMP.match(block.text.strip())
+        if stamp:
+            reviewed = reviewed or stamp.group("date")
+        else:
+            kept.append(block)
+    return kept, reviewed
 
 
 def blocks_from_tags(soup: BeautifulSoup) -> list[Block]:
