@@ -9,9 +9,10 @@ import hashlib
 import importlib.util
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -146,6 +147,38 @@ class FakeEmbedder:
 def chromium() -> Path:
     """The Chromium binary for tests marked `browser` (they are skipped when it is missing)."""
     return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    """One Chromium per module of `browser` tests. Module scope, not session: a test
+    that drives its own Playwright (test_admin.py) cannot run inside another's."""
+    from browser_support import CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def recorder(context: Any) -> Any:
+    from browser_support import Recorder
+
+    return Recorder(context)
+
+
+@pytest.fixture
+def page(context: Any, recorder: Any) -> Any:
+    return context.new_page()
 
 
 @pytest.fixture(scope="session")

@@ -15,16 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import ANSWER_TIMEOUT_MS, ROOT, LiveServer, Recorder, whole_page_screenshot
 from pdf_factory import make_report_pdf
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_browser import (  # noqa: F401 (fixtures)
-    ANSWER_TIMEOUT_MS,
-    ROOT,
-    LiveServer,
-    Recorder,
-    browser,
-    whole_page_screenshot,
-)
 
 from service.indexing.build import build_index
 from service.store.jobs import JobStore
@@ -62,7 +55,7 @@ def server(bundled_index: Path, embedder: Any,
 
 
 @pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:  # noqa: F811
+def context(browser: Browser) -> Iterator[BrowserContext]:
     # axe arrives as an inline script, which the app's Content-Security-Policy rightly
     # refuses, so these pages run without it; test_browser.py checks the app under it.
     # Reduced motion makes scrolling instant, so positions are final when measured.

@@ -649,8 +649,8 @@ def test_an_xss_document_renders_inert(app: Flask, client: FlaskClient) -> None:
 @pytest.mark.browser
 def test_the_admin_page_uploads_watches_and_deletes(dirs: dict[str, Path],
                                                     fake_embedder: Any, chromium: Path) -> None:
+    from browser_support import CHROMIUM_ARGS, LiveServer
     from playwright.sync_api import expect, sync_playwright
-    from test_browser import CHROMIUM_ARGS, LiveServer
 
     problems: list[str] = []
     app = make_app(dirs, fake_embedder, JOB_RUNNER_THREAD=True)

@@ -4,105 +4,36 @@ real app served on loopback over a real index."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
+from browser_support import (
+    ANSWER_TIMEOUT_MS,
+    LiveServer,
+    Recorder,
+    serve,
+    whole_page_screenshot,
+)
 
 from service.indexing.build import build_index
-from service.web.app import create_app
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+    from playwright.sync_api import BrowserContext, Page, expect
 except ModuleNotFoundError:  # conftest skips every `browser` test, or fails them in CI
     pass
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-# Without the background-networking flags Chromium dials Google's hosts at start-up.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-ANSWER_TIMEOUT_MS = 30_000
 XSS_PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
-
-
-class LiveServer:
-    """The app on an ephemeral loopback port, in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self.netloc = urlsplit(self.url).netloc
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
-
-
-def serve(root: Path, embedder: Any) -> LiveServer:
-    return LiveServer(create_app({"INDEX_DIR": str(root / "index"),
-                                  "CORPUS_DIR": str(root / "corpus"), "EMBEDDER": embedder}))
 
 
 @pytest.fixture(scope="module")
 def server(bundled_index: Path, embedder: Any) -> Iterator[LiveServer]:
     with serve(bundled_index, embedder) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Recorder:
-    """Every request the browser makes, and every console error or uncaught exception
-    (a CSP violation shows up as a console error)."""
-
-    def __init__(self, context: BrowserContext) -> None:
-        self.urls: list[str] = []
-        self.problems: list[str] = []
-        context.on("request", lambda request: self.urls.append(request.url))
-        context.on("page", self.watch)
-
-    def watch(self, page: Page) -> None:
-        page.on("console", lambda msg: msg.type == "error" and self.problems.append(msg.text))
-        page.on("pageerror", lambda error: self.problems.append(str(error)))
-
-    def foreign(self, netloc: str) -> list[str]:
-        return [url for url in self.urls if urlsplit(url).netloc != netloc]
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def recorder(context: BrowserContext) -> Recorder:
-    return Recorder(context)
-
-
-@pytest.fixture
-def page(context: BrowserContext, recorder: Recorder) -> Page:
-    return context.new_page()
 
 
 def ask(page: Page, question: str) -> None:
@@ -113,15 +44,6 @@ def ask(page: Page, question: str) -> None:
 
 def turn(page: Page, number: int) -> Any:
     return page.locator("article.turn").nth(number - 1)
-
-
-def whole_page_screenshot(page: Page, path: Path, width: int) -> None:
-    """The whole page, with the sticky question box at its foot rather than floating
-    where the first screenful ended (which is what full_page=True gives)."""
-    page.set_viewport_size({"width": width, "height": 800})
-    height = page.evaluate("document.documentElement.scrollHeight")
-    page.set_viewport_size({"width": width, "height": height})
-    page.screenshot(path=str(path))
 
 
 def test_two_turn_conversation(page: Page, context: BrowserContext, recorder: Recorder,

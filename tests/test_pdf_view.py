@@ -9,17 +9,9 @@ from typing import Any
 
 import pdfplumber
 import pytest
+from browser_support import LiveServer, Recorder, serve
 from pdf_factory import make_report_pdf
 from playwright.sync_api import Page, expect
-from test_browser import (  # noqa: F401 (fixtures)
-    LiveServer,
-    Recorder,
-    browser,
-    context,
-    page,
-    recorder,
-    serve,
-)
 
 from service.indexing.build import build_index
 
