@@ -125,7 +125,8 @@ def main() -> int:
     hybrid = next((s for s in scores if s.mode == "hybrid"), None)
     if hybrid is not None and hybrid.pages_checked:
         print(f"hybrid: the cited page range holds the answer's labelled page for "
-              f"{hybrid.pages_right} of {hybrid.pages_checked} found answers")
+              f"{hybrid.pages_right} of {hybrid.pages_checked} found answers; the link "
+              f"opens that page for {hybrid.pages_opened}")
     observed = observe_all(searcher, questions, load_unanswerable(args.unanswerable))
     abstention = {split: abstention_rows(observed, searcher.calibration, split)
                   for split in ("tune", "held-out")}

@@ -39,6 +39,7 @@ class ModeScore:
     doc_recall5: float = 0.0
     pages_checked: int = 0  # hits on a question that names its page
     pages_right: int = 0  # of those, hits whose pages include it
+    pages_opened: int = 0  # of those, hits whose link opens that very page
     misses: list[dict[str, Any]] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -102,13 +103,14 @@ def evaluate(searcher: Searcher, questions: list[Question], mode: str,
              options: SearchOptions | None = None, label: str | None = None) -> ModeScore:
     score = ModeScore(label or mode)
     for question in questions:
-        result = searcher.search(question.question, k=10, mode=mode, options=options,
-                                 highlight=False)
+        # highlighted as served: the link opens the page of the highlighted sentence
+        result = searcher.search(question.question, k=10, mode=mode, options=options)
         found = [hit for hit in result.hits if is_hit(question, hit.document.path, hit.text)]
         first = found[0].rank if found else None
         if found and question.page is not None:  # does the citation send staff to the page?
             score.pages_checked += 1
             score.pages_right += found[0].page <= question.page <= found[0].page_end
+            score.pages_opened += found[0].highlight_page == question.page
         score.hit1 += first == 1
         score.hit5 += first is not None and first <= 5
         score.mrr10 += 1.0 / first if first else 0.0

@@ -24,7 +24,7 @@ URGENT_CARE_QUESTION = "what are Gloucestershire's urgent care plans"
 PLANNED_CARE = "planned care waiting times"
 RESULT_FIELDS = {"rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
                  "chunk_ids", "highlights", "document", "url", "citation", "ocr",
-                 "other_area"}
+                 "other_area", "highlight_page"}
 DOCUMENT_REF_FIELDS = {"id", "title", "area", "path", "source_url", "published", "publisher",
                        "type"}
 SEARCH_FIELDS = {"query", "mode", "took_ms", "interpreted", "timings_ms", "coverage",
@@ -230,10 +230,14 @@ def test_pdf_passage_url_opens_the_file_at_its_page(pdf_client: FlaskClient, que
     assert body["results"]
     for result in body["results"]:
         chunks = "".join(f"&chunk={i}" for i in result["chunk_ids"])
-        assert result["url"] == f"/documents/example-plan-pdf/pdf?page={result['page']}{chunks}"
-        # page-true: the passage's opening words are printed on the page the link opens
-        opening = " ".join(result["text"].split()[:8])
-        assert opening in pages[result["page"] - 1]
+        opened = result["highlight_page"]
+        assert result["url"] == f"/documents/example-plan-pdf/pdf?page={opened}{chunks}"
+        assert result["page"] <= opened <= result["page_end"]
+        # page-true: the passage starts on its page, and the highlighted sentence is
+        # printed on the page the link opens
+        assert " ".join(result["text"].split()[:8]) in pages[result["page"] - 1]
+        start, end = result["highlights"][0]
+        assert " ".join(result["text"][start:end].split()[:6]) in pages[opened - 1]
 
 
 def test_pdf_file_is_served_inline(pdf_client: FlaskClient, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ class Passage:
 
 
 MIN_OVERLAP = 21  # characters: a shorter shared run is a coincidence, not the overlap
+PAGE_PROBE = 60  # characters of a sentence's opening looked for on its page
 
 
 def join_overlapping(first: str, second: str) -> str:
@@ -100,6 +101,21 @@ def highlight_spans(ranked: list[tuple[tuple[int, int], float]]) -> tuple[tuple[
     return tuple(sorted(chosen))
 
 
+def sentence_pages(text: str, spans: list[tuple[int, int]], first: int,
+                   page_texts: dict[int, str]) -> tuple[tuple[tuple[int, int], int], ...]:
+    """The page each sentence of a passage over pages first.. is printed on. A passage's
+    text is slices of its pages' texts, so a sentence's opening is found on its page; one
+    not found (it crosses a slice) keeps the page of the sentence before it."""
+    found = []
+    page = first
+    for span in sorted(spans):
+        opening = text[span[0]:span[1]][:PAGE_PROBE].strip()
+        page = next((number for number in sorted(page_texts)
+                     if number >= page and opening and opening in page_texts[number]), page)
+        found.append((span, page))
+    return tuple(found)
+
+
 def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
                       documents: dict[str, DocumentRef], scorer: SentenceScorer | None
                       ) -> list[Hit]:
@@ -125,14 +141,22 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
         passages.append(Passage([row], candidate.score, candidate.dense_score))
     scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
     hits = []
+    page_texts: dict[str, dict[int, str]] = {}  # read once per document, when needed
     for rank, passage in enumerate(passages, start=1):
         ordered = sorted(passage.rows, key=lambda r: r.ordinal)
         text = passage.text
         sentences = ranked_sentences(passage, text, scores)
+        page, page_end = ordered[0].page_start, max(r.page_end for r in ordered)
+        if page != page_end and sentences and passage.doc_id not in page_texts:
+            page_texts[passage.doc_id] = {p.number: p.text
+                                          for p in generation.pages(passage.doc_id)}
+        span_pages = () if page == page_end or not sentences else sentence_pages(
+            text, [span for span, _ in sentences], page,
+            {n: t for n, t in page_texts[passage.doc_id].items() if page <= n <= page_end})
         hits.append(Hit(
             # the fused score until search.py calibrates it
             rank=rank, score=passage.score, text=text, dense=passage.dense,
-            page=ordered[0].page_start, page_end=max(r.page_end for r in ordered),
+            page=page, page_end=page_end, span_pages=span_pages,
             page_label=ordered[0].page_label, section=ordered[0].section,
             chunk_id=ordered[0].id, document=documents[passage.doc_id],
             highlights=highlight_spans(sentences),

@@ -45,14 +45,24 @@ class Hit:
     ocr: bool = False  # some of the text was read by OCR from an image of the page
     dense: float | None = None  # cosine to the query, a calibration feature; not in JSON
     other_area: bool = False  # from another area than the one the question names
+    # (sentence span, page it is printed on) for a passage over several pages; not in JSON
+    span_pages: tuple[tuple[tuple[int, int], int], ...] = ()
+
+    @property
+    def highlight_page(self) -> int:
+        """The page the first highlighted sentence is printed on: where a passage that
+        runs over a page break answers, which need not be the page it starts on."""
+        pages = dict(self.span_pages)
+        return next((pages[span] for span in self.highlights if span in pages), self.page)
 
     @property
     def url(self) -> str:
-        """Opens the source at this passage: the PDF page view at its page (the real page,
-        the passage marked on it), else the reading view."""
+        """Opens the source at this passage: the PDF page view at the page of its
+        highlighted sentence (the real page, the passage marked on it), else the reading
+        view."""
         chunks = "&".join(f"chunk={i}" for i in (self.chunk_ids or (self.chunk_id,)))
         if self.document.is_pdf:
-            return f"/documents/{self.document.id}/pdf?page={self.page}&{chunks}"
+            return f"/documents/{self.document.id}/pdf?page={self.highlight_page}&{chunks}"
         return f"/documents/{self.document.id}?{chunks}#chunk-{self.chunk_id}"
 
     @property
@@ -71,6 +81,7 @@ class Hit:
             "text": self.text,
             "page": self.page,
             "page_end": self.page_end,
+            "highlight_page": self.highlight_page,
             "page_label": self.page_label,
             "section": self.section,
             "chunk_id": self.chunk_id,

@@ -48,7 +48,12 @@ SCHEMAS: dict[str, Any] = {
         "other_area": {"type": "boolean", "description": "The question names an area and "
                        "this passage's document is about another one"},
         "text": {"type": "string"}, "page": {"type": "integer", "minimum": 1},
-        "page_end": {"type": "integer", "minimum": 1}, "page_label": NULLABLE_STRING,
+        "page_end": {"type": "integer", "minimum": 1},
+        "highlight_page": {"type": "integer", "minimum": 1,
+                           "description": "The page the first highlighted sentence is "
+                                          "printed on, between page and page_end: `url` "
+                                          "opens a PDF there"},
+        "page_label": NULLABLE_STRING,
         "section": {"type": "string"}, "chunk_id": {"type": "integer"},
         "chunk_ids": {"type": "array", "items": {"type": "integer"}},
         "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"},

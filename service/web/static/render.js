@@ -225,7 +225,7 @@ function sourceCard(result, turn, askedArea) {
     className: "button button--link",
     attrs: { href: result.url, target: "_blank", rel: "noopener" },
   }, [
-    `Open at page ${result.page}`,
+    `Open at page ${result.highlight_page || result.page}`,
     el("span", { className: "visually-hidden", text: ` of ${doc.title || "the document"} (opens in a new tab)` }),
   ]);
 
