@@ -107,3 +107,11 @@ def test_a_pdf_passage_over_a_page_break_opens_where_its_answer_is(
     assert hit.text[hit.highlights[0][0]:].startswith("Agency spending")
     assert hit.highlight_page == 2
     assert hit.url.startswith("/documents/workforce-pdf/pdf?page=2&")
+
+
+def test_a_citation_gives_the_pages_a_passage_covers() -> None:
+    document = DocumentRef("survey-pdf", "Analyst survey", None, "survey.pdf", None)
+    hit = Hit(rank=1, score=0.5, text="Most analysts stay two to four years.", page=14,
+              page_end=15, page_label=None, section="Workforce", chunk_id=7, document=document)
+    assert hit.citation == "Analyst survey, pp.14\u201315, §Workforce"
+    assert replace(hit, page_end=14).citation == "Analyst survey, p.14, §Workforce"

@@ -67,8 +67,10 @@ class Hit:
 
     @property
     def citation(self) -> str:
-        page = f"p.{self.page}" + (f" (printed {self.page_label})" if self.page_label and
-                                   self.page_label != str(self.page) else "")
+        pages = f"p.{self.page}" if self.page_end <= self.page else \
+            f"pp.{self.page}\u2013{self.page_end}"  # a passage over a page break
+        page = pages + (f" (printed {self.page_label})" if self.page_label and
+                        self.page_label != str(self.page) else "")
         section = f", §{self.section.split(' > ')[-1]}" if self.section else ""
         stated = ", ".join(part for part in (self.document.publisher, self.document.published)
                            if part)
