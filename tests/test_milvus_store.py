@@ -69,6 +69,10 @@ def test_same_documents_chunks_and_pages(both: tuple[IndexReader, IndexReader]) 
     for document in milvus.documents():
         assert milvus.document(document.id) == document
         assert milvus.pages(document.id) == embedded.pages(document.id)
+        pages = embedded.pages(document.id)
+        assert milvus.pages(document.id, 2, 3) == embedded.pages(document.id, 2, 3) == \
+            [page for page in pages if 2 <= page.number <= 3]
+        assert milvus.pages(document.id, 1, 1) == pages[:1]
     assert milvus.document("no-such-document") is None
     area = embedded.documents()[0].area
     assert milvus.chunk_ids_for(areas=[area or ""]) == embedded.chunk_ids_for(areas=[area or ""])

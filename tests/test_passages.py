@@ -101,7 +101,11 @@ def test_a_pdf_passage_over_a_page_break_opens_where_its_answer_is(
     store = open_store(tmp_path / "index")
     generation = store.current()
     assert generation is not None
-    searcher = Searcher(store.open(generation), embedder, Gazetteer.load())
+    reader = store.open(generation)
+    # the page texts a passage is matched against are read for its pages only
+    assert [page.number for page in reader.pages("workforce-pdf", 2, 2)] == [2]
+    assert [page.number for page in reader.pages("workforce-pdf")] == [1, 2]
+    searcher = Searcher(reader, embedder, Gazetteer.load())
     hit = searcher.search("how much did agency spending fall", k=1).hits[0]
     assert (hit.page, hit.page_end) == (1, 2)
     assert hit.text[hit.highlights[0][0]:].startswith("Agency spending")

@@ -141,18 +141,14 @@ def assemble_passages(ranked: list[Candidate], k: int, generation: IndexReader,
         passages.append(Passage([row], candidate.score, candidate.dense_score))
     scores = scorer([row for p in passages for row in p.rows]) if scorer else {}
     hits = []
-    page_texts: dict[str, dict[int, str]] = {}  # read once per document, when needed
     for rank, passage in enumerate(passages, start=1):
         ordered = sorted(passage.rows, key=lambda r: r.ordinal)
         text = passage.text
         sentences = ranked_sentences(passage, text, scores)
         page, page_end = ordered[0].page_start, max(r.page_end for r in ordered)
-        if page != page_end and sentences and passage.doc_id not in page_texts:
-            page_texts[passage.doc_id] = {p.number: p.text
-                                          for p in generation.pages(passage.doc_id)}
         span_pages = () if page == page_end or not sentences else sentence_pages(
             text, [span for span, _ in sentences], page,
-            {n: t for n, t in page_texts[passage.doc_id].items() if page <= n <= page_end})
+            {p.number: p.text for p in generation.pages(passage.doc_id, page, page_end)})
         hits.append(Hit(
             # the fused score until search.py calibrates it
             rank=rank, score=passage.score, text=text, dense=passage.dense,

@@ -202,10 +202,11 @@ class EmbeddedGeneration:
             rows = conn.execute("SELECT * FROM failures ORDER BY path").fetchall()
         return [FailureRecord(**dict(row)) for row in rows]
 
-    def pages(self, doc_id: str) -> list[PageRecord]:
+    def pages(self, doc_id: str, first: int = 1, last: int | None = None
+              ) -> list[PageRecord]:
         with self._db() as conn:
             row = conn.execute("SELECT segment FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return self.segments.pages(row[0], doc_id) if row else []
+        return self.segments.pages(row[0], doc_id, first, last) if row else []
 
 
 def analysed(query: KeywordQuery) -> TantivyQuery:

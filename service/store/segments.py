@@ -203,8 +203,11 @@ class SegmentSet:
                 "SELECT id FROM chunks WHERE doc_id IN ({})", doc_ids)}
         return found
 
-    def pages(self, segment: str, doc_id: str) -> list[PageRecord]:
+    def pages(self, segment: str, doc_id: str, first: int = 1, last: int | None = None
+              ) -> list[PageRecord]:
+        # the bounds are ints, written into the SQL: rows() binds only the IN list
+        bounds = f"AND number BETWEEN {int(first)} AND {int(last) if last else 2**31}"
         rows = self.segments[segment].rows(
-            "SELECT number, label, text FROM pages WHERE doc_id IN ({}) ORDER BY number",
-            [doc_id])
+            f"SELECT number, label, text FROM pages WHERE doc_id IN ({{}}) {bounds} "
+            "ORDER BY number", [doc_id])
         return [PageRecord(**dict(row)) for row in rows]

@@ -212,14 +212,17 @@ class MilvusGeneration:
         rows = self.query("failures", 'key != ""', ["body"])
         return sorted((FailureRecord(**r["body"]) for r in rows), key=lambda f: f.path)
 
-    def pages(self, doc_id: str) -> list[PageRecord]:
+    def pages(self, doc_id: str, first: int = 1, last: int | None = None
+              ) -> list[PageRecord]:
+        # the range is applied here, not in Milvus: a page's number is inside its JSON body
         rows = self.query("pages", f"owner == {schema.quoted([doc_id])[1:-1]}",
                           ["key", "body", "text"])
         pages: dict[int, tuple[str | None, list[str]]] = {}
         for row in sorted(rows, key=lambda r: r["key"]):
-            label, parts = pages.setdefault(int(row["body"]["number"]),
-                                            (row["body"]["label"], []))
-            parts.append(row["text"])
+            number = int(row["body"]["number"])
+            if first <= number <= (last or number):
+                label, parts = pages.setdefault(number, (row["body"]["label"], []))
+                parts.append(row["text"])
         return [PageRecord(number, label, "".join(parts))
                 for number, (label, parts) in sorted(pages.items())]
 
