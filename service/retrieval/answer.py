@@ -22,7 +22,7 @@ from service.retrieval.quotable import (
     terms,
 )
 from service.retrieval.results import Hit
-from service.store.keywords import WORD, name_phrases, normalise, query_terms
+from service.store.keywords import index_terms, name_phrases, query_terms
 
 WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
 MAX_SENTENCES = 6
@@ -130,12 +130,7 @@ def names_asked(kind: str | None, named: list[str], text: str) -> bool:
     signature line sharing topic words ("Planned Care Programme Lead") answers neither."""
     if not is_name_line(text) or kind != "who" and not named:
         return False
-    return kind == "who" or any(f" {name} " in f" {analysed(text)} " for name in named)
-
-
-def analysed(text: str) -> str:
-    """The text's words as the search analyser writes them, space-separated."""
-    return " ".join(WORD.findall(normalise(text)))
+    return kind == "who" or any(f" {name} " in f" {index_terms(text)} " for name in named)
 
 
 def root(term: str) -> str | None:
