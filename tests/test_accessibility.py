@@ -62,17 +62,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport={"width": 1280, "height": 900},
                                   reduced_motion="reduce", bypass_csp=True)
     yield context
-    context.close()
-
-
-@pytest.fixture
-def recorder(context: BrowserContext) -> Recorder:
-    return Recorder(context)
-
-
-@pytest.fixture
-def page(context: BrowserContext, recorder: Recorder) -> Page:
-    return context.new_page()
+    context.close()  # `recorder` and `page` (conftest.py) are built on this context
 
 
 # ---- Pages and states -----------------------------------------------------------
