@@ -20,7 +20,7 @@ from service.retrieval.answer import (
     root,
     term_credits,
 )
-from service.retrieval.questions import question_type
+from service.retrieval.questions import holds_answer, question_type
 from service.retrieval.quotable import terms
 from service.retrieval.results import DocumentRef, Hit
 
@@ -305,3 +305,14 @@ def test_the_answer_quotes_the_answering_sentence(client: FlaskClient, question:
     card = body["results"][marker - 1]
     marks = [" ".join(card["text"][s:e].split()) for s, e in card["highlights"]]
     assert any(sentence[:60] in mark for mark in marks)
+
+
+@pytest.mark.parametrize(("sentence", "amount"), [
+    ("The programme will save between £1.9m and £4.4m per annum.", True),
+    ("The hospital treated 17 patients on the new ward.", True),
+    ("Up to 17 may attend each session.", True),
+    ("A clinical workshop was held on 17 January 2020.", False),  # a day is a date
+    ("The library re-opens on 19th September.", False),
+])
+def test_a_day_of_the_month_is_not_an_amount(sentence: str, amount: bool) -> None:
+    assert holds_answer("amount", sentence) is amount

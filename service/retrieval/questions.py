@@ -52,9 +52,11 @@ ANSWER_SIGNALS = {
     "condition": re.compile(r"^\W*(?:If|Where|When|Unless|Should|In the event|Failure to|"
                             r"Otherwise)\b|\b(?:if|unless|otherwise|will be closed|will be "
                             r"declined|will not)\b"),
-    # a year alone is a date, not an amount; a number next to a unit or a £ is an amount
+    # a year alone is a date, not an amount, and so is a day ("17 January", "1st March");
+    # a number next to a unit or a £ is an amount
     "amount": re.compile(rf"£\s?\d|\d\s?(?:%|per ?cent)|\b\d[\d,.]*\s?(?:m|bn|k|million|"
-                         rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b|{NUMBER_WORDS}", re.IGNORECASE),
+                         rf"billion)\b|(?!{YEAR})\b\d[\d,.]*\b(?!(?:st|nd|rd|th)?\s+"
+                         rf"(?-i:{MONTH}))|{NUMBER_WORDS}", re.IGNORECASE),
     "date": re.compile(rf"{YEAR}|{MONTH}|\b(?:Q[1-4]|quarter|spring|summer|autumn|winter)\b"),
     # a body's name ends in one of these nouns; searching for the noun is enough
     "who": re.compile(r"\b(?:Trust|Council|"
