@@ -112,6 +112,9 @@ def test_eight_abusive_chats_are_bounded_and_searches_go_on(app: Flask) -> None:
             chats.append((response.status_code, response.headers.get("Retry-After"),
                           len(used)))
 
+    # warm first: opening the index and embedding the question on the first request is
+    # not what this measures, and under eight abusers on two cores it can pass the budget
+    assert client.get("/api/search?q=elective hub&k=5").status_code == 200
     threads = [threading.Thread(target=abuse) for _ in range(8)]
     for thread in threads:
         thread.start()
