@@ -107,10 +107,10 @@ def sentence_pages(text: str, spans: list[tuple[int, int]], first: int,
     text is slices of its pages' texts, so a sentence's opening is found on its page; one
     not found (it crosses a slice) keeps the page of the sentence before it."""
     found = []
-    page = first
+    page, numbers = first, sorted(page_texts)
     for span in sorted(spans):
         opening = text[span[0]:span[1]][:PAGE_PROBE].strip()
-        page = next((number for number in sorted(page_texts)
+        page = next((number for number in numbers
                      if number >= page and opening and opening in page_texts[number]), page)
         found.append((span, page))
     return tuple(found)
