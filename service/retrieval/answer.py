@@ -128,9 +128,12 @@ def names_asked(kind: str | None, named: list[str], text: str) -> bool:
     """A name line answers "who", and "did Suffolk County Council take part" when it holds
     the name the question gives ("Public Health Suffolk, Suffolk County Council"); a
     signature line sharing topic words ("Planned Care Programme Lead") answers neither."""
-    if not is_name_line(text) or kind != "who" and not named:
+    if not is_name_line(text):
         return False
-    return kind == "who" or any(f" {name} " in f" {index_terms(text)} " for name in named)
+    if kind == "who":
+        return True
+    analysed = f" {index_terms(text)} " if named else ""  # analysed once, not per name
+    return any(f" {name} " in analysed for name in named)
 
 
 def root(term: str) -> str | None:
