@@ -14,8 +14,9 @@ INDEX_DIR ?= $(or $(PLANSEARCH_INDEX_DIR),index)
 install: $(STAMP)
 
 # Re-runs only when pyproject.toml or constraints.txt changes. constraints.txt pins every
-# package exactly (`make lock`). torch goes first so pip takes the CPU wheel (2.13.0+cpu in
-# constraints.txt) instead of resolving a CUDA build for sentence-transformers.
+# package exactly (`make lock`). torch goes first so pip takes the CPU wheel (2.13.0+cpu) where
+# a local wheel folder offers it, instead of resolving a CUDA build for sentence-transformers;
+# on a machine that reaches only PyPI, torch==2.13.0 is PyPI's Linux default build.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip -c $(CONSTRAINTS)
@@ -36,6 +37,9 @@ lock:
 	grep -qxF '$(TORCH)+cpu' $(CONSTRAINTS).tmp || \
 	  { echo "$(VENV) does not hold the $(TORCH) CPU wheel; not locking" >&2; \
 	    rm $(CONSTRAINTS).tmp; exit 1; }
+	# pin torch without its local label: PEP 440's ==2.13.0 still matches 2.13.0+cpu where
+	# that wheel is on offer, and a machine that reaches only PyPI can resolve it at all
+	sed -i 's/^$(TORCH)+cpu$$/$(TORCH)/' $(CONSTRAINTS).tmp
 	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
 
 index: install
