@@ -10,7 +10,7 @@ from typing import Any
 
 from service.indexing.documents import Block, Document, DocumentMeta, Page, ReadError
 from service.indexing.readers.pdf_blocks import heading_sizes, join_across_pages, page_blocks
-from service.indexing.readers.pdf_layout import Word, reading_order
+from service.indexing.readers.pdf_layout import Word, group_lines, reading_order
 from service.indexing.readers.pdf_margins import RawPage, drop_running_lines, printed_labels
 from service.indexing.readers.pdf_ocr import is_scanned_page, ocr_pages, tesseract_path
 from service.indexing.readers.pdf_words import page_words
@@ -94,6 +94,22 @@ def extract_raw_page(page: Any, number: int) -> RawPage:
                    table_words=[cell_words(page, table) for table in tables])
 
 
+def read_raw_page(page: Any, number: int) -> tuple[RawPage, bool]:
+    """The page's layout, or, when its table and column analysis runs out of memory (a
+    vector-heavy brochure page can), its words as plain lines: one page degrades, the
+    document is never refused whole. The flag says which it was."""
+    try:
+        return extract_raw_page(page, number), False
+    except Exception as error:
+        try:
+            raise_if_out_of_memory(error)
+        except MemoryError:
+            page.close()  # drop what the failed analysis cached before the cheap pass
+            words = page.extract_words(extra_attrs=["size", "fontname"], use_text_flow=True)
+            return RawPage(number, float(page.height), group_lines(words), []), True
+        raise
+
+
 def cell_words(page: Any, table: Any) -> list[Word]:
     """The table's words in the order table_rows gives its text: row by row, cell by cell,
     top to bottom and left to right inside a cell. One word extraction for the table; each
@@ -125,15 +141,21 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
     with open_pdf(path) as pdf:
         if len(pdf.pages) > max_pages:
             raise ReadError(f"too many pages: {len(pdf.pages)} (limit {max_pages})")
-        raw_pages, scans, pictured = [], [], []
+        raw_pages: list[RawPage] = []
+        scans, pictured, plain = [], [], []
         try:
             for number, page in enumerate(pdf.pages, start=1):
-                raw = extract_raw_page(page, number)
+                raw, degraded = read_raw_page(page, number)
                 raw_pages.append(raw)
+                if degraded:
+                    plain.append(number)
                 if not raw.lines and not raw.tables and page.images:
                     pictured.append(number)
                     if is_scanned_page(page):
                         scans.append(number)
+                # a page keeps every parsed object cached until closed: a 37-page
+                # vector-heavy brochure held 2 GB open, 145 MB closed page by page
+                page.close()
         except ReadError:
             raise
         except Exception as error:  # damaged content streams surface only while reading
@@ -163,6 +185,9 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
     elif to_read:
         warnings.append(f"{len(to_read)} image-only page(s) not indexed: install "
                         "tesseract-ocr to index them")
+    if plain:
+        warnings.append(f"page(s) {', '.join(map(str, plain))} read as plain text: their "
+                        "table and column analysis ran out of memory")
     drop_running_lines(raw_pages)
     footer_labels = printed_labels(raw_pages) if labels is None else {}
     body_size, sizes = heading_sizes(raw_pages)
