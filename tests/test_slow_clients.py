@@ -9,14 +9,16 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +57,19 @@ def test_a_chunked_body_ends_after_its_last_chunk_and_trailers() -> None:
         ChunkedScanner().feed(b"zz\r\n")
 
 
+@dataclass(frozen=True)
+class Served:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def workers(self) -> set[int]:
+        return {int(child) for task in Path(f"/proc/{self.process.pid}/task").iterdir()
+                for child in (task / "children").read_text().split()}
+
+
 @pytest.fixture(scope="module")
-def server(bundled_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """gunicorn started as `make run` starts it, with a 2 s header timeout; its port."""
+def served(bundled_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """gunicorn started as `make run` starts it, with a 2 s header timeout."""
     root = tmp_path_factory.mktemp("slow")
     shutil.copytree(bundled_index / "corpus", root / "corpus")  # uploads stage files there
     with socket.socket() as probe:
@@ -80,7 +92,7 @@ def server(bundled_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             assert process.poll() is None, (root / "gunicorn.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "gunicorn did not start within 120 s"
             time.sleep(0.2)
-        yield port
+        yield Served(port, process)
     finally:
         process.terminate()
         process.wait(60)
@@ -124,6 +136,12 @@ def attack(port: int, seconds: float) -> list[tuple[float, bytes]]:
     while time.monotonic() < until:
         closed.append(trickle(port, b"", SLOW_HEAD, give_up=12))
     return closed
+
+
+@pytest.fixture
+def server(served: Served) -> int:
+    """The served port."""
+    return served.port
 
 
 @pytest.mark.slow
@@ -235,3 +253,25 @@ def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
     except urllib.error.HTTPError as error:
         with error:
             return error.code, json.loads(error.read())
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_replaced_and_a_reload_replaces_both(served: Served) -> None:
+    """The worker class keeps gunicorn's arbiter at work: kill -9 and HUP (run last:
+    it replaces the workers the other tests used)."""
+    first = served.workers()
+    assert len(first) == 2
+    os.kill(min(first), signal.SIGKILL)
+    wait_for(lambda: len(served.workers() - {min(first)}) == 2, 60)
+    wait_for(lambda: search(served.port, timeout=5)[0] == 200, 60)
+    before = served.workers()
+    served.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: not before & served.workers() and len(served.workers()) == 2, 60)
+    assert [search(served.port)[0] for _ in range(4)] == [200] * 4
