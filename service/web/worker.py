@@ -85,7 +85,7 @@ class WholeRequestWorker(ThreadWorker):
             conn.sock = ReplaySocket(conn.sock)
         conn.sock.setblocking(False)
         arrival = self.arriving[conn] = Arrival(time.monotonic())
-        if leftover and self.take(conn, arrival, leftover):
+        if leftover and self.take_or_refuse(conn, arrival, leftover):
             return
         self.poller.register(conn.sock.sock, selectors.EVENT_READ,
                              partial(self.on_request_bytes, conn))
@@ -93,6 +93,9 @@ class WholeRequestWorker(ThreadWorker):
 
     def on_request_bytes(self, conn: TConn, _sock: socket.socket) -> None:
         """Take what one read gives; the client closing means no request comes."""
+        arrival = self.arriving.get(conn)
+        if arrival is None:  # handed over or closed earlier in this round of events
+            return
         try:
             data = conn.sock.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -102,7 +105,18 @@ class WholeRequestWorker(ThreadWorker):
         if not data:
             self.drop(conn)
             return
-        self.take(conn, self.arriving[conn], data)
+        self.take_or_refuse(conn, arrival, data)
+
+    def take_or_refuse(self, conn: TConn, arrival: Arrival, data: bytes) -> bool:
+        """take(), but a body that cannot be spooled (a full disk) is refused rather than
+        raised: an error escaping the event loop would stop the whole worker."""
+        try:
+            return self.take(conn, arrival, data)
+        except OSError as error:
+            self.log.warning("could not buffer a request from %s: %s", conn.client, error)
+            self.refuse(conn, "507 Insufficient Storage",
+                        "no room to buffer the request; try again later")
+            return True
 
     def take(self, conn: TConn, arrival: Arrival, data: bytes) -> bool:
         """Add bytes to the request; True once it has been handed over or refused."""
