@@ -55,6 +55,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", 8000, "Port `make run` listens on."),
     Setting("WORKERS", 2, "gunicorn worker processes for `make run`."),
     Setting("THREADS", 4, "Threads per gunicorn worker."),
+    Setting("HEADER_TIMEOUT_S", 10,
+            "Seconds a client may take to send a request's line and headers; a slower "
+            "one is answered 408 and closed. The worker's event loop reads whole requests, "
+            "so a slow client never holds a serving thread."),
+    Setting("BODY_MIN_RATE_KBPS", 8,
+            "Slowest average rate, in KiB/s, at which a request body may arrive, counted "
+            "from the end of its headers after a grace of HEADER_TIMEOUT_S; a slower one "
+            "is answered 408 and closed."),
     Setting("TORCH_THREADS", 1,
             "Torch threads per serving process (builds use every core). One thread per "
             "worker serves concurrent queries best on a small machine."),

@@ -13,7 +13,9 @@ _settings = load_config()
 
 workers = int(_settings["WORKERS"])
 threads = int(_settings["THREADS"])
-worker_class = "gthread"
+# gthread, except that whole requests are read in the event loop, under a deadline, before
+# a thread serves them: slow clients never hold a thread (issue #23, service/web/worker.py)
+worker_class = "service.web.worker.WholeRequestWorker"
 preload_app = True
 timeout = 120
 # gunicorn's maximum (its default is 4094). A 1,000-character query of two-byte characters
