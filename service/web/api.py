@@ -254,7 +254,7 @@ def document(doc_id: str) -> Response:
 
 def public_document(document: DocumentRecord) -> dict[str, Any]:
     keys = ("id", "title", "area", "path", "source_url", "published", "publisher", "pages",
-            "chunks", "indexed_at", "sha256", "size", "warnings")
+            "chunks", "indexed_at", "sha256", "size", "warnings", "active_content")
     values = document.to_dict()
     return {**{key: values[key] for key in keys}, "type": document.doc_type,
             "file_url": f"/documents/{document.id}/file"}
