@@ -22,6 +22,7 @@ from service.retrieval.chat import (
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady, StoreUnavailable
+from service.web.bodies import read_body
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 
@@ -52,6 +53,7 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, f"send JSON with Content-Type: application/json (got "
                             f"{request.mimetype or 'no content type'!r})")
+    read_body()  # 413 past the limit, chunked or not; get_json then parses what it cached
     try:
         body = request.get_json()
     except BadRequest:
