@@ -23,6 +23,7 @@ from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady, StoreUnavailable
 from service.web.bodies import read_body
+from service.web.clients import client_identity
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 
@@ -215,7 +216,7 @@ def chat_query(turns: list[Turn], gazetteer: Any) -> Standalone:
 def chat() -> Response:
     started = time.perf_counter()
     # the slot comes first: refusing a chat must cost less than reading one
-    with current_app.extensions["plansearch_chat_slots"].hold():
+    with current_app.extensions["plansearch_chat_slots"].hold(client_identity()):
         body = json_body()
         turns = check_messages(body.get("messages"))
         k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
