@@ -74,7 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHAT_SLOTS", 2,
             "Chats one server process (gunicorn worker) answers at once; one more arriving "
             "meanwhile gets 503 with Retry-After: 1 at once, instead of holding a thread "
-            "that searches need. 0: no limit."),
+            "that searches need. Shared fairly: while several clients chat, each may hold "
+            "an equal share. 0: no limit."),
     Setting("QUERY_CACHE", 1024, "Query embeddings kept in each worker's LRU cache."),
     Setting("RERANKER", "", "Local cross-encoder folder for mode hybrid+rerank. Empty: that "
             "mode re-scores the top 30 by their best sentence instead."),

@@ -240,11 +240,13 @@ def test_pdf_passage_url_opens_the_file_at_its_page(pdf_client: FlaskClient, que
         assert " ".join(result["text"][start:end].split()[:6]) in pages[opened - 1]
 
 
-def test_pdf_file_is_served_inline(pdf_client: FlaskClient, tmp_path: Path) -> None:
+def test_pdf_file_is_served_as_an_attachment(pdf_client: FlaskClient, tmp_path: Path) -> None:
+    """Issue 23: inline, Chromium's viewer would run the PDF's own JavaScript."""
     response = pdf_client.get("/documents/example-plan-pdf/file")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"].startswith("inline")
+    assert response.headers["Content-Disposition"] == "attachment; filename=example-plan.pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.data == (tmp_path / "corpus" / "example-plan.pdf").read_bytes()
     assert "sandbox" in response.headers["Content-Security-Policy"]
     response.close()

@@ -542,7 +542,7 @@ def test_build_cli_prints_one_json_summary(tmp_path: Path, fake_embedder: Any) -
         "added": 0, "updated": 0, "removed": 1, "unchanged": 2,
         "failed": [{"path": "empty.txt", "reason": "empty file (0 bytes)"}],
         "warnings": [], "chunks": summary["chunks"], "embedded_chunks": 0,
-        "generation": "gen-000002", "full_rebuild_reason": None,
+        "generation": "gen-000002", "full_rebuild_reason": None, "active_content": [],
         "added_paths": [], "updated_paths": [], "removed_paths": ["stoke-winter.md"],
         "unchanged_paths": ["coventry-plan.txt", "reports/gloucestershire-bulletin.txt"],
     }

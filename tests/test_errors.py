@@ -186,7 +186,9 @@ def test_body_over_the_limit(bundled_index: Path, embedder: Any, path: str) -> N
     body = {"query": QUESTION, "messages": [{"role": "user", "content": QUESTION}],
             "padding": padding}
     response = app.test_client().post(path, json=body)
-    assert_json_error(response, 413, error("payload_too_large", "request body too large"))
+    assert_json_error(response, 413, error(
+        "payload_too_large",
+        "request body too large: the limit is 1 KiB (1,024 bytes; PLANSEARCH_MAX_BODY_KB)"))
 
 
 # --- chat messages ----------------------------------------------------------------------

@@ -60,6 +60,8 @@ class BuildReport:
     seconds: float = 0.0
     generation: str | None = None
     full_rebuild_reason: str | None = None
+    # files read by this build that carry code a viewer would run: {"path", "kinds"}
+    active_content: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The --json summary: counts for the document lists, the failures in full."""
@@ -260,6 +262,9 @@ def write_changes(writer: IndexWriter, plan: ChangePlan,
             writer.delete_document(plan.known[relative].id)
         (report.updated if relative in plan.known or relative in plan.earlier
          else report.added).append(relative)
+        if item.document.active_content:
+            report.active_content.append({"path": relative,
+                                          "kinds": list(item.document.active_content)})
         writer.add_document(document_record(item), [
             PageRecord(p.number, p.label, p.text) for p in item.document.pages], item.new_chunks)
     report.failed.sort(key=lambda f: f["path"])  # corpus order, as the files were scanned
@@ -276,7 +281,8 @@ def document_record(item: ReadDocument) -> DocumentRecord:
         area=item.area, source_url=meta.source_url, published=meta.published,
         sha256=item.file.sha256, size=item.file.size, pages=len(item.document.pages),
         chunks=len(item.new_chunks), indexed_at=now(), warnings=tuple(item.document.warnings),
-        publisher=meta.publisher, doc_type=meta.type)
+        publisher=meta.publisher, doc_type=meta.type,
+        active_content=tuple(item.document.active_content))
 
 
 def manifest_for(embedder: Embedder, settings: ChunkSettings, counts: dict[str, int]

@@ -68,6 +68,8 @@ class Document:
     pages: list[Page]
     meta: DocumentMeta = field(default_factory=DocumentMeta)
     warnings: list[str] = field(default_factory=list)
+    # kinds of code the file would run in a viewer ("javascript", "launch"): PDFs only
+    active_content: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:

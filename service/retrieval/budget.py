@@ -7,7 +7,8 @@ The deadline lives in a context variable, so code deeper down can check it witho
 new parameter: `checkpoint("dense")` is a no-op when no deadline is set (the CLI, the
 evaluation harness, tests that call the core directly).
 
-`Slots` bounds how many expensive requests (chats) one process answers at once.
+`Slots` bounds how many expensive requests (chats) one process answers at once, shared
+fairly between clients.
 
 TODO(lead): Searcher.search (service/retrieval/search.py) should call
 `budget.checkpoint(stage)` between its stages -- after embedding the query, after the
@@ -19,7 +20,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -90,23 +92,72 @@ class ServerBusy(Exception):
 
 
 class Slots:
-    """At most `count` expensive requests at once in this process; one more is refused
-    at once rather than queued. A queued request would still hold a server thread, and
-    with every thread held, cheap requests wait behind expensive ones."""
+    """At most `count` expensive requests at once in this process, shared fairly between
+    clients. A client alone may use every slot; once others ask too (within the last
+    `window_s`), each may hold an equal share (at least one). A request over its
+    client's share is refused at once rather than queued: a queued request would still
+    hold a server thread, and with every thread held, cheap requests wait behind
+    expensive ones. A request under its share waits up to `wait_s` when a slot it is
+    owed is held over someone else's share: that holder can't renew, so the slot comes
+    back soon (issue 23: one busy client made 82% of another's chats answer 503)."""
 
-    def __init__(self, count: int, what: str) -> None:
+    def __init__(self, count: int, what: str, wait_s: float = 2.0, window_s: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.count, self.what = count, what
-        self._free = threading.BoundedSemaphore(count) if count > 0 else None
+        self.wait_s, self.window_s, self.clock = wait_s, window_s, clock
+        self._changed = threading.Condition()
+        self._held: Counter[str] = Counter()  # client -> slots it holds
+        self._waiting: Counter[str] = Counter()
+        self._asked: dict[str, float] = {}  # client -> when it last asked
+
+    def share(self, client: str) -> int:
+        """The slots `client` may hold now. Call with the lock held."""
+        cutoff = self.clock() - self.window_s
+        self._asked = {c: t for c, t in self._asked.items() if t >= cutoff}
+        clients = set(self._asked) | set(self._held) | set(self._waiting) | {client}
+        return max(1, self.count // len(clients))
+
+    def _busy(self) -> ServerBusy:
+        return ServerBusy(f"the server is already answering as many {self.what} as it "
+                          f"takes at once ({self.count} per process); retry in a second")
+
+    def _take(self, client: str) -> None:
+        """Take a slot for `client`, waiting for one it is owed; ServerBusy if none."""
+        self._asked[client] = self.clock()
+        share = self.share(client)
+        if self._held[client] + self._waiting[client] >= share:
+            if share == self.count:  # alone: every slot is its own
+                raise self._busy()
+            raise ServerBusy(f"this client already has its fair share of the {self.what} "
+                             f"the server answers at once ({share} of {self.count} per "
+                             "process) while other clients ask too; retry in a second")
+        deadline = self.clock() + self.wait_s
+        self._waiting[client] += 1
+        try:
+            while sum(self._held.values()) >= self.count:
+                owed = any(held > share for held in self._held.values())
+                remaining = deadline - self.clock()
+                if not owed or remaining <= 0:
+                    raise self._busy()
+                self._changed.wait(remaining)
+                share = self.share(client)
+        finally:
+            self._waiting[client] -= 1
+            self._waiting += Counter()  # drop the zero count
+        self._held[client] += 1
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        if self._free is None:  # no limit
+    def hold(self, client: str = "") -> Iterator[None]:
+        """Hold one slot for `client` (a rate-limit identity) while the block runs."""
+        if self.count <= 0:  # no limit
             yield
             return
-        if not self._free.acquire(blocking=False):
-            raise ServerBusy(f"the server is already answering as many {self.what} as it "
-                             f"takes at once ({self.count} per process); retry in a second")
+        with self._changed:
+            self._take(client)
         try:
             yield
         finally:
-            self._free.release()
+            with self._changed:
+                self._held[client] -= 1
+                self._held += Counter()
+                self._changed.notify_all()

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, path TEXT UNIQUE NOT NULL, title TEXT NOT NULL, area TEXT,
     source_url TEXT, published TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL, publisher TEXT, doc_type TEXT
+    warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL, publisher TEXT, doc_type TEXT,
+    active_content TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
@@ -68,10 +69,12 @@ CREATE TABLE IF NOT EXISTS chunk_boxes (
 CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_label", "section",
                  "char_start", "char_end", "text", "ocr")
 DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "sha256", "size",
-                    "pages", "chunks", "indexed_at", "warnings", "publisher", "doc_type")
+                    "pages", "chunks", "indexed_at", "warnings", "publisher", "doc_type",
+                    "active_content")
 # columns added to the documents table since format 4 first shipped: a generation built
-# before them reads them as NULL, and a build on top of it adds them to its copy
-ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type")
+# before them reads them as NULL, and a build on top of it adds them to its copy.
+# active_content is a JSON list, like warnings (NULL: none recorded)
+ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type", "active_content")
 # the database errors a damaged generation raises, so callers need not import sqlite3
 DatabaseError = sqlite3.DatabaseError
 

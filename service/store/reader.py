@@ -220,4 +220,6 @@ def document_record(row: sqlite3.Row) -> DocumentRecord:
     values = dict(row)
     values.pop("segment", None)
     values["warnings"] = tuple(json.loads(values.get("warnings") or "[]"))
+    # NULL in a generation built before the column, or a document not re-read since
+    values["active_content"] = tuple(json.loads(values.get("active_content") or "[]"))
     return DocumentRecord(**values)

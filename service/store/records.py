@@ -48,10 +48,13 @@ class DocumentRecord:
     warnings: tuple[str, ...] = ()
     publisher: str | None = None  # as the document states it (front matter)
     doc_type: str | None = None  # plan, bulletin, case study, news item (front matter)
+    # code the file would run in a viewer ("javascript", "launch"): flagged, not refused
+    active_content: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["warnings"] = list(self.warnings)
+        values["active_content"] = list(self.active_content)
         return values
 
 

@@ -123,6 +123,7 @@ class StagingGeneration:
                      chunks: Sequence[NewChunk]) -> None:
         values = {**document.to_dict(), "segment": self.segment}
         values["warnings"] = json.dumps(values["warnings"])
+        values["active_content"] = json.dumps(values["active_content"])
         columns = (*layout.DOCUMENT_COLUMNS, "segment")
         self.conn.execute(layout.insert("documents", columns), [values[c] for c in columns])
         segment = self._segment_db()

@@ -18,6 +18,7 @@ from service.indexing.uploads import StagedFile, UploadRejected
 from service.store import IndexNotReady
 from service.store.jobs import JobStore
 from service.web.access import require_admin
+from service.web.bodies import has_body, read_body
 from service.web.errors import ApiError
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
@@ -236,8 +237,8 @@ def delete_document(doc_id: str) -> tuple[Response, int]:
 @api.post("/reindex")
 def reindex() -> tuple[Response, int]:
     full = request.args.get("full")
-    if request.content_length:
-        body = request.get_json(silent=True) if request.is_json else None
+    if has_body():  # a chunked body has no Content-Length, but counts (issue 23)
+        body = request.get_json(silent=True) if request.is_json and read_body() else None
         if not isinstance(body, dict):
             raise ApiError(400, 'send no body, or a JSON object such as {"full": true}',
                            "invalid_json")

@@ -22,6 +22,8 @@ from service.retrieval.chat import (
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord, IndexNotReady, StoreUnavailable
+from service.web.bodies import read_body
+from service.web.clients import client_identity
 from service.web.errors import ApiError
 from service.web.openapi import openapi_spec
 
@@ -52,6 +54,7 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, f"send JSON with Content-Type: application/json (got "
                             f"{request.mimetype or 'no content type'!r})")
+    read_body()  # 413 past the limit, chunked or not; get_json then parses what it cached
     try:
         body = request.get_json()
     except BadRequest:
@@ -213,7 +216,7 @@ def chat_query(turns: list[Turn], gazetteer: Any) -> Standalone:
 def chat() -> Response:
     started = time.perf_counter()
     # the slot comes first: refusing a chat must cost less than reading one
-    with current_app.extensions["plansearch_chat_slots"].hold():
+    with current_app.extensions["plansearch_chat_slots"].hold(client_identity()):
         body = json_body()
         turns = check_messages(body.get("messages"))
         k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
@@ -254,7 +257,7 @@ def document(doc_id: str) -> Response:
 
 def public_document(document: DocumentRecord) -> dict[str, Any]:
     keys = ("id", "title", "area", "path", "source_url", "published", "publisher", "pages",
-            "chunks", "indexed_at", "sha256", "size", "warnings")
+            "chunks", "indexed_at", "sha256", "size", "warnings", "active_content")
     values = document.to_dict()
     return {**{key: values[key] for key in keys}, "type": document.doc_type,
             "file_url": f"/documents/{document.id}/file"}

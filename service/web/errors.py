@@ -74,7 +74,7 @@ def install_error_handlers(app: Flask) -> None:
         messages = {
             404: f"no such endpoint: {request.path}; see /api/openapi.json",
             405: f"method {request.method} is not allowed on {request.path}",
-            413: "request body too large",
+            413: size_limit_message(request.max_content_length),
         }
         status = error.code or 500
         response = error_response(status, messages.get(status, error.description or error.name))
@@ -89,6 +89,15 @@ def install_error_handlers(app: Flask) -> None:
         if wants_json():  # never a stack trace to an API client
             return error_response(500, "internal error; the server log has the details")
         return "<h1>Internal error</h1>", 500
+
+
+def size_limit_message(limit: int | None) -> str:
+    """'request body too large: ...' naming the limit that applied to this request."""
+    if limit is None:
+        return "request body too large"
+    size = f"{limit // 1024:,} KiB" if limit < 1024 * 1024 else f"{limit / 2 ** 20:g} MiB"
+    return (f"request body too large: the limit is {size} ({limit:,} bytes; "
+            "PLANSEARCH_MAX_BODY_KB)")
 
 
 def escape_text(text: str) -> str:

@@ -104,7 +104,10 @@ SCHEMAS: dict[str, Any] = {
                      "pages": {"type": "integer"}, "chunks": {"type": "integer"},
                      "indexed_at": {"type": "string"}, "sha256": {"type": "string"},
                      "size": {"type": "integer"}, "file_url": {"type": "string"},
-                     "warnings": {"type": "array", "items": {"type": "string"}}}},
+                     "warnings": {"type": "array", "items": {"type": "string"}},
+                     # what a PDF would run in a viewer; flagged, still indexed (issue 23)
+                     "active_content": {"type": "array", "items": {
+                         "type": "string", "enum": ["javascript", "launch"]}}}},
     "DocumentList": {"type": "object", "required": ["documents", "failed"], "properties": {
         "documents": {"type": "array", "items": ref("Document")},
         "failed": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],

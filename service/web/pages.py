@@ -45,15 +45,19 @@ def corpus_file(doc_id: str) -> tuple[DocumentRecord, Path]:
 
 @blueprint.get("/documents/<doc_id>/file")
 def document_file(doc_id: str) -> Any:
+    """The original file: text inline, anything else (PDFs too) as an attachment."""
     document, path = corpus_file(doc_id)
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if mimetype in {"text/html", "image/svg+xml"}:
         mimetype = "text/plain"  # never let an uploaded page run in our origin
-    response = send_file(path, mimetype=mimetype, as_attachment=mimetype not in {
-        "application/pdf", "text/plain", "text/markdown"}, download_name=path.name,
-        conditional=True)
+    # Chromium's PDF viewer runs a PDF's own JavaScript (an OpenAction's app.alert) even
+    # under the sandbox CSP (issue 23), so a PDF is a download; it is read inline on its
+    # /pdf page, drawn by pdf.js with scripting off.
+    response = send_file(path, mimetype=mimetype, download_name=path.name, conditional=True,
+                         as_attachment=mimetype not in {"text/plain", "text/markdown"})
     response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'; " \
                                                   "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"  # the type we chose, never a guess
     return response
 
 

@@ -25,6 +25,9 @@ def read_docx(path: Path, relative_path: str) -> Document:
                         "renamed?)") from None
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ReadError(f"not a readable Word .docx file ({error})") from None
+    except MemoryError:
+        # a zip bomb: the sandbox names the memory limit; this is no damaged file
+        raise
     except Exception as error:  # python-docx raises bare lxml/opc errors on damaged parts
         raise ReadError(f"damaged Word file: {type(error).__name__}: {error}") from None
 

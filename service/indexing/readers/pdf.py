@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service.indexing.documents import Block, Document, DocumentMeta, Page, ReadError
+from service.indexing.readers.pdf_actions import active_content, active_content_warning
 from service.indexing.readers.pdf_blocks import heading_sizes, join_across_pages, page_blocks
 from service.indexing.readers.pdf_layout import Word, group_lines, reading_order
 from service.indexing.readers.pdf_margins import RawPage, drop_running_lines, printed_labels
@@ -165,6 +166,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
         labels = page_labels(pdf)
         info = pdf.metadata or {}
         encrypted = pdf.doc.encryption is not None
+        actions = active_content(pdf)
     has_text = any(raw.lines or raw.tables for raw in raw_pages)
     # with no text at all, any page with a picture may be a scan; otherwise only pages
     # that are mostly picture are worth the OCR time
@@ -175,7 +177,7 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
         advice = "install tesseract-ocr to index it" if tesseract is None else "nothing to OCR"
         raise ReadError(f"image-only PDF: {advice} (no text layer on any of its "
                         f"{len(raw_pages)} page(s)){note}")
-    warnings = []
+    warnings = [active_content_warning(actions)] if actions else []
     ocr_blocks: dict[int, list[Block]] = {}
     if to_read and tesseract is not None:
         ocr_blocks = ocr_pages(path, to_read, tesseract)
@@ -202,4 +204,5 @@ def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES)
                                                             *page_sizes[raw.number - 1])))
     join_across_pages(pages)
     meta = DocumentMeta(title=plausible_title(str(info.get("Title") or "")))
-    return Document(path=relative_path, pages=pages, meta=meta, warnings=warnings)
+    return Document(path=relative_path, pages=pages, meta=meta, warnings=warnings,
+                    active_content=list(actions))

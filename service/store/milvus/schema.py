@@ -119,6 +119,7 @@ def document_row(document: DocumentRecord) -> dict[str, Any]:
 def document_from(row: dict[str, Any]) -> DocumentRecord:
     values = dict(row["body"])
     values["warnings"] = tuple(values.get("warnings") or ())
+    values["active_content"] = tuple(values.get("active_content") or ())
     return DocumentRecord(**values)
 
 

@@ -112,7 +112,13 @@ new ResizeObserver(() => {
   if (state.pdf && Math.abs(width - drawnFor) > 8) render().catch(fail);
 }).observe(scroller);
 
-getDocument({ url: data.file, isEvalSupported: false }).promise
+// The file may be anyone's upload, so nothing in it runs here (issue 23): no eval() for
+// its fonts and no XFA forms. pdf.js runs a PDF's own JavaScript only through an
+// annotation layer with `enableScripting` and the pdf.scripting sandbox; this page draws
+// the canvas alone and vendors neither.
+const SAFE_OPTIONS = Object.freeze({ isEvalSupported: false, enableXfa: false });
+
+getDocument({ url: data.file, ...SAFE_OPTIONS }).promise
   .then((pdf) => {
     state.pdf = pdf;
     state.page = Math.min(state.page, pdf.numPages);
