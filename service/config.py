@@ -86,6 +86,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Comma-separated read-only keys for search, chat and documents, sent as "
             "`Authorization: Bearer <key>` or `X-API-Key`. Unset: those stay open."),
     Setting("MAX_UPLOAD_MB", 50, "Largest upload request (all its files together), in MiB."),
+    Setting("DISK_MIN_FREE_MB", 100,
+            "Free space kept on the index disk, in MiB. Below it /api/health says `degraded` "
+            "(\"index disk full\"), and uploads, and deletes that would strand a file, answer "
+            "507 before writing anything; searches go on. A build needs room for the files "
+            "it changes (a copy of the index's database and its new segments)."),
     Setting("PARSE_TIMEOUT_S", 180, "Wall-time limit for parsing one file, in seconds."),
     Setting("PARSE_MEMORY_MB", 1024,
             "Memory one file's parser may allocate (address space, on top of the builder's), "

@@ -300,10 +300,13 @@ def test_no_index_is_a_503_naming_the_build_command(unbuilt_app: Flask, tmp_path
 def test_health_without_an_index_is_503_down(unbuilt_app: Flask, tmp_path: Path) -> None:
     response = unbuilt_app.test_client().get("/api/health")
     assert response.status_code == 503
-    assert response.get_json() == {
+    body = response.get_json()
+    disk = body.pop("disk")  # issue #23: the index disk is reported even when down
+    assert body == {
         "status": "down",
         "problem": f"no index has been built yet in {tmp_path / 'index'}; {REPAIR_HINT}",
-        "model": "fake-embedder", "store": {"backend": "embedded"}}
+        "model": "fake-embedder", "store": {"backend": "embedded"}, "last_failed_build": None}
+    assert (disk["writable"], disk["problem"]) == (True, None)
 
 
 def test_validation_still_comes_first_without_an_index(unbuilt_app: Flask) -> None:

@@ -8,7 +8,8 @@ JSON object, and reads one JSON event per line from its stdout:
     {"event": "documents", "done": i, "total": N, "path": p} after each file is read
     {"event": "chunks", "done": i, "total": M}              as chunks are embedded
     {"event": "summary", ...}                               the build's --json summary
-    {"event": "error", "message": "...", "locked": bool, "cancelled": bool}
+    {"event": "error", "message": "...", "locked": bool, "cancelled": bool,
+     "disk_full": bool}
                                                             or why it did not run
 
 SIGUSR1 asks the child to stop at its next checkpoint (after a file or an embedding
@@ -32,6 +33,7 @@ from service.indexing.bounds import BuildCancelled
 from service.indexing.build import BuildProgress, BuildReport, build_index
 from service.indexing.sandbox import ParseLimits, corpus_reader
 from service.store import BuildLocked, open_store
+from service.store.disk import WRITE_ERRORS, build_full_message, free_bytes, is_disk_full
 
 
 def format_report(report: BuildReport, index_dir: Path) -> str:
@@ -93,6 +95,13 @@ def run_build(settings: Mapping[str, Any], full: bool = False,
         return 2, error_summary(error), f"error: {error}"
     except BuildCancelled as error:
         return 3, {"error": str(error), "cancelled": True}, f"cancelled: {error}"
+    except WRITE_ERRORS as error:
+        if not is_disk_full(error):
+            raise
+        # in words, not a traceback: the staging folder is gone, the live index unchanged
+        message = build_full_message(index_dir)
+        return 2, {"error": message, "disk_full": True,
+                   "free_bytes": free_bytes(index_dir)}, f"error: {message}"
     return 0, report.summary(), format_report(report, index_dir)
 
 
@@ -156,7 +165,8 @@ def final_event(summary: Mapping[str, Any]) -> Event:
     if "error" in summary:
         return {"event": "error", "message": summary["error"],
                 "locked": summary.get("locked", False),
-                "cancelled": summary.get("cancelled", False)}
+                "cancelled": summary.get("cancelled", False),
+                "disk_full": summary.get("disk_full", False)}
     return {"event": "summary", **summary}
 
 

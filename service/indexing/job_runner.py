@@ -19,6 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from service.indexing.builder import Event, child_command, parse_event, request
+from service.indexing.job_reports import Progress, outcome
+from service.store.disk import (
+    WRITE_ERRORS,
+    DiskFull,
+    ThrottledWarning,
+    build_full_message,
+    is_disk_full,
+)
 from service.store.generations import exclusive
 from service.store.jobs import JobStore
 
@@ -38,6 +46,7 @@ class BuildOutcome:
     locked: bool = False  # another builder (e.g. `make index` in a shell) holds the lock
     crashed: bool = False  # the builder died: worth one automatic retry
     cancelled: bool = False  # stopped on request; nothing was published
+    disk_full: bool = False  # no room for the new generation: a retry would fail the same
 
 
 # build(full, on_event, on_start(pid), cancelled()) -> outcome
@@ -93,7 +102,8 @@ class SubprocessBuild:
             return BuildOutcome(summary={k: v for k, v in final.items() if k != "event"})
         if final.get("event") == "error":
             return BuildOutcome(error=final.get("message"), locked=bool(final.get("locked")),
-                                cancelled=bool(final.get("cancelled")))
+                                cancelled=bool(final.get("cancelled")),
+                                disk_full=bool(final.get("disk_full")))
         return BuildOutcome(error=f"the builder exited with status {code}: {tail}", crashed=True)
 
 
@@ -118,6 +128,9 @@ class JobRunner:
         self._wake = threading.Event()
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
+        # a build failure the full disk would not let us write down yet: (jobs, reason)
+        self._unrecorded: tuple[list[dict[str, Any]], str] | None = None
+        self._waiting_for_room = ThrottledWarning(log)
 
     def ensure_started(self) -> None:
         """Start the thread in this process; a forked gunicorn worker starts its own."""
@@ -141,6 +154,8 @@ class JobRunner:
                 try:
                     while self.run_pending():
                         pass
+                except DiskFull as error:  # every poll fails alike until there is room
+                    self._waiting_for_room.warn("queued jobs wait for disk space: %s", error)
                 except Exception:  # the runner must outlive any one bad batch
                     log.exception("job runner pass failed")
             self._wake.wait(self.poll_s)
@@ -151,6 +166,8 @@ class JobRunner:
         with runner_lock(self.index_dir) as held:
             if not held:
                 return False
+            if self._unrecorded is not None:  # before they pass for interrupted
+                self._fail(*self._unrecorded, retry=False)
             self.recover_interrupted()
             batch, jobs = self.store.claim_queued()
             if not jobs:
@@ -167,8 +184,14 @@ class JobRunner:
         full = any(job["full"] for job in jobs)
         progress = Progress(self.store, batch)
         log.info("running %d job(s) in one %s build", len(jobs), "full" if full else "incremental")
-        result = self.build(full, progress.update, lambda pid: self.store.set_builder(batch, pid),
-                            lambda: self.store.cancel_requested(batch))
+        try:
+            result = self.build(full, progress.update,
+                                lambda pid: self.store.set_builder(batch, pid),
+                                lambda: self.store.cancel_requested(batch))
+        except WRITE_ERRORS as error:  # an in-process builder raises what the child reports
+            if not is_disk_full(error):
+                raise
+            result = BuildOutcome(error=build_full_message(self.index_dir), disk_full=True)
         if result.locked:
             self.store.requeue(batch)
             return False  # wait a poll interval for the other builder
@@ -198,6 +221,17 @@ class JobRunner:
         log.info("build cancelled by job(s) %s", ", ".join(j["id"] for j in stopped))
 
     def _fail(self, jobs: list[dict[str, Any]], reason: str, retry: bool) -> None:
+        try:
+            self._record_failure(jobs, reason, retry)
+        except DiskFull:
+            self._unrecorded = (jobs, reason)
+            log.warning("job(s) %s failed (%s), and the full disk refused to record it; "
+                        "it is recorded once there is room", ", ".join(j["id"] for j in jobs),
+                        reason)
+            return
+        self._unrecorded = None
+
+    def _record_failure(self, jobs: list[dict[str, Any]], reason: str, retry: bool) -> None:
         message = reason
         if retry and not all(job["retry_of"] for job in jobs):
             # the files are in the corpus already; an incremental build picks them up
@@ -212,88 +246,8 @@ class JobRunner:
         log.warning("job(s) %s failed: %s", ", ".join(j["id"] for j in jobs), message)
 
 
-class Progress:
-    """Documents read and chunks embedded, written to the batch's rows a few times a second."""
-
-    def __init__(self, store: JobStore, batch: str, interval_s: float = 0.25) -> None:
-        self.store, self.batch, self.interval_s = store, batch, interval_s
-        self.values: dict[str, Any] = {"phase": "starting", "documents_done": 0,
-                                       "documents_total": None, "chunks_done": 0,
-                                       "chunks_total": None, "chunks_per_s": None,
-                                       "eta_s": None}
-        self._written = 0.0
-        self._embedding_since: float | None = None
-
-    def update(self, event: Event) -> None:
-        kind, phase = event.get("event"), self.values["phase"]
-        if kind == "documents":
-            done, total = event.get("done"), event.get("total")
-            # once every file is read, the builder loads the model and embeds
-            stage = "reading" if done != total else "embedding" if total else "publishing"
-            self.values.update(phase=stage,
-                               documents_done=done, documents_total=total)
-        elif kind == "chunks":
-            done, total = event.get("done"), event.get("total")
-            self.values.update(phase="publishing" if done == total else "embedding",
-                               chunks_done=done, chunks_total=total)
-            self._estimate(int(done or 0), int(total or 0))
-        if self.values["phase"] == "embedding" and self._embedding_since is None:
-            self._embedding_since = time.monotonic()  # the model load counts as embedding
-        if self.values["phase"] != phase or time.monotonic() - self._written > self.interval_s:
-            self.store.set_progress(self.batch, dict(self.values))
-            self._written = time.monotonic()
-
-    def _estimate(self, done: int, total: int) -> None:
-        """Seconds left at the rate embedded so far (publishing is quick next to it)."""
-        elapsed = time.monotonic() - (self._embedding_since or time.monotonic())
-        if done and elapsed > 0:
-            rate = done / elapsed
-            self.values.update(chunks_per_s=round(rate, 1),
-                               eta_s=round((total - done) / rate))
-
-    def final(self) -> dict[str, Any]:
-        values = dict(self.values, phase="done", eta_s=0)
-        if values["documents_total"] is not None:
-            values["documents_done"] = values["documents_total"]
-        if values["chunks_total"] is None:
-            values.update(chunks_done=0, chunks_total=0)
-        return values
-
-
 @contextmanager
 def runner_lock(index_dir: Path) -> Iterator[bool]:
     """Non-blocking flock on jobs.lock; yields whether this process got it."""
     with exclusive(index_dir / RUNNER_LOCK) as fd:
         yield fd is not None
-
-
-def outcome(job: dict[str, Any], summary: dict[str, Any]
-            ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]], str | None]:
-    """(status, files, errors, message) of a job whose build finished with `summary`."""
-    failed = {f["path"]: f["reason"] for f in summary.get("failed", [])}
-    indexed = set(summary.get("added_paths", []) + summary.get("updated_paths", [])
-                  + summary.get("unchanged_paths", []))
-    if job["kind"] == "reindex":
-        errors = [{"file": path, "reason": reason} for path, reason in sorted(failed.items())]
-        return "succeeded", [], errors, None
-    files, errors = [], []
-    for entry in job["files"]:
-        name = entry["name"]
-        if job["kind"] == "upload" and name in failed:
-            entry, reason = {**entry, "status": "failed", "reason": failed[name]}, failed[name]
-        elif job["kind"] == "upload" and name not in indexed:
-            reason = "the file was no longer in the corpus when the build ran"
-            entry = {**entry, "status": "failed", "reason": reason}
-        elif job["kind"] == "delete" and name in indexed:
-            reason = "the file is back in the corpus, so the document stays indexed"
-            entry = {**entry, "status": "failed", "reason": reason}
-        else:
-            entry, reason = {**entry, "status": "indexed" if job["kind"] == "upload"
-                             else "removed"}, ""
-            entry.pop("reason", None)
-        files.append(entry)
-        if reason:
-            errors.append({"file": name, "reason": reason})
-    if errors:
-        return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
-    return "succeeded", files, errors, None

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from service.config import load_config
 from service.indexing.documents import Document, ReadError
-from service.indexing.uploads import apply_sidecar
+from service.indexing.sidecars import apply_sidecar
 
 MIB = 1024 * 1024
 

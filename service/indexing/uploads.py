@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from service.indexing.documents import Document, document_id
+from service.indexing.documents import document_id
 from service.indexing.formats import EXTENSIONS
+from service.indexing.sidecars import META_KEYS, SIDECARS, sidecar_path
+from service.store.disk import free_bytes, full_message, is_disk_full
 from service.store.generations import fsync_dir
 
 # EXTENSIONS: what a reader accepts for each detected type; the first is used when the
@@ -30,8 +32,6 @@ SIGNATURES = ((b"%PDF-", "pdf"), (b"PK\x03\x04", "zip"), (b"\x89PNG", "png"),
               (b"\x1f\x8b", "gzip"), (b"%!PS", "postscript"), (b"{\\rtf", "rtf"),
               (b"\x7fELF", "executable (ELF)"), (b"MZ", "executable (Windows)"))
 HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
-META_KEYS = ("title", "area", "source_url", "publisher", "published", "type")
-SIDECARS = ".meta"
 DELETED = ".deleted"
 MAX_NAME = 120
 FILE_MODE = 0o644  # mkstemp's 0600 would hide uploads from everyone but the server's user
@@ -141,10 +141,12 @@ def name_for(raw: str, kind: str) -> str:
 
 def stage(stream: IO[bytes], original_name: str, corpus_dir: Path) -> StagedFile:
     """Copy an upload into a hidden temporary file in the corpus and identify it."""
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=corpus_dir)
+    written: list[str] = []
     digest, size = hashlib.sha256(), 0
-    try:
+    with refused_when_full(corpus_dir, original_name, written):
+        corpus_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=corpus_dir)
+        written.append(temporary)
         os.fchmod(handle, FILE_MODE)
         with os.fdopen(handle, "wb") as out:
             for piece in iter(lambda: stream.read(CHUNK), b""):
@@ -158,10 +160,22 @@ def stage(stream: IO[bytes], original_name: str, corpus_dir: Path) -> StagedFile
             raise UploadRejected(415, f"{original_name or 'the file'}: detected type {kind!r}; "
                                       "upload PDF, Word .docx, HTML or UTF-8 text")
         name = name_for(original_name, kind)
-    except BaseException:
-        os.unlink(temporary)
-        raise
     return StagedFile(Path(temporary), original_name, name, kind, digest.hexdigest(), size)
+
+
+@contextmanager
+def refused_when_full(folder: Path, name: str, written: list[str]) -> Iterator[None]:
+    """Remove the files `written` if the block fails; for lack of space, answer 507."""
+    try:
+        yield
+    except BaseException as error:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+        if isinstance(error, OSError) and is_disk_full(error):
+            raise UploadRejected(507, f"{name or 'the file'}: " + full_message(
+                free_bytes(folder), "free some space there and upload again; nothing was "
+                "written", "disk holding the corpus folder"), "insufficient_storage") from None
+        raise
 
 
 @contextmanager
@@ -235,10 +249,6 @@ def commit(item: StagedFile, corpus_dir: Path, replace: bool, meta: Mapping[str,
     return target
 
 
-def sidecar_path(corpus_dir: Path, relative: str) -> Path:
-    return corpus_dir / SIDECARS / f"{relative}.json"
-
-
 def write_sidecar(corpus_dir: Path, relative: str, meta: Mapping[str, str]) -> None:
     """Metadata given with an upload lives beside the corpus, never inside the file."""
     path = sidecar_path(corpus_dir, relative)
@@ -246,31 +256,25 @@ def write_sidecar(corpus_dir: Path, relative: str, meta: Mapping[str, str]) -> N
     if not values:
         path.unlink(missing_ok=True)  # a replaced file brings its own metadata
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".meta-", dir=path.parent)
-    os.fchmod(handle, FILE_MODE)
-    with os.fdopen(handle, "w") as out:
-        json.dump(values, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    written: list[str] = []
+    with refused_when_full(corpus_dir, relative, written):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".meta-", dir=path.parent)
+        written.append(temporary)
+        os.fchmod(handle, FILE_MODE)
+        with os.fdopen(handle, "w") as out:
+            json.dump(values, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
 
 
-def read_sidecar(corpus_dir: Path, relative: str) -> dict[str, str]:
-    try:
-        values = json.loads(sidecar_path(corpus_dir, relative).read_text())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(values, dict):
-        return {}
-    return {key: str(values[key]) for key in META_KEYS if values.get(key)}
-
-
-def apply_sidecar(document: Document, corpus_dir: Path, relative: str) -> Document:
-    """Upload metadata wins over what the reader found in the file."""
-    for key, value in read_sidecar(corpus_dir, relative).items():
-        setattr(document.meta, key, value)
-    return document
+def withdraw(corpus_dir: Path, names: Iterable[str]) -> None:
+    """Remove just-committed uploads, and their sidecars, whose job could not be recorded."""
+    for name in names:
+        (corpus_dir / name).unlink(missing_ok=True)
+        sidecar_path(corpus_dir, name).unlink(missing_ok=True)
+    fsync_dir(corpus_dir)
 
 
 def move_to_deleted(corpus_dir: Path, relative: str) -> Path:

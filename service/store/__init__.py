@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.config import load_config
+from service.store.disk import DiskFull
 from service.store.embedded import LOAD_ERRORS, EmbeddedStore
 from service.store.interface import IndexReader, IndexWriter, KeywordQuery, Store
 from service.store.layout import DatabaseError, check_model
@@ -27,8 +28,8 @@ from service.store.records import (
 )
 
 __all__ = [
-    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DatabaseError", "DocumentRecord",
-    "EmbeddedStore",
+    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DatabaseError", "DiskFull",
+    "DocumentRecord", "EmbeddedStore",
     "FailureRecord", "IncompatibleIndex", "IndexNotReady", "IndexReader", "IndexWriter",
     "InvalidKeywordQuery", "KeywordQuery", "NewChunk", "PageRecord", "Ranked", "Store",
     "StoreUnavailable",

@@ -1,9 +1,12 @@
 """Admin jobs (upload, delete, reindex) in `<index>/jobs.sqlite`: outside the
-generations, so they survive restarts and rebuilds, and shared by every worker process."""
+generations, so they survive restarts and rebuilds, and shared by every worker process.
+Reading never creates the file, so listing jobs works on a full disk; a write the disk
+refuses raises DiskFull."""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -11,6 +14,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from service.store.disk import DiskFull, refused_for_space
+
+log = logging.getLogger(__name__)
 
 DATABASE = "jobs.sqlite"
 KINDS = ("upload", "delete", "reindex")
@@ -26,6 +33,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 """
 JSON_COLUMNS = ("files", "progress", "errors", "report")
+UNREADABLE_ON_FULL_DISK = {10, 13, 14}  # SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
 
 
 def now() -> str:
@@ -39,27 +47,44 @@ class JobStore:
         self._ready = False  # created on first use: a server that never gets a job writes nothing
 
     def exists(self) -> bool:
-        return self.path.exists()
+        """Whether any job was ever recorded. An empty file is what a first write on a
+        full disk leaves behind: SQLite creates the file before it can write a page."""
+        try:
+            return self.path.stat().st_size > 0
+        except FileNotFoundError:
+            return False
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         # A connection per operation: cheap, and safe across request threads and forks.
-        if not self._ready:
-            self.index_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        if not self._ready:
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the runner
-            conn.executescript(SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-            if "cancel_requested" not in columns:  # a jobs.sqlite from before cancelling
-                conn.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL "
-                             "DEFAULT 0")
-            self._ready = True
         try:
+            if not self._ready:
+                self.index_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (sqlite3.Error, OSError) as error:
+            if refused_for_space(error, self.index_dir):
+                raise DiskFull(self.index_dir) from error
+            raise
+        try:
+            conn.row_factory = sqlite3.Row
+            if not self._ready:
+                self._prepare(conn)
             yield conn
+        except (sqlite3.Error, OSError) as error:
+            if refused_for_space(error, self.index_dir):
+                raise DiskFull(self.index_dir) from error
+            raise
         finally:
             conn.close()
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the runner
+        conn.executescript(SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        if "cancel_requested" not in columns:  # a jobs.sqlite from before cancelling
+            conn.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL "
+                         "DEFAULT 0")
+        self._ready = True
 
     def create(self, kind: str, files: Sequence[dict[str, Any]] = (), full: bool = False,
                retry_of: str | None = None) -> dict[str, Any]:
@@ -74,21 +99,38 @@ class JobStore:
         assert job is not None
         return job
 
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """A read that works on a full disk too. There SQLite cannot make its -shm file
+        ("disk I/O error"), so it reads the file as it stands (immutable: no -shm, no
+        locks), which misses only a write in flight, and a full disk refuses those."""
+        if not self.exists():
+            return []
+        try:
+            with self.connect() as conn:
+                return conn.execute(sql, params).fetchall()
+        except (sqlite3.OperationalError, DiskFull) as error:
+            code = getattr(error.__cause__ or error, "sqlite_errorcode", 0) & 0xFF
+            if not isinstance(error, DiskFull) and code not in UNREADABLE_ON_FULL_DISK:
+                raise
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?immutable=1", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
     def get(self, job_id: str) -> dict[str, Any] | None:
-        with self.connect() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return job_dict(row) if row else None
+        rows = self._rows("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return job_dict(rows[0]) if rows else None
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))
-            return [job_dict(row) for row in rows]
+        return [job_dict(row) for row in self._rows(
+            "SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))]
 
     def pending_upload(self, sha256: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A queued or running upload of these exact bytes: (job, file entry)."""
-        with self.connect() as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE kind = 'upload' AND status IN "
-                                "('queued', 'running') ORDER BY created_at").fetchall()
+        rows = self._rows("SELECT * FROM jobs WHERE kind = 'upload' AND status IN "
+                          "('queued', 'running') ORDER BY created_at")
         for job in map(job_dict, rows):
             for entry in job["files"]:
                 if entry.get("sha256") == sha256:
@@ -167,9 +209,21 @@ class JobStore:
                           json.dumps(progress), now(), job["id"]))
 
     def running(self) -> list[dict[str, Any]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE status = 'running'").fetchall()
-        return [job_dict(row) for row in rows]
+        return [job_dict(row) for row in self._rows("SELECT * FROM jobs WHERE status = "
+                                                    "'running'")]
+
+    def last_failed_build(self) -> dict[str, Any] | None:
+        """The newest finished job, when its build failed (no report: the build itself,
+        not one of its files), so a later successful build clears it."""
+        try:
+            rows = self._rows("SELECT * FROM jobs WHERE status IN ('succeeded', 'failed') "
+                              "ORDER BY finished_at DESC LIMIT 1")
+        except sqlite3.Error as error:  # health reports the disk; never a 500
+            log.warning("cannot read the last build job from %s: %s", self.path, error)
+            return None
+        if not rows or rows[0]["status"] != "failed" or rows[0]["report"] is not None:
+            return None
+        return job_dict(rows[0])
 
 
 def job_dict(row: sqlite3.Row) -> dict[str, Any]:

@@ -1,9 +1,12 @@
 """Rate-limit counters in one SQLite file beside the index, registered with `limits` as
 the `sqlite://` storage, so a limit is counted once per server rather than once per
-gunicorn worker. The web layer decides what is limited; this only counts."""
+gunicorn worker. The web layer decides what is limited; this only counts. When the
+file cannot be written (a full disk), the error goes up to flask-limiter, whose in-memory
+fallback counts per worker until `check` finds the file writable again."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -12,10 +15,16 @@ from typing import Any
 
 from limits.storage import Storage
 
+from service.store.disk import ThrottledWarning
+
+log = logging.getLogger(__name__)
+
 COUNTERS = """
 CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, hits INTEGER NOT NULL,
                                      expires REAL NOT NULL)
 """
+
+CHECK_KEY = "plansearch/storage-check"  # expired at once, so never counted against anyone
 
 
 class SqliteStorage(Storage):
@@ -29,6 +38,7 @@ class SqliteStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = Path(uri.removeprefix("sqlite://"))
         self._local = threading.local()
+        self._unwritable = ThrottledWarning(log)
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -60,8 +70,15 @@ class SqliteStorage(Storage):
             if hits == amount:  # a new window: a good moment to drop expired counters
                 conn.execute("DELETE FROM counters WHERE expires <= ?", (now,))
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as error:
+            # SQLite has already rolled back after SQLITE_FULL: a second ROLLBACK would
+            # hide "database or disk is full" behind "no transaction is active"
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                self._unwritable.warn("rate-limit counters in %s cannot be written (%s); "
+                                      "counting in each worker's memory until they can",
+                                      self.path, error)
             raise
         return hits
 
@@ -76,9 +93,12 @@ class SqliteStorage(Storage):
         return float(row[0]) if row and row[0] > time.time() else time.time()
 
     def check(self) -> bool:
+        """Whether a counter can be written now. flask-limiter asks before it leaves its
+        in-memory fallback, and a read succeeds on a full disk, so this writes."""
         try:
-            self._conn().execute("SELECT 1")
-        except sqlite3.Error:
+            self._conn().execute("INSERT INTO counters (key, hits, expires) VALUES (?, 0, 0) "
+                                 "ON CONFLICT (key) DO UPDATE SET hits = 0", (CHECK_KEY,))
+        except (sqlite3.Error, OSError):
             return False
         return True
 

@@ -95,7 +95,8 @@ def install_access_controls(app: Flask) -> Limiter:
                                 "<key>` or `X-API-Key: <key>`")
 
     limiter = Limiter(client_identity, app=app, storage_uri=storage_uri(app),
-                      headers_enabled=True, key_prefix="plansearch")
+                      headers_enabled=True, key_prefix="plansearch",
+                      in_memory_fallback_enabled=True)  # a full disk fails open, per worker
 
     @limiter.request_filter
     def exempt_address() -> bool:

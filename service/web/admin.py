@@ -15,7 +15,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from service.indexing import uploads
 from service.indexing.job_runner import JobRunner, SubprocessBuild
 from service.indexing.uploads import StagedFile, UploadRejected
-from service.store import IndexNotReady
+from service.store import DiskFull, IndexNotReady
+from service.store.disk import check_room
 from service.store.jobs import JobStore
 from service.web.access import require_admin
 from service.web.bodies import has_body, read_body
@@ -85,6 +86,7 @@ def upload() -> tuple[Response, int]:
                        "invalid_upload")
     meta, replace = upload_metadata(form, len(files)), flag(form.get("replace"), "replace")
     corpus = Path(current_app.config["CORPUS_DIR"])
+    check_disk_room(request.content_length or 0)
     staged: list[StagedFile] = []
     try:
         for item in files:
@@ -96,6 +98,15 @@ def upload() -> tuple[Response, int]:
         raise ApiError(error.status, str(error), error.code) from None
     finally:
         uploads.discard(staged)  # whatever was not moved into place
+
+
+def check_disk_room(upload_bytes: int | None = None) -> None:
+    """507 before anything is written or moved: an upload must leave the reserve free on
+    the corpus disk, and the index disk (the job, then its build) must be above it."""
+    reserve = int(current_app.config["DISK_MIN_FREE_MB"]) * MIB
+    if upload_bytes is not None:
+        check_room(Path(current_app.config["CORPUS_DIR"]), upload_bytes, reserve)
+    check_room(Path(current_app.config["INDEX_DIR"]), 0, reserve)
 
 
 def too_large_message(error: RequestEntityTooLarge, limit_mb: int) -> str:
@@ -124,6 +135,7 @@ def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str
     described, fresh, job_id = classify(staged)
     uploads.check_collisions(fresh, corpus, replace)
     committed: list[StagedFile] = []
+    new_names = [item.name for item in fresh if not (corpus / item.name).exists()]
     try:
         for item in fresh:
             uploads.commit(item, corpus, replace, meta)
@@ -132,7 +144,7 @@ def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str
         # a racing upload of the same name can still win between the check and the
         # link: whatever did land in the corpus gets its job all the same
         if committed:
-            job_id = queue_upload(committed)
+            job_id = queue_upload(committed, corpus, new_names)
     described = [{**e, "job_id": job_id} if e["status"] == "queued" else e for e in described]
     body = {"status": "queued" if fresh else "duplicate", "job_id": job_id,
             "job_url": f"/api/jobs/{job_id}" if job_id else None,
@@ -162,8 +174,14 @@ def classify(staged: list[StagedFile]
     return described, fresh, pending_job
 
 
-def queue_upload(committed: list[StagedFile]) -> str:
-    job_id: str = runner().store.create("upload", [item.describe() for item in committed])["id"]
+def queue_upload(committed: list[StagedFile], corpus: Path, new_names: list[str]) -> str:
+    try:
+        job_id: str = runner().store.create("upload",
+                                            [item.describe() for item in committed])["id"]
+    except DiskFull:
+        # no job would ever index them: take the new files back out (a 507 writes nothing)
+        uploads.withdraw(corpus, [i.name for i in committed if i.name in new_names])
+        raise
     runner().notify()
     return job_id
 
@@ -224,6 +242,7 @@ def delete_document(doc_id: str) -> tuple[Response, int]:
     source = (corpus / path).resolve()
     if not source.is_relative_to(corpus.resolve()):
         raise ApiError(404, f"document {doc_id!r} is not in the corpus folder")
+    check_disk_room()  # before the move: a job that can't be recorded would strand it
     moved = None
     if source.is_file():  # else an earlier delete moved it and its build is pending
         moved = uploads.move_to_deleted(corpus, path).relative_to(corpus).as_posix()

@@ -21,10 +21,11 @@ from service.retrieval.chat import (
 )
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
-from service.store import DocumentRecord, IndexNotReady, StoreUnavailable
+from service.store import DocumentRecord
 from service.web.bodies import read_body
 from service.web.clients import client_identity
 from service.web.errors import ApiError
+from service.web.health import health_report
 from service.web.openapi import openapi_spec
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -265,27 +266,10 @@ def public_document(document: DocumentRecord) -> dict[str, Any]:
 
 @blueprint.get("/health")
 def health() -> Response | tuple[Response, int]:
-    index = live()
-    try:
-        searcher: Searcher = index.checked_searcher()
-    except IndexNotReady as error:  # health must answer even when nothing can be served
-        response = jsonify({"status": "down", "problem": str(error),
-                            "model": index.embedder.name, "store": index.store.state()})
-        if isinstance(error, StoreUnavailable):
-            response.headers["Retry-After"] = str(error.retry_after_s)
-        return response, 503
-    manifest = searcher.generation.manifest
-    return jsonify({
-        "status": "degraded" if index.problem else "ok",
-        "problem": index.problem,
-        "bad_generation": index.bad_generation,
-        "documents": len(searcher.documents),
-        "chunks": searcher.generation.chunk_count,
-        "generation": searcher.generation.name,
-        "model": manifest.get("model"),
-        "built_at": manifest.get("built_at"),
-        "store": index.store.state(),
-    })
+    body, headers = health_report(live())
+    response = jsonify(body)
+    response.headers.update(headers)
+    return (response, 503) if body["status"] == "down" else response
 
 
 @blueprint.get("/openapi.json")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from service.retrieval.budget import BudgetExceeded, ServerBusy
 from service.retrieval.options import InvalidQuery
-from service.store import IndexNotReady, StoreUnavailable
+from service.store import DiskFull, IndexNotReady, StoreUnavailable
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
               415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
-              503: "index_not_ready"}
+              503: "index_not_ready", 507: "insufficient_storage"}
 
 
 class ApiError(Exception):
@@ -55,6 +55,7 @@ def install_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = str(error.retry_after_s)
         return response
 
+    app.register_error_handler(DiskFull, disk_full)
     @app.errorhandler(IndexNotReady)
     def not_ready(error: IndexNotReady) -> Response | tuple[str, int, dict[str, str]]:
         # a lost connection to the index's server is worth retrying soon
@@ -98,6 +99,14 @@ def size_limit_message(limit: int | None) -> str:
     size = f"{limit // 1024:,} KiB" if limit < 1024 * 1024 else f"{limit / 2 ** 20:g} MiB"
     return (f"request body too large: the limit is {size} ({limit:,} bytes; "
             "PLANSEARCH_MAX_BODY_KB)")
+
+
+def disk_full(error: DiskFull) -> Response | tuple[str, int]:
+    """507 for a write the disk can't take; the index and the pages still serve."""
+    current_app.logger.warning("refused %s %s: %s", request.method, request.path, error)
+    if wants_json():
+        return error_response(507, str(error), "insufficient_storage")
+    return f"<h1>Disk full</h1><p>{escape_text(str(error))}</p>", 507
 
 
 def escape_text(text: str) -> str:

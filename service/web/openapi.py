@@ -122,7 +122,18 @@ SCHEMAS: dict[str, Any] = {
         "model": {"type": "string"}, "built_at": NULLABLE_STRING,
         "store": {"type": "object", "required": ["backend"], "properties": {
             "backend": {"type": "string", "enum": ["embedded", "milvus-lite", "milvus"]},
-            "connected": {"type": "boolean"}}}}},
+            "connected": {"type": "boolean"}}},
+        "disk": {"type": "object", "description": "the index disk: below min_free_bytes, "
+                 "or refusing a small write, status is degraded with problem 'index disk "
+                 "full'", "properties": {
+                     "free_bytes": {"type": "integer"}, "min_free_bytes": {"type": "integer"},
+                     "writable": {"type": "boolean"}, "problem": NULLABLE_STRING}},
+        "last_failed_build": {"type": ["object", "null"], "description": "the newest build "
+                              "job when it failed, and why in words; null once one succeeds",
+                              "properties": {"job_id": {"type": "string"},
+                                             "kind": {"type": "string"},
+                                             "finished_at": {"type": "string"},
+                                             "reason": NULLABLE_STRING}}}},
 }
 
 QUERY_PARAMETERS = [

@@ -72,18 +72,18 @@ def admin_operations() -> dict[str, dict[str, Any]]:
             "responses": {"202": {"description": "Queued", "content": {"application/json": {
                 "schema": ref("UploadResult")}}},
                 **ok("UploadResult", "Byte-identical to an indexed or queued document"),
-                **denied, **error_responses(400, 409, 413, 415)}}},
+                **denied, **error_responses(400, 409, 413, 415, 507)}}},
         "/api/documents/{doc_id}": {"delete": {
             **secured, "summary": "Remove a document (its file moves to corpus/.deleted/)",
             "operationId": "deleteDocument", "parameters": doc_id,
             "responses": {"202": {"description": "Queued", "content": {"application/json": {
-                "schema": ref("JobQueued")}}}, **denied, **error_responses(404, 503)}}},
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(404, 503, 507)}}},
         "/api/reindex": {"post": {
             **secured, "summary": "Start a build job", "operationId": "reindex",
             "parameters": [{"name": "full", "in": "query",
                             "schema": {"type": "string", "enum": ["true", "false"]}}],
             "responses": {"202": {"description": "Queued", "content": {"application/json": {
-                "schema": ref("JobQueued")}}}, **denied, **error_responses(400)}}},
+                "schema": ref("JobQueued")}}}, **denied, **error_responses(400, 507)}}},
         "/api/jobs": {"get": {
             **secured, "summary": "Recent jobs, newest first", "operationId": "jobs",
             "responses": {**ok("JobList"), **denied}}},

@@ -17,7 +17,9 @@ def error_responses(*statuses: int) -> dict[str, Any]:
             415: "Wrong content type", 429: "Rate limited",
             503: "No usable index (the message names the command to run); or the request "
                  "ran past PLANSEARCH_REQUEST_BUDGET_S, every chat slot was busy, or the "
-                 "Milvus server could not be reached (these three with Retry-After)"}
+                 "Milvus server could not be reached (these three with Retry-After)",
+            507: "The disk is too full to take the upload or record the job "
+                 "(insufficient_storage); nothing was written"}
     return {str(s): {"description": text[s], "content": {"application/json": {
         "schema": ref("Error")}}} for s in statuses}
 
