@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from markupsafe import escape
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -27,6 +28,9 @@ class OidcProvider:
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
         self.person: dict[str, Any] = {"sub": "alice", "email": "alice@nhs.net"}
         self.wrong_nonce = False
+        # True: a page with a Continue link, as a real provider's sign-in page is; the
+        # browser then comes back from the provider's site, not from ours
+        self.consent = False
         self.foreign_key = False
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens_issued = 0
@@ -46,7 +50,8 @@ class OidcProvider:
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         routes = {"/.well-known/openid-configuration": self.discovery,
-                  "/authorize": self.authorize, "/token": self.token, "/jwks": self.jwks}
+                  "/authorize": self.authorize, "/approve": self.approve,
+                  "/token": self.token, "/jwks": self.jwks}
         handler = routes.get(request.path)
         response = handler(request) if handler else Response("not found", 404)
         return response(environ, start_response)
@@ -68,7 +73,15 @@ class OidcProvider:
         self.codes[code] = {"nonce": args.get("nonce"), "redirect_uri": args["redirect_uri"],
                             "person": dict(self.person)}
         query = urlencode({"code": code, "state": args.get("state", "")})
-        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+        back = f"{args['redirect_uri']}?{query}"
+        if self.consent:
+            approve = escape(f"/approve?{urlencode({'to': back})}")
+            return Response(f'<!doctype html><title>Sign in</title><link rel="icon" href="data:,"><a href="{approve}">'
+                            "Continue</a>", mimetype="text/html")
+        return Response(status=302, headers={"Location": back})
+
+    def approve(self, request: Request) -> Response:
+        return Response(status=302, headers={"Location": request.args["to"]})
 
     def token(self, request: Request) -> Response:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
