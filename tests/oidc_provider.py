@@ -76,8 +76,9 @@ class OidcProvider:
         back = f"{args['redirect_uri']}?{query}"
         if self.consent:
             approve = escape(f"/approve?{urlencode({'to': back})}")
-            return Response(f'<!doctype html><title>Sign in</title><link rel="icon" href="data:,"><a href="{approve}">'
-                            "Continue</a>", mimetype="text/html")
+            return Response('<!doctype html><title>Sign in</title><link rel="icon" '
+                            f'href="data:,"><a href="{approve}">Continue</a>',
+                            mimetype="text/html")
         return Response(status=302, headers={"Location": back})
 
     def approve(self, request: Request) -> Response:

@@ -72,3 +72,35 @@ def test_the_page_signs_in_with_a_key_and_then_searches(
     # Chromium logs the refused key's 401 page; nothing else may go wrong
     assert recorder.problems == [
         "Failed to load resource: the server responded with a status of 401 (UNAUTHORIZED)"]
+
+
+@pytest.fixture
+def axe_page(browser: Any) -> Iterator[Page]:
+    """A page in a context that lets axe-core be injected (as test_accessibility's)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  reduced_motion="reduce", bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+def test_the_sign_in_page_and_the_sign_out_button_pass_axe_and_reflow(
+        axe_page: Page, server: LiveServer) -> None:
+    from test_accessibility import NARROW, axe_violations, header_collisions, horizontal_overflow
+
+    def check(state: str) -> None:
+        for width in (1280, NARROW):
+            axe_page.set_viewport_size({"width": width, "height": 640})
+            assert axe_violations(axe_page) == [], f"{state} at {width} px"
+            assert horizontal_overflow(axe_page)["scrollWidth"] <= width, state
+            assert header_collisions(axe_page) == [], state
+
+    axe_page.goto(server.url + "/")
+    check("sign-in")
+    axe_page.get_by_label("Read key").fill("not-a-key")
+    axe_page.get_by_role("button", name="Sign in").click()
+    expect(axe_page.get_by_role("alert")).to_be_visible()
+    check("sign-in with an error")
+    axe_page.get_by_label("Read key").fill(KEY)
+    axe_page.get_by_role("button", name="Sign in").click()
+    expect(axe_page.get_by_role("button", name="Sign out")).to_be_visible()
+    check("signed in")
