@@ -261,6 +261,24 @@ def keys_client_post(client: FlaskClient, body: dict[str, Any]) -> TestResponse:
     return client.post("/api/chat", json=body, headers={"X-API-Key": KEY})
 
 
+def test_sign_in_attempts_are_rate_limited_per_address(corpus: Path) -> None:
+    client = make(corpus, API_KEYS=KEY).test_client()
+    client.environ_base.update(REMOTE)
+    token = csrf_from(client.get("/sign-in"))
+    guesses = [client.post("/sign-in", data={"key": f"guess-{n}", "csrf_token": token}
+                           ).status_code for n in range(21)]
+    assert guesses == [401] * 20 + [429]
+
+
+def test_neither_a_read_key_nor_a_session_opens_the_admin_api(client: FlaskClient) -> None:
+    sign_in(client)
+    assert client.get("/api/jobs").status_code == 401
+    assert client.get("/api/jobs", headers={"X-API-Key": KEY}).status_code == 401
+    assert client.get("/api/jobs", headers={"Authorization": f"Bearer {KEY}"}).status_code == 401
+    assert client.get("/api/jobs", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                      ).status_code == 200
+
+
 @pytest.mark.parametrize("target", [
     None, "", "https://evil.example/", "//evil.example/", "/\\evil.example", "\\\\evil",
     "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "/sign-in?next=/", "/sign-out", "relative"])
