@@ -84,7 +84,30 @@ SETTINGS: tuple[Setting, ...] = (
             "they answer 403."),
     Setting("API_KEYS", "",
             "Comma-separated read-only keys for search, chat and documents, sent as "
-            "`Authorization: Bearer <key>` or `X-API-Key`. Unset: those stay open."),
+            "`Authorization: Bearer <key>` or `X-API-Key`; staff paste one into the "
+            "sign-in page. Setting them turns on PLANSEARCH_ACCESS=keys."),
+    Setting("ACCESS", "",
+            "Who may read the documents: `open` (anyone who reaches the server), `keys` (a "
+            "read key: pasted into the sign-in page, or sent by tools in a header) or `sso` "
+            "(OpenID Connect sign-in for people; tools still send keys). Empty: `keys` when "
+            "PLANSEARCH_API_KEYS is set, else `open`."),
+    Setting("SECRET_KEY", "",
+            "Signs the session cookie of the keys and sso modes. Empty: a random key made "
+            "once and kept in `secret_key` (mode 0600) in INDEX_DIR, which every worker "
+            "and restart shares."),
+    Setting("SESSION_HOURS", 12.0, "How long a sign-in lasts, in hours."),
+    Setting("SSO_ISSUER", "",
+            "OpenID Connect issuer, whose `/.well-known/openid-configuration` is read "
+            "(Entra ID: `https://login.microsoftonline.com/<tenant id>/v2.0`)."),
+    Setting("SSO_CLIENT_ID", "", "The application (client) id registered with the issuer."),
+    Setting("SSO_CLIENT_SECRET", "", "The client secret registered with the issuer."),
+    Setting("SSO_DOMAINS", "",
+            "Comma-separated email domains whose people may read (e.g. `nhs.net`), matched "
+            "against the token's `email`, else `preferred_username`."),
+    Setting("SSO_GROUPS", "",
+            "Comma-separated group ids (Entra object ids) whose members may read. A person "
+            "matching either a domain or a group gets in; sso needs at least one of the two."),
+    Setting("SSO_GROUP_CLAIM", "groups", "The id_token claim that lists a person's groups."),
     Setting("MAX_UPLOAD_MB", 50, "Largest upload request (all its files together), in MiB."),
     Setting("DISK_MIN_FREE_MB", 100,
             "Free space kept on the index disk, in MiB. Below it /api/health says `degraded` "

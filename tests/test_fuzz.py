@@ -158,9 +158,11 @@ def api_schema(api_app: Flask) -> Any:
 
 
 def violable(operation: dict[str, Any]) -> bool:
-    """Whether schema-violating input exists: a body, a query string or an auth header
-    (any string is a valid unconstrained path parameter)."""
-    return "requestBody" in operation or "security" in operation or any(
+    """Whether schema-violating input exists: a body, a query string or a required auth
+    header (any string is a valid unconstrained path parameter; the read operations' auth
+    is optional, `{}`, as PLANSEARCH_ACCESS=open needs none)."""
+    required_auth = "security" in operation and {} not in operation["security"]
+    return "requestBody" in operation or required_auth or any(
         p["in"] != "path" for p in operation.get("parameters", []))
 
 

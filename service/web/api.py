@@ -22,8 +22,8 @@ from service.retrieval.chat import (
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord
+from service.web.access import client_identity
 from service.web.bodies import read_body
-from service.web.clients import client_identity
 from service.web.errors import ApiError
 from service.web.health import health_report
 from service.web.openapi import openapi_spec

@@ -148,6 +148,21 @@ QUERY_PARAMETERS = [
 ]
 
 
+# What opens the read operations; the empty alternative is PLANSEARCH_ACCESS=open. The
+# browser's session cookie (with X-CSRF-Token on a POST) is for the page, not for tools.
+READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document"}
+READ_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"apiKeyHeader": []},
+                                             {"adminToken": []}, {}]
+
+
+def mark_read_security(paths: dict[str, Any]) -> None:
+    """The read operations accept a read key (either header) or the admin token."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if operation["operationId"] in READ_OPERATIONS:
+                operation["security"] = READ_SECURITY
+
+
 def openapi_spec() -> dict[str, Any]:
     json_body = {"required": True, "content": {"application/json": {"schema": None}}}
 
@@ -198,8 +213,12 @@ def openapi_spec() -> dict[str, Any]:
             "adminToken": {"type": "http", "scheme": "bearer",
                            "description": "PLANSEARCH_ADMIN_TOKEN"},
             "apiKey": {"type": "http", "scheme": "bearer",
-                       "description": "one of PLANSEARCH_API_KEYS, when any are set"}}},
+                       "description": "one of PLANSEARCH_API_KEYS (PLANSEARCH_ACCESS keys "
+                                      "or sso)"},
+            "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                             "description": "the same read key, in its own header"}}},
     }
+    mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
     return spec

@@ -44,7 +44,9 @@ class TrustedProxyFix:
 
     def __init__(self, app: Callable[..., Any], proxies: tuple[Network, ...]) -> None:
         self.app, self.proxies = app, proxies
-        self.fixed = ProxyFix(app, x_for=1)  # the address our proxy appended, the last one
+        # the address our proxy appended (the last one), and the scheme and host it was
+        # reached by: session cookies are Secure and sign-in callbacks https behind TLS
+        self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if address_in(environ.get("REMOTE_ADDR"), self.proxies):

@@ -39,6 +39,9 @@ function currentFilters() {
 }
 
 const BUSY_RETRIES = 3;
+// With PLANSEARCH_ACCESS=keys or sso the page is signed in by its session cookie; a POST
+// riding on that cookie must also carry the page's CSRF token (empty when open).
+const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
 function pause(seconds, signal) {
   return new Promise((resolve, reject) => {
@@ -54,7 +57,8 @@ async function postChat(messages, filters, signal, attempt = 0) {
   try {
     response = await fetch("/api/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json",
+                 ...(CSRF_TOKEN ? { "X-CSRF-Token": CSRF_TOKEN } : {}) },
       body: JSON.stringify({ messages, k: RESULTS_PER_QUESTION, filters }),
       signal,
     });
@@ -67,6 +71,10 @@ async function postChat(messages, filters, signal, attempt = 0) {
     data = await response.json();
   } catch (error) {
     data = null;
+  }
+  if (response.status === 401 && CSRF_TOKEN) {
+    // the sign-in ran out (or its key was withdrawn): sign in again, then come back
+    window.location.assign("/sign-in?next=" + encodeURIComponent(location.pathname));
   }
   const busy = response.status === 503 && data && data.error && data.error.code === "busy";
   if (busy && attempt < BUSY_RETRIES) {
