@@ -80,10 +80,10 @@ class EmbeddedStore:
     def open(self, name: str) -> EmbeddedGeneration:
         return EmbeddedGeneration(self.index_dir / name)
 
-    def problem(self, name: str) -> str | None:
+    def problem(self, name: str, thorough: bool = False) -> str | None:
         """Why a published generation can't be served (marked bad, or failing
         verification now), or None if it loads cleanly."""
-        return self.bad(name) or verification_problem(self.index_dir / name)
+        return self.bad(name) or verification_problem(self.index_dir / name, thorough)
 
     def bad(self, name: str) -> str | None:
         return generations.bad_reason(self.index_dir, name)
