@@ -47,6 +47,11 @@ class LiveIndex:
         self.problem: str | None = None  # why we serve an older generation, or nothing
         self.bad_generation: str | None = None  # CURRENT, when it is not what we serve
         self.loaded_generation: str | None = None
+        # called with CURRENT's name when no generation is usable because their files
+        # are damaged; starts a rebuild and says so (the web layer sets it: see
+        # indexing.self_repair). Called once per process and CURRENT.
+        self.repair: Callable[[str], str] | None = None
+        self._repair_note: tuple[str, str] | None = None  # (CURRENT, what repair said)
 
     def searcher(self) -> Searcher:
         """The searcher for the newest loadable generation. Requests already holding the
@@ -90,7 +95,10 @@ class LiveIndex:
             serving = self._searcher.generation.name if self._searcher is not None else None
             if serving != name:
                 return self.store.bad(name) is not None  # another thread got there first
-            problem = self.store.problem(name)
+            # Every byte, whatever the index's size: a request has already met damage,
+            # and damage that keeps a file's size passes the size check, and the cheap
+            # verification of a load skips checksums above CHEAP_CHECKSUM_BYTES. Rare.
+            problem = self.store.problem(name, thorough=True)
             if problem is None:
                 log.warning("generation %s verifies, so not condemned for: %s", name, error)
                 return False
@@ -115,12 +123,38 @@ class LiveIndex:
                 self.problem = f"no index has been built yet in {self.store}; {REPAIR_HINT}"
             return
         serving = self._searcher.generation.name if self._searcher is not None else None
+        if serving is not None and self.store.bad(serving) is not None:
+            # another process found it damaged since we loaded it: a file it maps may be
+            # truncated, and touching that kills this worker with SIGBUS. Drop it now
+            # (requests holding it finish on it) and load the newest good one.
+            self._searcher, serving = None, None
         if serving == current:
             # e.g. a repair pointed CURRENT back at the generation we fell back to
             self.problem = self.bad_generation = None
             return
+        failures, damaged = self._try_generations(current, serving)
+        serving = self._searcher.generation.name if self._searcher is not None else None
+        self.bad_generation = current if serving not in (None, current) else None
+        if self._searcher is None:
+            repair = self._repaired(current) if damaged else None
+            note = f"{repair}; " if repair else ""
+            self.problem = f"no usable index generation ({'; '.join(failures)}); {note}" \
+                           f"{REPAIR_HINT}"
+        elif failures:
+            self.problem = (f"serving {self._searcher.generation.name} because a newer generation "
+                            f"failed to load: {'; '.join(failures)}; {REPAIR_HINT}")
+        else:
+            self.problem = None
+        if self._searcher is not None:
+            self.loaded_generation = self._searcher.generation.name
+            log.info("serving index generation %s", self.loaded_generation)
+
+    def _try_generations(self, current: str, serving: str | None) -> tuple[list[str], bool]:
+        """Load the newest loadable generation newer than `serving`, marking damaged ones
+        bad. Returns why the others failed, and whether every failure was damage (which a
+        full rebuild repairs; an incompatible model is the configuration's fault)."""
         candidates = [current] + [name for name in self.store.published() if name != current]
-        failures = []
+        failures, damaged = [], True
         for name in candidates:
             if name == serving:
                 break  # nothing newer loads: keep serving what we have
@@ -134,6 +168,7 @@ class LiveIndex:
                 raise  # no fault of the generation: never mark it bad for this
             except IncompatibleIndex as error:
                 failures.append(f"{name}: {error}")
+                damaged = False
                 if name == current:
                     break  # an older generation would be just as incompatible
                 continue
@@ -142,21 +177,24 @@ class LiveIndex:
                 if isinstance(error, IndexNotReady | DatabaseError):  # the files, not us
                     self.store.mark_bad(name, str(error))
                 else:
+                    damaged = False
                     log.error("cannot load index generation %s: %s", name, error)
                 continue
             break
-        serving = self._searcher.generation.name if self._searcher is not None else None
-        self.bad_generation = current if serving not in (None, current) else None
-        if self._searcher is None:
-            self.problem = f"no usable index generation ({'; '.join(failures)}); {REPAIR_HINT}"
-        elif failures:
-            self.problem = (f"serving {self._searcher.generation.name} because a newer generation "
-                            f"failed to load: {'; '.join(failures)}; {REPAIR_HINT}")
-        else:
-            self.problem = None
-        if self._searcher is not None:
-            self.loaded_generation = self._searcher.generation.name
-            log.info("serving index generation %s", self.loaded_generation)
+        return failures, damaged
+
+    def _repaired(self, current: str) -> str | None:
+        """What the repair hook did about an unusable CURRENT; asked once per CURRENT, as
+        an unusable index is looked at again on every request."""
+        if self.repair is None:
+            return None
+        if self._repair_note is None or self._repair_note[0] != current:
+            try:
+                self._repair_note = (current, self.repair(current))
+            except (OSError, DatabaseError) as error:  # e.g. a full disk: the 503 still answers
+                log.exception("could not start a repair of %s", current)
+                return f"starting a repair failed ({error})"
+        return self._repair_note[1]
 
     def _load(self, name: str) -> Searcher:
         generation = self.store.open(name)

@@ -59,7 +59,13 @@ class EmbeddedStore:
 
     # --- reading ------------------------------------------------------------------------
     def signature(self) -> Hashable | None:
-        return generations.pointer_signature(self.index_dir)
+        """The pointer, and the bad marks: a worker serving a generation that another
+        process has since found damaged (e.g. a file that killed a worker with SIGBUS)
+        must stop reading it. Two stats a request, no listing."""
+        pointer = generations.pointer_signature(self.index_dir)
+        if pointer is None:
+            return None
+        return pointer, generations.bad_stamp_signature(self.index_dir)
 
     def current(self) -> str | None:
         path = generations.current_generation(self.index_dir)
@@ -74,10 +80,10 @@ class EmbeddedStore:
     def open(self, name: str) -> EmbeddedGeneration:
         return EmbeddedGeneration(self.index_dir / name)
 
-    def problem(self, name: str) -> str | None:
+    def problem(self, name: str, thorough: bool = False) -> str | None:
         """Why a published generation can't be served (marked bad, or failing
         verification now), or None if it loads cleanly."""
-        return self.bad(name) or verification_problem(self.index_dir / name)
+        return self.bad(name) or verification_problem(self.index_dir / name, thorough)
 
     def bad(self, name: str) -> str | None:
         return generations.bad_reason(self.index_dir, name)

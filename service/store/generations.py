@@ -17,6 +17,9 @@ from service.store.records import BuildLocked
 POINTER = "CURRENT"
 LOCK = "build.lock"
 BAD_SUFFIX = ".bad"  # gen-000007.bad beside gen-000007/: why it must not be served
+# replaced whenever a generation is marked bad: one stat tells every worker that some
+# generation was found damaged, without listing the folder on each request
+BAD_STAMP = "bad.stamp"
 GENERATION = re.compile(r"^gen-(\d{6})$")
 
 
@@ -45,6 +48,15 @@ def pointer_signature(index_dir: Path) -> tuple[int, int] | None:
     """Cheap change detector for the pointer: one stat, no directory listing."""
     try:
         stat = os.stat(index_dir / POINTER)
+    except FileNotFoundError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def bad_stamp_signature(index_dir: Path) -> tuple[int, int] | None:
+    """Changes whenever any process marks a generation bad: one stat."""
+    try:
+        stat = os.stat(index_dir / BAD_STAMP)
     except FileNotFoundError:
         return None
     return stat.st_ino, stat.st_mtime_ns
@@ -132,6 +144,9 @@ def mark_bad(index_dir: Path, name: str, reason: str) -> None:
     tmp = index_dir / f"{name}{BAD_SUFFIX}.{os.getpid()}.tmp"
     tmp.write_text(reason + "\n")
     os.replace(tmp, index_dir / f"{name}{BAD_SUFFIX}")
+    stamp = index_dir / f"{BAD_STAMP}.{os.getpid()}.tmp"
+    stamp.write_text(name + "\n")
+    os.replace(stamp, index_dir / BAD_STAMP)  # a new inode: every worker's signature moves
 
 
 def bad_reason(index_dir: Path, name: str) -> str | None:

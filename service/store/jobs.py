@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress TEXT NOT NULL DEFAULT '{}', errors TEXT NOT NULL DEFAULT '[]',
     report TEXT, message TEXT, batch TEXT, builder_pid INTEGER, retry_of TEXT,
     created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0, cause TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 """
@@ -84,6 +84,8 @@ class JobStore:
         if "cancel_requested" not in columns:  # a jobs.sqlite from before cancelling
             conn.execute("ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL "
                          "DEFAULT 0")
+        if "cause" not in columns:  # from before the server started repairs itself
+            conn.execute("ALTER TABLE jobs ADD COLUMN cause TEXT")
         self._ready = True
 
     def create(self, kind: str, files: Sequence[dict[str, Any]] = (), full: bool = False,
@@ -118,6 +120,26 @@ class JobStore:
             return conn.execute(sql, params).fetchall()
         finally:
             conn.close()
+
+    def create_once(self, kind: str, full: bool, cause: str) -> tuple[dict[str, Any], bool]:
+        """The job started for `cause`, creating it unless one already exists (in any
+        state: a repair that failed is not retried in a loop). (job, whether it is new).
+        Every worker process may ask at once; the transaction lets exactly one create it."""
+        assert kind in KINDS
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT id FROM jobs WHERE cause = ? ORDER BY created_at "
+                               "LIMIT 1", (cause,)).fetchone()
+            created = row is None
+            job_id = uuid.uuid4().hex if created else row["id"]
+            if created:
+                conn.execute("INSERT INTO jobs (id, kind, status, full, cause, created_at) "
+                             "VALUES (?, ?, 'queued', ?, ?, ?)",
+                             (job_id, kind, int(full), cause, now()))
+            conn.execute("COMMIT")
+        job = self.get(job_id)
+        assert job is not None
+        return job, created
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM jobs WHERE id = ?", (job_id,))

@@ -37,7 +37,11 @@ class EmbeddedGeneration:
         self.name = path.name
         self.manifest = layout.read_manifest(path)
         layout.check_format(self.manifest)
-        # before mapping anything: a truncated file must not get as far as a query
+        # Before mapping anything: a truncated file must not get as far as a query. Reading
+        # a mapped page past a file's end is what kills a process with SIGBUS, so a file
+        # no shorter than the manifest says is exactly what mapping needs, at one stat a
+        # file. This is how a worker that gunicorn starts in place of one SIGBUS killed
+        # avoids the file that killed it (a checksum would read every byte at each load).
         layout.check_sizes(path, self.manifest)
         self._pool: queue.Queue[sqlite3.Connection] = queue.Queue()
         for _ in range(pool_size):

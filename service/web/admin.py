@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.indexing import uploads
 from service.indexing.job_runner import JobRunner, SubprocessBuild
+from service.indexing.self_repair import SelfRepair
 from service.indexing.uploads import StagedFile, UploadRejected
 from service.store import DiskFull, IndexNotReady
 from service.store.disk import check_room
@@ -41,6 +42,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     build = app.config["JOB_BUILDER"] or SubprocessBuild(app.config)
     runner = JobRunner(JobStore(index_dir), index_dir, build)
     app.extensions["plansearch_jobs"] = runner
+    # no usable generation left (damage): one full rebuild, queued by the server itself
+    app.extensions["plansearch"].repair = SelfRepair(runner, app.config["JOB_RUNNER_THREAD"])
     limiter.limit(app.config["RATE_LIMIT_ADMIN"])(api)
     app.register_blueprint(api)
     app.register_blueprint(page)

@@ -51,6 +51,8 @@ ADMIN_SCHEMAS: dict[str, Any] = {
                                                              "reason": {"type": "string"}}}},
         "message": NULLABLE_STRING, "report": {"type": ["object", "null"]},
         "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
+        # why the server queued this job itself (no usable index generation), else null
+        "cause": NULLABLE_STRING,
         "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
         "finished_at": NULLABLE_STRING}},
     "JobList": {"type": "object", "required": ["jobs"], "properties": {

@@ -4,19 +4,37 @@ page view."""
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
+from service.retrieval.live import LiveIndex
 from service.store import DocumentRecord, IndexNotReady
 
 blueprint = Blueprint("web", __name__)
 SQLITE_INT_LIMIT = 2 ** 63  # larger ids can't even be bound as SQLite parameters
+T = TypeVar("T")
 
 
 def searcher() -> Any:
     return current_app.extensions["plansearch"].searcher()
+
+
+def answered(work: Callable[[Any], T]) -> T:
+    """`work` on the live searcher, retried once on the fallback generation if it meets
+    damage, as the API's requests are (LiveIndex.answer)."""
+    live: LiveIndex = current_app.extensions["plansearch"]
+    return live.answer(work)
+
+
+def requested_chunks() -> list[int]:
+    """The `chunk` ids asked for (a merged passage has several), each one SQLite can bind."""
+    wanted = request.args.getlist("chunk", type=int)[:10]
+    if any(not 0 <= chunk_id < SQLITE_INT_LIMIT for chunk_id in wanted):
+        abort(400, description="chunk must be a chunk id (a whole number from 0 to 2**63 - 1)")
+    return wanted
 
 
 @blueprint.get("/")
@@ -33,7 +51,7 @@ def index() -> str:
 
 def corpus_file(doc_id: str) -> tuple[DocumentRecord, Path]:
     """The document's file, found by its server-side id; never a client-supplied path."""
-    document = searcher().generation.document(doc_id)
+    document = answered(lambda current: current.generation.document(doc_id))
     if document is None:
         abort(404)
     corpus = Path(current_app.config["CORPUS_DIR"]).resolve()
@@ -63,13 +81,14 @@ def document_file(doc_id: str) -> Any:
 
 @blueprint.get("/documents/<doc_id>")
 def reading_view(doc_id: str) -> str:
-    current = searcher()
+    wanted = requested_chunks()
+    return answered(lambda current: reading_page(current, doc_id, wanted))
+
+
+def reading_page(current: Any, doc_id: str, wanted: list[int]) -> str:
     document = current.generation.document(doc_id)
     if document is None:
         abort(404)
-    wanted = request.args.getlist("chunk", type=int)[:10]  # a merged passage has several
-    if any(not 0 <= chunk_id < SQLITE_INT_LIMIT for chunk_id in wanted):
-        abort(400, description="chunk must be a chunk id (a whole number from 0 to 2**63 - 1)")
     found = current.generation.chunks(wanted)
     chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     pages = []
@@ -86,12 +105,15 @@ def reading_view(doc_id: str) -> str:
 @blueprint.get("/documents/<doc_id>/pdf")
 def pdf_page_view(doc_id: str) -> str:
     """Page N of the original PDF, drawn by pdf.js, with the passage's boxes on it."""
-    current = searcher()
+    wanted = requested_chunks()
+    return answered(lambda current: pdf_page(current, doc_id, wanted))
+
+
+def pdf_page(current: Any, doc_id: str, wanted: list[int]) -> str:
     document = current.generation.document(doc_id)
     if document is None or not document.path.lower().endswith(".pdf"):
         abort(404)
     page = min(max(request.args.get("page", default=1, type=int), 1), max(document.pages, 1))
-    wanted = request.args.getlist("chunk", type=int)[:10]
     found = current.generation.chunks(wanted)
     chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     boxes = current.generation.chunk_boxes([chunk.id for chunk in chunks])

@@ -88,14 +88,14 @@ class MilvusStore:
     def open(self, name: str) -> MilvusGeneration:
         return MilvusGeneration(self.link, self.prefix, name, self.manifest(name))
 
-    def problem(self, name: str) -> str | None:
+    def problem(self, name: str, thorough: bool = False) -> str | None:
         """Why a generation can't be served, or None. An unreachable Milvus raises
         StoreUnavailable instead: that is no fault of the generation."""
         bad = self.bad(name)
         if bad is not None:
             return bad
         try:
-            self.open(name).verify()
+            self.open(name).verify(thorough)
         except StoreUnavailable:
             raise
         except IndexNotReady as error:
