@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import Limiter
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.indexing import uploads
@@ -22,18 +20,14 @@ from service.store.jobs import JobStore
 from service.web.access import require_admin
 from service.web.bodies import has_body, read_body
 from service.web.errors import ApiError
+from service.web.upload_form import flag, too_large_message, upload_metadata
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)
 
 MIB = 1024 * 1024
 INTAKE_LOCK = "intake.lock"  # beside jobs.lock, outside the corpus the builders read
-META_LIMITS = {"title": 300, "area": 120, "source_url": 2000, "publisher": 200,
-               "published": 40, "type": 40}
-# where werkzeug 3.1 raises RequestEntityTooLarge for each of its multipart limits
-FIELD_TOO_LARGE = {("multipart.py", "receive_data"), ("formparser.py", "parse")}
-TOO_MANY_PARTS = {("multipart.py", "next_event")}
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
 
 
 def init_app(app: Flask, limiter: Limiter) -> None:
@@ -112,24 +106,6 @@ def check_disk_room(upload_bytes: int | None = None) -> None:
     check_room(Path(current_app.config["INDEX_DIR"]), 0, reserve)
 
 
-def too_large_message(error: RequestEntityTooLarge, limit_mb: int) -> str:
-    """Which of werkzeug's three form limits refused the upload. It raises the same bare
-    exception for each, so the function that raised it tells them apart."""
-    frame = error.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    code = frame.tb_frame.f_code if frame is not None else None
-    raised_in = (Path(code.co_filename).name, code.co_name) if code else ("", "")
-    if raised_in in FIELD_TOO_LARGE and request.max_form_memory_size is not None:
-        return (f"a form field is larger than {request.max_form_memory_size:,} bytes; only "
-                "file parts may be that large (title, area and source_url are short); "
-                "nothing was written")
-    if raised_in in TOO_MANY_PARTS and request.max_form_parts is not None:
-        return (f"more than {request.max_form_parts:,} parts (files and fields) in one "
-                "upload; send the files in several requests; nothing was written")
-    return f"upload larger than {limit_mb} MiB (PLANSEARCH_MAX_UPLOAD_MB); nothing was written"
-
-
 def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str, str]
            ) -> tuple[Response, int]:
     """Answer duplicates from the index, write the rest and queue one job for them.
@@ -195,33 +171,6 @@ def indexed_by_sha256() -> dict[str, str]:
     except IndexNotReady:
         return {}  # nothing indexed yet, so nothing can be a duplicate
     return {d.sha256: d.id for d in generation.documents()}
-
-
-def upload_metadata(form: MultiDict[str, str], file_count: int) -> dict[str, str]:
-    meta = {}
-    for key, limit in META_LIMITS.items():
-        value = " ".join((form.get(key) or "").split())
-        if len(value) > limit:
-            raise ApiError(400, f"{key} must be at most {limit} characters", "invalid_metadata")
-        if value:
-            meta[key] = value
-    if "title" in meta and file_count > 1:
-        raise ApiError(400, "title applies to one file; upload the files separately",
-                       "invalid_metadata")
-    url = urlsplit(meta.get("source_url", "https://x"))
-    if url.scheme not in {"http", "https"} or not url.netloc:
-        raise ApiError(400, "source_url must be an http:// or https:// address",
-                       "invalid_metadata")
-    return meta
-
-
-def flag(value: Any, name: str) -> bool:
-    text = str(value if value is not None else "").strip().lower()
-    if isinstance(value, bool):
-        return value
-    if text not in TRUE | FALSE:
-        raise ApiError(400, f"{name} must be true or false", "invalid_parameter")
-    return text in TRUE
 
 
 def corpus_path(doc_id: str, corpus: Path) -> str | None:

@@ -138,30 +138,37 @@ def plausible_title(title: str) -> str | None:
     return title
 
 
+def read_pages(pdf: Any) -> tuple[list[RawPage], list[int], list[int], list[int]]:
+    """Every page's layout, one page at a time: (pages, scanned page numbers, pictured
+    page numbers, page numbers read as plain text)."""
+    raw_pages: list[RawPage] = []
+    scans, pictured, plain = [], [], []
+    try:
+        for number, page in enumerate(pdf.pages, start=1):
+            raw, degraded = read_raw_page(page, number)
+            raw_pages.append(raw)
+            if degraded:
+                plain.append(number)
+            if not raw.lines and not raw.tables and page.images:
+                pictured.append(number)
+                if is_scanned_page(page):
+                    scans.append(number)
+            # a page keeps every parsed object cached until closed: a 37-page
+            # vector-heavy brochure held 2 GB open, 145 MB closed page by page
+            page.close()
+    except ReadError:
+        raise
+    except Exception as error:  # damaged content streams surface only while reading
+        raise_if_out_of_memory(error)
+        raise ReadError(f"corrupt PDF content ({type(error).__name__}: {error})") from None
+    return raw_pages, scans, pictured, plain
+
+
 def read_pdf(path: Path, relative_path: str, max_pages: int = DEFAULT_MAX_PAGES) -> Document:
     with open_pdf(path) as pdf:
         if len(pdf.pages) > max_pages:
             raise ReadError(f"too many pages: {len(pdf.pages)} (limit {max_pages})")
-        raw_pages: list[RawPage] = []
-        scans, pictured, plain = [], [], []
-        try:
-            for number, page in enumerate(pdf.pages, start=1):
-                raw, degraded = read_raw_page(page, number)
-                raw_pages.append(raw)
-                if degraded:
-                    plain.append(number)
-                if not raw.lines and not raw.tables and page.images:
-                    pictured.append(number)
-                    if is_scanned_page(page):
-                        scans.append(number)
-                # a page keeps every parsed object cached until closed: a 37-page
-                # vector-heavy brochure held 2 GB open, 145 MB closed page by page
-                page.close()
-        except ReadError:
-            raise
-        except Exception as error:  # damaged content streams surface only while reading
-            raise_if_out_of_memory(error)
-            raise ReadError(f"corrupt PDF content ({type(error).__name__}: {error})") from None
+        raw_pages, scans, pictured, plain = read_pages(pdf)
         page_sizes = [(float(page.width), float(page.height)) for page in pdf.pages]
         labels = page_labels(pdf)
         info = pdf.metadata or {}
