@@ -11,12 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from service.areas import Gazetteer
-from service.retrieval import budget
+from service.retrieval import Searcher, SearchResult, budget
 from service.retrieval.answer import Answer, extractive_answer, highlight_quoted
 from service.retrieval.coverage import Coverage
 from service.retrieval.options import MAX_QUERY, Filters
 from service.retrieval.results import DocumentRef, Hit
-from service.retrieval.search import Searcher, SearchResult
 from service.store.keywords import STOPWORDS
 
 CONNECTIVE = re.compile(r"^\s*(?:and|also|but|so|then|ok(?:ay)?|what about|how about|same for|"
