@@ -15,7 +15,8 @@ from typing import Any
 from service.areas import Gazetteer
 from service.embedding.models import Embedder
 from service.indexing.build import build_index
-from service.retrieval.chat import Turn, standalone_query, verdict_answer
+from service.retrieval.chat import OneSearcher, Turn, answer
+from service.retrieval.options import Filters
 from service.retrieval.search import DEFAULT_MODE, Searcher, SearchOptions
 from service.store import open_store
 
@@ -162,20 +163,18 @@ def question_half(question: Question) -> str:
 
 def answer_outcomes(searcher: Searcher, questions: list[Question], k: int = 5
                     ) -> list[AnswerOutcome]:
-    """Ask each question as a one-turn chat, the way POST /api/chat does by default: the
-    coverage verdict may withhold the quotes, and passages from another area than the one
-    the question names are shown but never quoted."""
+    """Ask each question as a one-turn chat through the function POST /api/chat calls,
+    with its defaults: the coverage verdict may withhold the quotes, and passages from
+    another area than the one the question names are shown but never quoted."""
     outcomes = []
     for question in questions:
-        query = standalone_query([Turn("user", question.question)], searcher.gazetteer)
-        result = searcher.search(query, k, DEFAULT_MODE)
-        hits = result.hits
-        answer = verdict_answer(query, hits, result.coverage)
-        span = collapse(question.answer_hint)
+        chat = answer(OneSearcher(searcher), [Turn("user", question.question)], k,
+                      DEFAULT_MODE, Filters())
+        hits, text = chat.search_result.hits, chat.answer.text
         outcomes.append(AnswerOutcome(
-            question, span in collapse(answer.text),
+            question, collapse(question.answer_hint) in collapse(text),
             any(is_hit(question, hit.document.path, hit.text) for hit in hits[:5]),
-            len(answer.text.split()), answer.text))
+            len(text.split()), text))
     return outcomes
 
 

@@ -13,8 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from service.areas import Gazetteer
-from service.retrieval.chat import Turn, resolve_follow_ups
-from service.web.api import MAX_CONTEXT_QUESTIONS, chat_query, turns_that_matter
+from service.retrieval.chat import (
+    MAX_CONTEXT_QUESTIONS,
+    Turn,
+    answer,
+    chat_query,
+    resolve_follow_ups,
+    turns_that_matter,
+)
+from service.retrieval.options import DEFAULT_MODE, Filters
 from service.web.app import create_app
 
 FILLER = "urgent care waiting times in Gloucestershire hospitals "
@@ -35,6 +42,17 @@ def test_fifty_long_follow_ups_search_at_most_1000_characters(client: FlaskClien
     assert len(query) <= 1000
     # the newest question (its topic words, the place lifted out) comes first and survives
     assert query.startswith("urgent care waiting times hospitals urgent care")
+
+
+def test_the_chat_pipeline_trims_and_caps_for_every_caller(app: Flask) -> None:
+    """The view, the evaluator and this test call one function (issue 24), so the cap
+    holds wherever a chat is answered, not only behind POST /api/chat."""
+    turns = [Turn(m["role"], m["content"]) for m in abusive_messages()]
+    chat = answer(app.extensions["plansearch"], turns, 3, DEFAULT_MODE, Filters())
+    assert len(chat.query_used) <= 1000
+    assert chat.query_used.startswith("urgent care waiting times hospitals urgent care")
+    assert chat.search_result.query == chat.query_used
+    assert len(chat.search_result.hits) == 3
 
 
 def test_a_follow_up_and_its_place_are_cut_to_1000_characters() -> None:

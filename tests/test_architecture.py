@@ -90,6 +90,69 @@ def test_modules_and_functions_stay_small() -> None:
     assert too_long == []
 
 
+# What web may take from retrieval (issue 24): the one chat function, the search and the
+# types it serialises, the limits it validates against, the budget, the live index and the
+# reranker it configures. Any other name is retrieval logic, and a view that imports it is
+# assembling a pipeline that belongs in retrieval (as the chat view did before issue 24).
+WEB_FACE_OF_RETRIEVAL = {
+    "service.retrieval": {"DEFAULT_MODE", "MODES", "DocumentRef", "Filters", "Hit",
+                          "InvalidQuery", "LiveIndex", "SearchOptions", "SearchResult",
+                          "Searcher", "budget"},
+    "service.retrieval.budget": {"BudgetExceeded", "ServerBusy", "Slots"},
+    "service.retrieval.chat": {"ChatResult", "Turn", "answer"},
+    "service.retrieval.live": {"LiveIndex"},
+    "service.retrieval.options": {"DEFAULT_MODE", "MAX_K", "MAX_QUERY", "MODES", "Filters",
+                                  "InvalidQuery", "SearchOptions"},
+    "service.retrieval.rerank": {"CrossEncoderReranker"},
+    "service.retrieval.search": {"DEFAULT_MODE", "MODES", "Filters", "Searcher",
+                                 "SearchResult"},
+}
+ROOT = SERVICE.parent
+# the view modules: they hold validation and serialisation, nothing a test or script needs
+VIEW_MODULES = ("service.web.api", "service.web.admin", "service.web.pages")
+
+
+def retrieval_names(source: str) -> list[str]:
+    """Everything a module imports from retrieval, as `module.name` (or `module` for a
+    whole-module import)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names if a.name.startswith("service.retrieval")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "service.retrieval") and node.level == 0:
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def outside_the_face(source: str) -> list[str]:
+    return [name for name in retrieval_names(source)
+            if name.rpartition(".")[2] not in WEB_FACE_OF_RETRIEVAL.get(
+                name.rpartition(".")[0], set())]
+
+
+@pytest.mark.parametrize("path", sorted((SERVICE / "web").glob("*.py")), ids=lambda p: p.name)
+def test_web_takes_only_the_public_face_of_retrieval(path: Path) -> None:
+    assert outside_the_face(path.read_text()) == []
+
+
+def test_the_face_rule_catches_a_chat_assembled_in_the_view() -> None:
+    """The view as it was before issue 24: it imported the pipeline's steps."""
+    assembled = ("from service.retrieval.answer import highlight_quoted\n"
+                 "from service.retrieval.chat import Turn, resolve_follow_ups, verdict_answer\n")
+    assert outside_the_face(assembled) == ["service.retrieval.answer.highlight_quoted",
+                                           "service.retrieval.chat.resolve_follow_ups",
+                                           "service.retrieval.chat.verdict_answer"]
+
+
+def test_tests_and_scripts_never_import_a_view_module() -> None:
+    """Domain logic lives below web; the views only validate and serialise."""
+    users = [f"{p.relative_to(ROOT)}: {name}"
+             for folder in ("tests", "scripts") for p in sorted((ROOT / folder).rglob("*.py"))
+             for name in imported(p) if name.startswith(VIEW_MODULES)]
+    assert users == []
+
+
 @pytest.mark.parametrize("name", SUBPACKAGES)
 def test_each_subpackage_names_its_public_face(name: str) -> None:
     assert ast.get_docstring(ast.parse((SERVICE / name / "__init__.py").read_text()))

@@ -71,7 +71,8 @@ def test_explicit_area_filter_wins_over_the_named_place(searcher: Searcher) -> N
 
 
 def test_the_answer_quotes_the_seed_answers(searcher: Searcher) -> None:
-    # the evaluator's path is the chat's (verdict_answer); 34 of 35 today (BENCHMARKS.md)
+    # the evaluator asks through the chat's own function (retrieval.chat.answer); 34 of 35
+    # today (BENCHMARKS.md)
     outcomes = answer_outcomes(searcher, load_questions(SEED))
     found = [o for o in outcomes if o.shown]
     quoted = [o for o in found if o.answered]

@@ -1,16 +1,20 @@
 """Chat: turning a follow-up into a standalone query, and the answer the coverage
 verdict allows. No language model is involved: the answer (`answer.py`) is the best
-sentences, each cited."""
+sentences, each cited. `answer` is the whole pipeline, as POST /api/chat and the
+evaluator both run it."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from service.areas import Gazetteer
-from service.retrieval.answer import Answer, extractive_answer
+from service.retrieval import Searcher, SearchResult, budget
+from service.retrieval.answer import Answer, extractive_answer, highlight_quoted
 from service.retrieval.coverage import Coverage
-from service.retrieval.options import Filters
+from service.retrieval.options import MAX_QUERY, Filters
 from service.retrieval.results import DocumentRef, Hit
 from service.store.keywords import STOPWORDS
 
@@ -125,3 +129,90 @@ def verdict_answer(query: str, hits: list[Hit], coverage: Coverage | None) -> An
         return Answer(coverage.message or "", (), ())
     own_area = [replace(hit, sentences=()) if hit.other_area else hit for hit in hits]
     return extractive_answer(query, own_area)
+
+
+# A follow-up is resolved against the turns before it, back to the last question that
+# stood on its own; further back than this many questions adds nothing but cost.
+MAX_CONTEXT_QUESTIONS = 4
+
+
+def turns_that_matter(turns: list[Turn]) -> list[Turn]:
+    """From the last question that stands on its own (not a follow-up), and at most the
+    last MAX_CONTEXT_QUESTIONS questions: earlier turns can't change the query."""
+    questions = [i for i, turn in enumerate(turns) if turn.role == "user"]
+    start = questions[0]
+    for i in questions[1:]:
+        if not is_follow_up(turns[i].content):
+            start = i
+    start = max(start, questions[-MAX_CONTEXT_QUESTIONS:][0])
+    return turns[start:]
+
+
+def chat_query(turns: list[Turn], gazetteer: Gazetteer) -> Standalone:
+    """The standalone query, capped like a search query: each follow-up adds to it, so
+    the per-message limit alone doesn't bound what is searched."""
+    standalone = resolve_follow_ups(turns_that_matter(turns), gazetteer)
+    query = standalone.query
+    if len(query) <= MAX_QUERY:
+        return standalone
+    # the newest question comes first in a resolved follow-up, so it survives the cut
+    cut = query[:MAX_QUERY + 1]
+    return replace(standalone, query=cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY])
+
+
+T = TypeVar("T")
+
+
+class SearchesIndex(Protocol):
+    """What the chat needs of the index it answers from: a `LiveIndex`, or `OneSearcher`."""
+
+    @property
+    def gazetteer(self) -> Gazetteer: ...
+
+    def answer(self, work: Callable[[Searcher], T]) -> T: ...
+
+
+@dataclass(frozen=True)
+class OneSearcher:
+    """One searcher that never changes generation (the evaluator's index), shaped like a
+    `LiveIndex` for `answer`."""
+
+    searcher: Searcher
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The searcher's gazetteer, which resolves follow-ups."""
+        return self.searcher.gazetteer
+
+    def answer(self, work: Callable[[Searcher], T]) -> T:
+        """`work` on the searcher."""
+        return work(self.searcher)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """One chat turn answered: the search (its hits highlighting what the answer quotes),
+    the standalone query that was searched, and the answer."""
+
+    search_result: SearchResult
+    query_used: str
+    answer: Answer
+
+
+def answer(live: SearchesIndex, turns: list[Turn], k: int, mode: str, filters: Filters
+           ) -> ChatResult:
+    """Answer the last user turn of a validated conversation, as POST /api/chat does."""
+    standalone = chat_query(turns, live.gazetteer)
+    budget.checkpoint("resolving the follow-up")
+
+    def search(searcher: Searcher) -> SearchResult:
+        # a follow-up that moves to a new place never answers from the old one
+        narrowed = without_area(filters, searcher.documents, standalone.replaced_area)
+        return searcher.search(standalone.query, k, mode, narrowed)
+
+    result = live.answer(search)  # a damaged generation falls back and searches again
+    budget.checkpoint("search")
+    reply = verdict_answer(standalone.query, result.hits, result.coverage)
+    # the cards mark the sentences the answer quotes
+    result = replace(result, hits=highlight_quoted(result.hits, reply))
+    return ChatResult(result, standalone.query, reply)

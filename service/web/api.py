@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from service.retrieval import budget
-from service.retrieval.answer import highlight_quoted
-from service.retrieval.chat import (
-    Standalone,
-    Turn,
-    is_follow_up,
-    resolve_follow_ups,
-    verdict_answer,
-    without_area,
-)
+from service.retrieval.chat import Turn
+from service.retrieval.chat import answer as answer_chat
 from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
 from service.store import DocumentRecord
@@ -29,10 +21,6 @@ from service.web.health import health_report
 from service.web.openapi import openapi_spec
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
-
-# A follow-up is resolved against the turns before it, back to the last question that
-# stood on its own; further back than this many questions adds nothing but cost.
-MAX_CONTEXT_QUESTIONS = 4
 
 
 @blueprint.before_request
@@ -189,30 +177,6 @@ def check_messages(value: Any) -> list[Turn]:
     return turns
 
 
-def turns_that_matter(turns: list[Turn]) -> list[Turn]:
-    """From the last question that stands on its own (not a follow-up), and at most the
-    last MAX_CONTEXT_QUESTIONS questions: earlier turns can't change the query."""
-    questions = [i for i, turn in enumerate(turns) if turn.role == "user"]
-    start = questions[0]
-    for i in questions[1:]:
-        if not is_follow_up(turns[i].content):
-            start = i
-    start = max(start, questions[-MAX_CONTEXT_QUESTIONS:][0])
-    return turns[start:]
-
-
-def chat_query(turns: list[Turn], gazetteer: Any) -> Standalone:
-    """The standalone query, capped like a search query: each follow-up adds to it, so
-    the per-message limit alone doesn't bound what is searched."""
-    standalone = resolve_follow_ups(turns_that_matter(turns), gazetteer)
-    query = standalone.query
-    if len(query) <= MAX_QUERY:
-        return standalone
-    # the newest question comes first in a resolved follow-up, so it survives the cut
-    cut = query[:MAX_QUERY + 1]
-    return replace(standalone, query=cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_QUERY])
-
-
 @blueprint.post("/chat")
 def chat() -> Response:
     started = time.perf_counter()
@@ -222,21 +186,10 @@ def chat() -> Response:
         turns = check_messages(body.get("messages"))
         k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
         mode = check_mode(body.get("mode"))
-        standalone = chat_query(turns, live().gazetteer)
-        budget.checkpoint("resolving the follow-up")
-
-        def search(searcher: Searcher) -> SearchResult:
-            # a follow-up that moves to a new place never answers from the old one
-            narrowed = without_area(filters, searcher.documents, standalone.replaced_area)
-            return searcher.search(standalone.query, k, mode, narrowed)
-
-        result = live().answer(search)
-        budget.checkpoint("search")
-        answer = verdict_answer(standalone.query, result.hits, result.coverage)
-        result.hits = highlight_quoted(result.hits, answer)  # the cards mark what it quotes
-        payload = result_payload(result, started)
-        payload["query_used"] = standalone.query
-        payload["answer"] = answer.to_dict()
+        answered = answer_chat(live(), turns, k, mode, filters)
+        payload = result_payload(answered.search_result, started)
+        payload["query_used"] = answered.query_used
+        payload["answer"] = answered.answer.to_dict()
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 
