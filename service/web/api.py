@@ -12,7 +12,7 @@ from service.retrieval import budget
 from service.retrieval.chat import Turn
 from service.retrieval.chat import answer as answer_chat
 from service.retrieval.options import MAX_K, MAX_QUERY
-from service.retrieval.search import DEFAULT_MODE, MODES, Filters, Searcher, SearchResult
+from service.retrieval.search import DEFAULT_MODE, MODES, Filters, SearchResult
 from service.store import DocumentRecord
 from service.web.access import client_identity
 from service.web.bodies import read_body
