@@ -1,6 +1,7 @@
 """The one settings table: it drives the defaults, the environment overrides and the
-README's settings section (a test checks that every setting is documented). A few
-settings are objects rather than strings; only `create_app(config)` can pass those."""
+table in docs/operations.md's settings section (a test checks that every setting is
+documented). Two settings are objects rather than strings (from_env=False); only
+`create_app(config)` can pass those."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class Setting:
 
     @property
     def documented_as(self) -> str:
-        """The name the README's settings table gives it."""
+        """The name the settings table in docs/operations.md gives it."""
         return self.env if self.from_env else self.name
 
 

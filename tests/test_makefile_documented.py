@@ -1,4 +1,5 @@
-"""The README names every variable the Makefile reads from the command line or environment."""
+"""docs/development.md names every variable the Makefile reads from the command line or
+environment, and the README and docs name only targets the Makefile has."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def makefile_inputs(text: str) -> set[str]:
 
 
 def code_in(markdown: str) -> str:
-    """The README's code: fenced blocks and inline spans (which may wrap a line)."""
+    """A page's code: fenced blocks and inline spans (which may wrap a line)."""
     spans = [span for _, span in INLINE_CODE.findall(FENCE.sub("", markdown))]
     return " ".join(FENCE.findall(markdown) + spans)
 
@@ -30,16 +31,27 @@ def test_the_parser_finds_what_the_makefile_reads() -> None:
     assert makefile_inputs(text) == {"A", "ENV_A", "C"}
 
 
-def test_the_readme_code_is_found() -> None:
+def test_the_page_code_is_found() -> None:
     markdown = "Run `make run\nPORT=1`, ``C`D`` or\n```bash\nmake x A=1\n```\nnot B."
     assert re.findall(r"\b[A-Z]+\b", code_in(markdown)) == ["A", "PORT", "C", "D"]
 
 
-def test_every_makefile_variable_is_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_every_makefile_variable_is_in_the_development_page() -> None:
+    page = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
     inputs = makefile_inputs((ROOT / "Makefile").read_text(encoding="utf-8"))
     assert {"PY", "HOST", "PORT", "INDEX_DIR", "BENCH_ARGS", "PLANSEARCH_HOST"} <= inputs
     # named as code: `PORT` in a table, or `make axe AXE_VERSION=…` in a sentence
-    code = code_in(readme)
+    code = code_in(page)
     undocumented = {name for name in inputs if not re.search(rf"\b{name}\b", code)}
     assert undocumented == set()
+
+
+def test_every_make_target_the_docs_name_exists() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    declared = re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE)
+    assert declared is not None
+    phony = set(declared.group(1).split())
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    code = " ".join(code_in(page.read_text(encoding="utf-8")) for page in pages)
+    named = set(re.findall(r"\bmake ([a-z]+)\b", code))
+    assert named and named <= phony, sorted(named - phony)

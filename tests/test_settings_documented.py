@@ -1,4 +1,5 @@
-"""The README's settings section documents every setting in service.config.SETTINGS."""
+"""docs/operations.md's settings section documents every setting in service.config.SETTINGS,
+with the table's own help text, and nothing else."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ import pytest
 
 from service.config import SETTINGS, Setting, load_config
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
 
 @pytest.fixture(scope="module")
 def settings_section() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = OPERATIONS.read_text(encoding="utf-8")
     match = re.search(r"^## Settings\s*$(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
     if match is None:
-        pytest.fail("README.md has no '## Settings' section", pytrace=False)
+        pytest.fail("docs/operations.md has no '## Settings' section", pytrace=False)
     return match.group(1)
 
 
@@ -37,13 +38,20 @@ def test_setting_is_documented(settings_section: str, setting: Setting) -> None:
 def test_documented_help_matches_the_settings_table(settings_section: str,
                                                     setting: Setting) -> None:
     row = table_row(settings_section, setting)
-    # the README may set code in backticks where the table's help text does not
+    # the page may set code in backticks where the table's help text does not
     assert setting.help.replace("`", "") in row.replace("`", "")
 
 
 def test_no_documented_setting_is_stale(settings_section: str) -> None:
     documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", settings_section, re.MULTILINE))
     assert documented == {setting.documented_as for setting in SETTINGS}
+
+
+def test_the_programmatic_settings_are_named_as_such(settings_section: str) -> None:
+    programmatic = [setting.name for setting in SETTINGS if not setting.from_env]
+    assert programmatic == ["JOB_BUILDER", "JOB_RUNNER_THREAD"]
+    assert "The last two, `JOB_BUILDER` and `JOB_RUNNER_THREAD`, are" in \
+        " ".join(settings_section.split())
 
 
 def test_programmatic_settings_ignore_the_environment() -> None:

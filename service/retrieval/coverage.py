@@ -6,7 +6,7 @@ question: the passage's cosine similarity to the question, and the share of the
 question's topic words found in the passage; and of their product, since finding the
 topic's words counts for more in a passage that is also close in meaning ("weather" in
 an energy table is not a forecast). Its parameters live in
-`service/data/calibration.json`; `scripts/calibrate.py` fits them (see README).
+`service/data/calibration.json`; `scripts/calibrate.py` fits them (see docs/coverage.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The on-disk format of one embedded generation: its files, its SQLite schema and its
-manifest (README "On-disk format" describes them for people)."""
+manifest (docs/operations.md, "The index on disk", describes them for people)."""
 
 from __future__ import annotations
 
