@@ -60,6 +60,12 @@ def test_links_in_code_are_not_links() -> None:
     assert LINK.findall(prose(markdown)) == ["a.md", "d.png"]
 
 
+def test_the_readme_is_a_first_screen() -> None:
+    """The README stays short; the rest lives in docs/ (issue 24)."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 150
+
+
 def test_every_page_is_checked() -> None:
     names = {page.relative_to(ROOT).as_posix() for page in PAGES}
     assert {"README.md", "docs/using.md", "docs/api.md", "docs/operations.md",
