@@ -17,12 +17,12 @@ from service.retrieval.answer import (
     candidates,
     extractive_answer,
     highlight_quoted,
-    root,
     term_credits,
 )
 from service.retrieval.questions import holds_answer, question_type
 from service.retrieval.quotable import terms
 from service.retrieval.results import DocumentRef, Hit
+from service.text import root
 
 MARKER = re.compile(r"\s*\[\d+\]")
 

@@ -12,18 +12,19 @@ import pytest
 SERVICE = Path(__file__).resolve().parent.parent / "service"
 # which parts of `service` each part may import (besides itself)
 ALLOWED = {
-    "web": {"retrieval", "indexing", "store", "embedding", "config", "areas"},
-    "retrieval": {"store", "embedding", "config", "areas"},
-    "indexing": {"store", "embedding", "config", "areas"},
-    "store": {"config"},
+    "web": {"retrieval", "indexing", "store", "embedding", "text", "config", "areas"},
+    "retrieval": {"store", "embedding", "text", "config", "areas"},
+    "indexing": {"store", "embedding", "text", "config", "areas"},
+    "store": {"text", "config"},
     "embedding": {"config"},
-    "evaluation": {"retrieval", "indexing", "store", "embedding", "config", "areas"},
-    "abstention": {"evaluation", "retrieval", "config", "areas"},
+    "text": set(),  # the leaf every part reads words with: it imports nothing of the service
+    "evaluation": {"retrieval", "indexing", "store", "embedding", "text", "config", "areas"},
+    "abstention": {"evaluation", "retrieval", "text", "config", "areas"},
     "config": set(),
     "areas": set(),
     "__init__": {"web"},
 }
-SUBPACKAGES = ("web", "retrieval", "indexing", "store", "embedding")
+SUBPACKAGES = ("web", "retrieval", "indexing", "store", "embedding", "text")
 
 
 def modules() -> list[Path]:
@@ -60,6 +61,34 @@ def test_imports_flow_one_way(path: Path) -> None:
             if target != part and target not in ALLOWED[part]:
                 wrong.add(name)
     assert not wrong, f"{part} may not import {sorted(wrong)}"
+
+
+def test_text_imports_nothing_above_it() -> None:
+    """Issue 24: the text toolkit is a leaf that store and retrieval both stand on."""
+    above = [(str(p.relative_to(SERVICE)), name) for p in modules() if part_of(p) == "text"
+             for name in imported(p)
+             if name.startswith("service.") and name.split(".")[1] != "text"]
+    assert above == []
+
+
+def test_retrieval_reads_words_from_the_text_toolkit_not_the_store() -> None:
+    """Issue 24: retrieval no longer reaches into the store's keyword analysis."""
+    reaching = [(str(p.relative_to(SERVICE)), name) for p in modules()
+                if part_of(p) == "retrieval" for name in imported(p)
+                if name.startswith("service.store.keywords")]
+    assert reaching == []
+
+
+# the ideas service/text owns: a second definition elsewhere is a second meaning
+TEXT_IDEAS = {"WORD", "STOPWORDS", "GENERIC", "QUESTION_WORDS", "STEM", "ROOT_ENDING"}
+
+
+def test_words_stopwords_and_stems_are_defined_once() -> None:
+    defined = [(str(p.relative_to(SERVICE)), target.id) for p in modules()
+               if part_of(p) != "text" for node in ast.walk(ast.parse(p.read_text()))
+               if isinstance(node, ast.Assign) for target in node.targets
+               if isinstance(target, ast.Name) and target.id in TEXT_IDEAS]
+    assert defined == []
 
 
 def test_only_the_store_touches_sqlite() -> None:

@@ -16,7 +16,6 @@ from service.retrieval.coverage import (
     bundled_calibration,
     names_area,
     term_coverage,
-    topic_phrase,
     topic_terms,
     verdict,
 )
@@ -125,8 +124,6 @@ def test_topic_terms_leave_out_places_stopwords_and_generic_words() -> None:
     gazetteer = Gazetteer.load()
     assert topic_terms("what are Cornwall's plans for maternity services", gazetteer) == \
         {"mater"}
-    assert topic_phrase("Leeds mental health crisis plans", gazetteer) == \
-        "mental health crisis"
     assert term_coverage({"mater", "stroke"}, "Maternal health in the county") == 0.5
     assert term_coverage(set(), "anything") == 1.0
 

@@ -1,6 +1,6 @@
 """FTS5, tantivy and bm25s side by side: index time, query latency, memory and top-10
 overlap on synthetic chunks, and retrieval quality on the evaluation sets. Every engine
-indexes the same keywords.index_terms() text; each runs in its own process, so its
+indexes the same text.index_terms() text; each runs in its own process, so its
 memory is its own."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarking.measure import dir_size_mb, peak_rss_mb, percentiles, proc_memory_mb
 from service.store.keyword_index import KeywordIndex, KeywordSearcher, analyzer
-from service.store.keywords import PHRASES, expansions, index_terms, query_terms
+from service.text import PHRASES, expansions, index_terms, query_terms
 
 ENGINES = ("fts5", "tantivy", "bm25s")
 

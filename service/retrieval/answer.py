@@ -22,7 +22,7 @@ from service.retrieval.quotable import (
     terms,
 )
 from service.retrieval.results import Hit
-from service.store.keywords import index_terms, name_phrases, query_terms
+from service.text import index_terms, name_phrases, query_terms, root
 
 WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
 MAX_SENTENCES = 6
@@ -31,8 +31,7 @@ LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
 SHORTLIST = 20  # sentences, closest to the question first, that are scored in full
 PASSAGES = 5  # the sources shown under the answer
 KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
-ROOT_CREDIT = 0.5  # share of a term's weight earned by a word of the same root only
-ROOT_ENDING = 3  # letters an ending may add or change: "close"/"closure", "-ance"/"-ant"
+ROOT_CREDIT = 0.5  # share of a term's weight earned by a word of the same root only (stems.root)
 TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
 RANK_PENALTY = 0.03  # per source rank: fusion already weighed the passages
 SHORT_SENTENCE = 25  # words; longer sentences pay LENGTH_PENALTY per this many more
@@ -134,13 +133,6 @@ def names_asked(kind: str | None, named: list[str], text: str) -> bool:
         return True
     analysed = f" {index_terms(text)} " if named else ""  # analysed once, not per name
     return any(f" {name} " in analysed for name in named)
-
-
-def root(term: str) -> str | None:
-    """The leading letters a word of the same root shares with the term, if it has any."""
-    if len(term) <= 4 or term.isdigit():
-        return None
-    return term[:max(4, len(term) - ROOT_ENDING)]
 
 
 def term_credits(words: frozenset[str], roots: dict[str, str | None]) -> dict[str, float]:

@@ -16,18 +16,18 @@ from service.retrieval.answer import Answer, extractive_answer, highlight_quoted
 from service.retrieval.coverage import Coverage
 from service.retrieval.options import MAX_QUERY, Filters
 from service.retrieval.results import DocumentRef, Hit
-from service.store.keywords import STOPWORDS
+from service.text import QUESTION_WORDS, strip_places, topic_words
 
 CONNECTIVE = re.compile(r"^\s*(?:and|also|but|so|then|ok(?:ay)?|what about|how about|same for|"
                         r"and what about|and how about|what of|and for|and in)\b[\s,]*",
                         re.IGNORECASE)
 ANAPHORA = re.compile(r"\b(?:that|this|it|its|they|them|their|those|these|there|ones?)\b",
                       re.IGNORECASE)
-QUESTION_WORDS = STOPWORDS | {"much", "many", "cost", "costs"}
 # Pronouns that point back at the earlier topic ("how much will that cost?"), as opposed
 # to the place ("their workforce plans").
 REFERRING = re.compile(r"\b(?:that|this|it|those|these|they|them|ones?)\b", re.IGNORECASE)
-TOPIC_DROP = QUESTION_WORDS - {"plans", "plan"}  # "workforce plans" is the topic
+# "how much will it cost" asks about the topic's cost; "workforce plans" is the topic
+TOPIC_DROP = (QUESTION_WORDS | {"cost", "costs"}) - {"plans", "plan"}
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,6 @@ def is_follow_up(question: str) -> bool:
     words = question.split()
     return bool(CONNECTIVE.match(question)) or len(words) <= 3 or (
         len(words) <= 12 and bool(ANAPHORA.search(question)))
-
-
-def strip_places(text: str, gazetteer: Gazetteer) -> str:
-    for mention in sorted(gazetteer.find_mentions(text), key=lambda m: -m.start):
-        end = mention.end
-        if text[end:end + 2] in {"'s", "’s"}:
-            end += 2
-        text = text[:mention.start] + text[end:]
-    return " ".join(text.split())
-
-
-def topic_words(text: str) -> str:
-    words = re.findall(r"[\w&£'’/-]+", text)
-    return " ".join(w for w in words if w.lower().strip("'’") not in TOPIC_DROP)
 
 
 @dataclass(frozen=True)
@@ -85,15 +71,15 @@ def resolve_follow_ups(messages: list[Turn], gazetteer: Gazetteer) -> Standalone
             continue
         new_area = gazetteer.detect_query_area(question)
         old_area = gazetteer.detect_query_area(query)
-        old_topic = topic_words(strip_places(query, gazetteer))
+        old_topic = topic_words(strip_places(query, gazetteer), TOPIC_DROP)
         asked = without_connectives(question)
         own = strip_places(ANAPHORA.sub(" ", asked), gazetteer)
-        new_topic = bool(topic_words(own)) and not REFERRING.search(asked)
+        new_topic = bool(topic_words(own, TOPIC_DROP)) and not REFERRING.search(asked)
         place = new_area or old_area
         if new_topic:
-            parts = [topic_words(own) if new_area else own]
+            parts = [topic_words(own, TOPIC_DROP) if new_area else own]
         elif new_area:
-            parts = [topic_words(own), old_topic]
+            parts = [topic_words(own, TOPIC_DROP), old_topic]
         else:
             parts = [asked, old_topic]  # "how much will that cost?" needs the old topic
         topic = " ".join(p for p in parts if p)

@@ -13,32 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from service.areas import Gazetteer
-from service.store.keywords import STOPWORDS, synonym_groups
-
-WORD = re.compile(r"[^\W_]+", re.UNICODE)
-# Words so common in health-and-care plans that finding them says nothing about
-# whether a passage is on the question's topic.
-GENERIC = frozenset("""
-nhs health care services service people patients local area areas system systems
-programme programmes strategy priorities priority approach work working new improve
-improving support much many does going doing happen happening ics icb stp
-""".split()) | frozenset("""
-like best way ways good better make makes made get gets got use used using need needs
-know tell say take give find look want day days time times year years today tomorrow
-world first last long far away right high low old big small great little own other
-same different next early late young important few able thing things kind lot lots
-learn learning help start end part place put set show try turn keep let come came
-getting done gone goes went given giving taken taking making
-""".split())  # everyday English: it appears in any long document, whatever its subject
-STEM = 5  # leading letters compared, so "maternity" finds "maternal" and "plans" "plan"
+from service.text import GENERIC, STOPWORDS, WORD, stems, strip_places, synonym_stems, text_stems
 
 
 @dataclass(frozen=True)
@@ -73,51 +54,12 @@ def bundled_calibration() -> Calibration:
     return Calibration.from_dict(json.loads(raw))
 
 
-def stems(words: Iterable[str]) -> set[str]:
-    return {w[:STEM] for w in words}
-
-
 def topic_terms(query: str, gazetteer: Gazetteer) -> set[str]:
     """The question's topic words as stems: no places, stopwords or generic words."""
-    for mention in gazetteer.find_mentions(query):
-        query = query.replace(mention.matched, " ")
-    words = [w.lower() for w in WORD.findall(query)]
+    words = [w.lower() for w in WORD.findall(strip_places(query, gazetteer))]
     content = [w for w in words if w not in STOPWORDS and len(w) > 2 or w.isdigit()]
     specific = [w for w in content if w not in GENERIC]
     return stems(specific or content)
-
-
-def topic_phrase(query: str, gazetteer: Gazetteer) -> str:
-    """The question's topic as words to quote back: "Leeds mental health crisis plans"
-    -> "mental health crisis"."""
-    for mention in sorted(gazetteer.find_mentions(query), key=lambda m: -m.start):
-        end = mention.end + (2 if query[mention.end:mention.end + 2] in {"'s", "’s"} else 0)
-        query = query[:mention.start] + " " + query[end:]
-    words = re.findall(r"[\w&£'’/-]+", query)
-    return " ".join(w for w in words if w.lower() not in STOPWORDS | {"much", "many"})
-
-
-@lru_cache(maxsize=4096)
-def text_stems(text: str) -> frozenset[str]:
-    """A passage's word stems; cached, since the same passages come back again and again."""
-    return frozenset(stems(WORD.findall(text.lower())))
-
-
-@lru_cache(maxsize=1)
-def synonym_stems() -> dict[str, tuple[frozenset[str], ...]]:
-    """For each word stem of a synonym group (nhs_terms.json, as keyword search expands
-    them), the other phrasings of the group as stem sets: "staffing" is found in a
-    passage about the "workforce", "IFR" in one about "individual funding requests"."""
-    alternatives: dict[str, set[frozenset[str]]] = {}
-    for group in synonym_groups():
-        phrasings = [frozenset(stems(w for w in phrase.split() if w not in STOPWORDS))
-                     for phrase in group]
-        for phrasing in phrasings:
-            if len(phrasing) == 1:
-                (stem,) = phrasing
-                alternatives.setdefault(stem, set()).update(
-                    other for other in phrasings if other and other != phrasing)
-    return {stem: tuple(others) for stem, others in alternatives.items()}
 
 
 def term_coverage(terms: set[str], text: str) -> float:

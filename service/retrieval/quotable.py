@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from service.store.keywords import STOPWORDS, WORD, normalise
+from service.text import STOPWORDS, WORD, normalise
 
 LONG_LINE = 10  # words in an unpunctuated line that still reads as a sentence
 
@@ -22,7 +22,7 @@ NAME_LINE = re.compile(r"^(?:From |By )?(?:(?:Dr|Professor|Prof|Mr|Mrs|Ms|Cllr|S
                        r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2},\s|"
                        r"\b(?:Trust|Council|University|CCG|Board|Partnership|Foundation|"
                        r"Commission|Authority)$")
-SPECIAL = re.compile(r"[&£/\-–]")  # the characters keywords.normalise rewrites around
+SPECIAL = re.compile(r"[&£/\-–]")  # the characters text.normalise rewrites around
 # a sentence opening with one of these leans on the one before it
 DANGLING = re.compile(r"^(?:This|That|These|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
                       r"The latter|The former|Both|Also|However|Therefore|Thus|In addition|"

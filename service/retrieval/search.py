@@ -19,7 +19,6 @@ from service.retrieval.coverage import (
     bundled_calibration,
     names_area,
     term_coverage,
-    topic_phrase,
     topic_terms,
     verdict,
 )
@@ -36,6 +35,7 @@ from service.retrieval.quotable import is_name_line, is_statement
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
 from service.store.records import SentenceVectors
+from service.text import topic_phrase
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
            "SearchResult", "Searcher"]

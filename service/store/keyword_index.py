@@ -13,7 +13,7 @@ from typing import Any
 
 import tantivy
 
-from service.store.keywords import PHRASES, expansions, index_terms, query_terms
+from service.text import PHRASES, expansions, index_terms, query_terms
 
 ID, TERMS = "id", "terms"
 ANALYZER = "plansearch_en"
@@ -38,7 +38,7 @@ def schema() -> tantivy.Schema:
 
 
 def analyzer() -> tantivy.TextAnalyzer:
-    """The text is normalised and split by keywords.index_terms already; the English
+    """The text is normalised and split by text.index_terms already; the English
     stemmer makes "planning" match "plans", as FTS5's porter tokenizer did."""
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()) \
         .filter(tantivy.Filter.stemmer("english")).build()

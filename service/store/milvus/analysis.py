@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from service.store.keywords import PHRASES, WORD, expansions, index_terms, query_terms
 from service.store.milvus.stemming import porter
+from service.text import PHRASES, WORD, expansions, index_terms, query_terms
 
 
 @dataclass(frozen=True)
