@@ -123,9 +123,9 @@ class MilvusStore(backend_base.BackendBase):
         """Check the new generation, record it, then switch the alias to it: the one
         step readers see. One that fails raises IndexNotReady and is never live."""
         staging = staged(writer)
-        generation = MilvusGeneration(self.link, self.prefix, staging.name, staging.manifest)
-        try:
-            generation.verify(thorough=True)
+        try:  # opening counts the collections too: a missing one fails it, as verifying
+            MilvusGeneration(self.link, self.prefix, staging.name, staging.manifest
+                             ).verify(thorough=True)
         except IndexNotReady as error:
             raise IndexNotReady(f"the new generation failed verification, so it was not "
                                 f"published: {error}") from None
