@@ -17,7 +17,16 @@ from milvus_helpers import lite_store
 
 from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
-from service.store import EmbeddedStore, IndexNotReady, IndexWriter, Store, layout
+from service.store import (
+    EmbeddedStore,
+    GenerationUnreadable,
+    GenerationWalk,
+    IndexNotReady,
+    IndexWriter,
+    Store,
+    layout,
+    serving_order,
+)
 from service.store.milvus import MilvusStore
 
 DOCS = {
@@ -207,3 +216,28 @@ def test_a_damaged_generation_raises_the_interfaces_error(
     assert type(raised.value).__module__.startswith("service.store")
     assert store.problem("gen-000002") is not None and store.problem("gen-000001") is None
     assert store.newest_good() == "gen-000001" and store.bad("gen-000002") is not None
+
+
+def test_the_generation_policy_marks_damage_bad_but_not_an_unreadable_generation(
+        backend: Backend, tmp_path: Path, fake_embedder: Any) -> None:
+    """The one walk a server, a build and pruning share: a generation that can't be
+    opened for a reason outside its data is passed over but not marked bad, and is not
+    damage a rebuild would repair; a damaged one is marked bad on the way."""
+    store = backend.store
+    two_generations(backend, tmp_path / "corpus", fake_embedder)
+
+    def busy(name: str) -> str:
+        if name == "gen-000002":
+            raise GenerationUnreadable("too many open files")
+        return name
+
+    walk = GenerationWalk(store, busy)
+    assert list(walk.good(serving_order(store, "gen-000002", None))) == [
+        ("gen-000001", "gen-000001")]
+    assert (walk.failures, walk.damaged) == (["gen-000002: too many open files"], False)
+    assert store.bad("gen-000002") is None
+    backend.damage("gen-000002")
+    walk = GenerationWalk(store, lambda name: store.open(name).verify())
+    assert [name for name, _ in walk.good(serving_order(store, "gen-000002", "gen-000001"))] \
+        == []  # nothing newer than what is served loads
+    assert walk.damaged and store.bad("gen-000002") == walk.failures[0].split(": ", 1)[1]
