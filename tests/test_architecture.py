@@ -91,9 +91,21 @@ def test_words_stopwords_and_stems_are_defined_once() -> None:
     assert defined == []
 
 
-def test_only_the_store_touches_sqlite() -> None:
+@pytest.mark.parametrize("engine", ["sqlite3", "faiss"])
+def test_only_the_store_touches_its_engines(engine: str) -> None:
+    """Each backend turns its engines' errors into the store interface's, and keeps their
+    settings (issue 24): nothing above the store imports them."""
     users = [str(p.relative_to(SERVICE)) for p in modules()
-             if part_of(p) != "store" and any(n.split(".")[0] == "sqlite3" for n in imported(p))]
+             if part_of(p) != "store" and any(n.split(".")[0] == engine for n in imported(p))]
+    assert users == []
+
+
+def test_nothing_above_the_store_names_an_engine_error() -> None:
+    """Not even through the store's face: `service.store.DatabaseError` was sqlite3's."""
+    names = {"DatabaseError", "LOAD_ERRORS"}
+    users = [f"{p.relative_to(SERVICE)}: {name}" for p in modules() if part_of(p) != "store"
+             for name in imported(p) if name.startswith("service.store")
+             and name.rpartition(".")[2] in names]
     assert users == []
 
 

@@ -1,6 +1,7 @@
 """The Milvus backend on Milvus Lite in tmp_path: the bundled corpus built on both
-backends gives the same documents, chunks, vectors and rankings; incremental builds,
-deletes, the alias swap, rollback, pruning, and kill -9 during a build."""
+backends gives the same documents, chunks, vectors, rankings and first passages; the
+alias swap, dropped collections, HNSW, and kill -9 during a build. What every backend
+does (builds, rollback, pruning, bad generations) is in test_store_contract."""
 
 from __future__ import annotations
 
@@ -112,23 +113,38 @@ def test_keyword_search_ranks_alike(both: tuple[IndexReader, IndexReader]) -> No
     assert milvus.keyword_query("the of and") is None is embedded.keyword_query("the of and")
 
 
+@pytest.mark.parametrize("k", [3, 5])
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
 def test_search_gives_the_same_first_passage(both: tuple[IndexReader, IndexReader],
-                                             embedder: Any, mode: str) -> None:
+                                             embedder: Any, mode: str, k: int) -> None:
     embedded, milvus = both
     searchers = [Searcher(g, embedder, Gazetteer.load()) for g in (embedded, milvus)]
     for question in QUESTIONS:
-        # k=5, the API's default: which neighbours merge into the first passage depends on
-        # the window k gives, and at k=3 Gloucestershire's third place is a near tie (0.01
-        # of BM25) between a neighbour of the first passage and another chunk, which the
-        # two BM25 implementations break differently since the embedded store moved to
-        # tantivy
-        first = [s.search(question, k=5, mode=mode).hits[0] for s in searchers]
+        # which neighbours merge into the first passage depends on the window k gives
+        first = [s.search(question, k=k, mode=mode).hits[0] for s in searchers]
         assert first[1].chunk_ids == first[0].chunk_ids, question
         assert first[1].text == first[0].text
     filtered = [s.search("urgent care", k=3, filters=Filters(areas=("Gloucestershire",))).hits
                 for s in searchers]
     assert [h.chunk_ids for h in filtered[1]] == [h.chunk_ids for h in filtered[0]]
+
+
+def test_the_missions_question_opens_with_urgent_care_on_both_stores(
+        both: tuple[IndexReader, IndexReader], embedder: Any) -> None:
+    """Issue 24: Milvus Lite used to open with "The 30,000 'Place based' model" at the
+    same 0.558, without the urgent-care passage in its top 3. Its queries left out words
+    in half the chunks or more ("care"), as FTS5 weighed them at ~0; tantivy counts them,
+    so Milvus scored a chunk lower than the embedded store did, and the urgent-care
+    passage's neighbour overtook it by 0.001 and merged into the first passage."""
+    embedded, milvus = both
+    hits = [Searcher(g, embedder, Gazetteer.load()).search(GLOUCESTERSHIRE, k=3).hits
+            for g in (embedded, milvus)]
+    assert [h.chunk_ids for h in hits[1]] == [h.chunk_ids for h in hits[0]]
+    assert [h.score for h in hits[1]] == pytest.approx([h.score for h in hits[0]], abs=1e-3)
+    for found in hits:
+        assert found[0].text.startswith("Urgent care services")
+    query = milvus.keyword_query(GLOUCESTERSHIRE)
+    assert query is not None and "care" in query.tokens.split()  # type: ignore[attr-defined]
 
 
 def write_corpus(folder: Path, documents: dict[str, str]) -> None:
@@ -144,36 +160,25 @@ DOCS = {
 }
 
 
-def test_incremental_builds_delete_rollback_and_prune(tmp_path: Path, fake_embedder: Any
-                                                     ) -> None:
+def test_the_alias_names_the_live_collections_and_builds_leave_none_behind(
+        tmp_path: Path, fake_embedder: Any) -> None:
+    """Milvus's side of the store contract (test_store_contract): a rollback is one alias
+    switch, and a cancelled build's collections and pruned generations' are dropped."""
     corpus = tmp_path / "corpus"
     write_corpus(corpus, DOCS)
     with lite_store(tmp_path) as store:
-        first = build_index(corpus, store, fake_embedder)
-        assert (first.generation, sorted(first.added)) == ("gen-000001", sorted(DOCS))
-        one = store.open("gen-000001")
-        kept = {d.id: d for d in one.documents()}["planned-txt"]
-        (corpus / "urgent.txt").write_text("# Urgent care\n\nZebra crossings near schools.\n")
-        (corpus / "mental.txt").unlink()
+        build_index(corpus, store, fake_embedder)
         write_corpus(corpus, {"new.txt": "# Ferries\n\nIsle of Wight ferry patients.\n"})
-        second = build_index(corpus, store, fake_embedder)
-        assert (second.generation, second.added, second.updated, second.removed) == (
-            "gen-000002", ["new.txt"], ["urgent.txt"], ["mental.txt"])
-        assert second.embedded_chunks == 2  # the unchanged document was copied, not embedded
-        two = store.open("gen-000002")
-        assert {d.id for d in two.documents()} == {"planned-txt", "urgent-txt", "new-txt"}
-        assert {d.id: d for d in two.documents()}["planned-txt"] == kept
-        assert two.keyword(two.keyword_query("zebra crossings"), 1)  # type: ignore[arg-type]
-        assert not two.keyword(two.keyword_query("crisis cafes"), 3)  # type: ignore[arg-type]
-        assert two.pages("mental-txt") == [] and one.pages("mental-txt")
-        assert (store.current(), store.published()) == ("gen-000002", ["gen-000002",
-                                                                        "gen-000001"])
-        store.point_to("gen-000001")  # rollback: one alias switch
-        assert store.current() == "gen-000001" and store.signature() == "plansearch_g000001_chunks"
+        with pytest.raises(BuildCancelled):
+            build_index(corpus, store, fake_embedder, cancelled=lambda: True)
+        assert not [n for n in store.link.client().list_collections() if "g000002" in n]
+        assert build_index(corpus, store, fake_embedder).generation == "gen-000002"
+        store.point_to("gen-000001")
+        assert store.signature() == "plansearch_g000001_chunks"
         store.point_to("gen-000002")
+        assert store.signature() == "plansearch_g000002_chunks"
         (corpus / "new.txt").unlink()
         assert build_index(corpus, store, fake_embedder).generation == "gen-000003"
-        assert store.published() == ["gen-000003", "gen-000002"]  # gen-000001 was pruned
         names = store.link.client().list_collections()
         assert not [n for n in names if n.startswith("plansearch_g000001")]
 
@@ -194,28 +199,6 @@ def test_a_large_generation_gets_an_hnsw_index(tmp_path: Path, fake_embedder: An
         vector = fake_embedder.embed_query("urgent treatment centres")
         exact = generation.similarities(vector, range(1, generation.chunk_count + 1))
         assert generation.dense(vector, 1)[0][0] == max(exact, key=exact.__getitem__)
-
-
-def test_bad_generations_and_failed_builds(tmp_path: Path, fake_embedder: Any) -> None:
-    corpus = tmp_path / "corpus"
-    write_corpus(corpus, DOCS)
-    with lite_store(tmp_path) as store:
-        build_index(corpus, store, fake_embedder)
-        write_corpus(corpus, {"new.txt": "# Ferries\n\nIsle of Wight ferry patients.\n"})
-        with pytest.raises(BuildCancelled):
-            build_index(corpus, store, fake_embedder, cancelled=lambda: True)
-        assert store.current() == "gen-000001"
-        assert not [n for n in store.link.client().list_collections() if "g000002" in n]
-        assert build_index(corpus, store, fake_embedder).generation == "gen-000002"
-        assert store.problem("gen-000002") is None
-        store.mark_bad("gen-000002", "damaged for the test")
-        assert store.bad("gen-000002") == "damaged for the test"
-        assert store.newest_good() == "gen-000001"
-        write_corpus(corpus, {"more.txt": "# Buses\n\nPatient transport by bus.\n"})
-        report = build_index(corpus, store, fake_embedder)  # rebuilt from the good one
-        assert report.generation == "gen-000003" and report.warnings
-        assert {d.path for d in store.open("gen-000003").documents()} == \
-            {*DOCS, "new.txt", "more.txt"}
 
 
 def test_kill_9_during_a_build_leaves_the_alias_serving(tmp_path: Path, embedder: Any) -> None:

@@ -26,7 +26,7 @@ from service.indexing.chunking import (
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError, document_id
 from service.indexing.pipeline import read_and_embed, reader_for
-from service.indexing.plan import ChangePlan, good_base, plan_build
+from service.indexing.plan import ChangePlan, plan_build
 from service.store import (
     DocumentRecord,
     FailureRecord,
@@ -34,6 +34,7 @@ from service.store import (
     NewChunk,
     PageRecord,
     Store,
+    build_base,
     open_store,
 )
 
@@ -122,7 +123,7 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     report = BuildReport()
     with store.build_lock():
         current = store.current()
-        base, damage = good_base(store, current)
+        base, damage = build_base(store, current)
         if damage is not None:
             report.warnings.append(f"the live index was damaged: {damage}")
         plan = plan_build(store, corpus_dir, embedder, settings, full, base)
@@ -290,8 +291,7 @@ def manifest_for(embedder: Embedder, settings: ChunkSettings, counts: dict[str, 
     import pdfplumber
 
     return {
-        "model": embedder.name,
-        "dimension": embedder.dimension,
+        "model": embedder.name, "dimension": embedder.dimension,
         "max_seq_length": embedder.max_seq_length,
         "chunker": settings.as_dict(),
         "counts": counts,

@@ -9,7 +9,7 @@ from pathlib import Path
 from service.embedding import Embedder
 from service.indexing.chunking import ChunkSettings
 from service.indexing.corpus import CorpusFile, scan_corpus
-from service.store import LOAD_ERRORS, DocumentRecord, FailureRecord, IndexNotReady, Store
+from service.store import DocumentRecord, FailureRecord, IndexNotReady, Store
 from service.store.layout import FORMAT_VERSION
 
 
@@ -94,22 +94,8 @@ def base_contents(store: Store, name: str
     try:
         return ({d.path: d for d in generation.documents()},
                 {f.path: f for f in generation.failures()})
-    except LOAD_ERRORS as error:
+    except IndexNotReady as error:  # each backend's own errors arrive as this
         raise IndexNotReady(f"{name}: {error}") from None
     finally:
         generation.close()
 
-
-def good_base(store: Store, current: str | None) -> tuple[str | None, str | None]:
-    """(the generation to build on, what was wrong with the live one). A damaged live
-    generation is marked bad; the newest good one replaces it as the base, and CURRENT
-    moves only when the build publishes (or, with nothing to build, to that base)."""
-    problem = store.problem(current) if current is not None else None
-    if current is None or problem is None:
-        return current, None
-    if store.bad(current) is None:
-        store.mark_bad(current, problem)
-    older = store.newest_good(exclude=current)
-    if older is None:
-        return None, f"{problem}; no older generation loads, so everything was rebuilt"
-    return older, f"{problem}; rolled back to {older} and rebuilt from it"

@@ -13,13 +13,13 @@ from service.embedding import Embedder
 from service.retrieval.options import SearchOptions
 from service.retrieval.search import Searcher
 from service.store import (
-    LOAD_ERRORS,
-    DatabaseError,
-    IncompatibleIndex,
+    GenerationWalk,
     IndexNotReady,
     Store,
     StoreUnavailable,
     check_model,
+    serving_order,
+    tune_for_serving,
 )
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,7 @@ REPAIR_HINT = "run `make index` (or `python scripts/build_index.py --full` to re
 class LiveIndex:
     def __init__(self, store: Store, embedder: Embedder, options: SearchOptions | None = None,
                  reranker: Any = None, query_cache_size: int = 1024) -> None:
-        import faiss
-
-        # one query at a time per thread: OpenMP threads only contend (4x slower measured)
-        faiss.omp_set_num_threads(1)
+        tune_for_serving()
         self.store = store
         self.embedder = embedder
         self.gazetteer = Gazetteer.load()
@@ -151,37 +148,13 @@ class LiveIndex:
 
     def _try_generations(self, current: str, serving: str | None) -> tuple[list[str], bool]:
         """Load the newest loadable generation newer than `serving`, marking damaged ones
-        bad. Returns why the others failed, and whether every failure was damage (which a
-        full rebuild repairs; an incompatible model is the configuration's fault)."""
-        candidates = [current] + [name for name in self.store.published() if name != current]
-        failures, damaged = [], True
-        for name in candidates:
-            if name == serving:
-                break  # nothing newer loads: keep serving what we have
-            bad = self.store.bad(name)
-            if bad is not None:
-                failures.append(f"{name}: {bad}")
-                continue
-            try:
-                self._searcher = self._load(name)
-            except StoreUnavailable:
-                raise  # no fault of the generation: never mark it bad for this
-            except IncompatibleIndex as error:
-                failures.append(f"{name}: {error}")
-                damaged = False
-                if name == current:
-                    break  # an older generation would be just as incompatible
-                continue
-            except LOAD_ERRORS as error:
-                failures.append(f"{name}: {error}")
-                if isinstance(error, IndexNotReady | DatabaseError):  # the files, not us
-                    self.store.mark_bad(name, str(error))
-                else:
-                    damaged = False
-                    log.error("cannot load index generation %s: %s", name, error)
-                continue
-            break
-        return failures, damaged
+        bad (the store's one generation policy). Returns why the others failed, and
+        whether every failure was damage (which a full rebuild repairs)."""
+        walk = GenerationWalk(self.store, self._load)
+        found = next(walk.good(serving_order(self.store, current, serving)), None)
+        if found is not None:
+            self._searcher = found[1]
+        return walk.failures, walk.damaged
 
     def _repaired(self, current: str) -> str | None:
         """What the repair hook did about an unusable CURRENT; asked once per CURRENT, as
@@ -191,7 +164,7 @@ class LiveIndex:
         if self._repair_note is None or self._repair_note[0] != current:
             try:
                 self._repair_note = (current, self.repair(current))
-            except (OSError, DatabaseError) as error:  # e.g. a full disk: the 503 still answers
+            except OSError as error:  # e.g. a full disk: the 503 still answers
                 log.exception("could not start a repair of %s", current)
                 return f"starting a repair failed ({error})"
         return self._repair_note[1]

@@ -8,10 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from service.config import load_config
+from service.store import vector_index
 from service.store.disk import DiskFull
-from service.store.embedded import LOAD_ERRORS, EmbeddedStore
-from service.store.interface import IndexReader, IndexWriter, KeywordQuery, Store
-from service.store.layout import DatabaseError, check_model
+from service.store.embedded import EmbeddedStore
+from service.store.generation_policy import GenerationWalk, build_base, serving_order
+from service.store.interface import (
+    GenerationUnreadable,
+    IndexReader,
+    IndexWriter,
+    KeywordQuery,
+    Store,
+)
+from service.store.layout import check_model
 from service.store.records import (
     BuildLocked,
     ChunkBox,
@@ -28,13 +36,18 @@ from service.store.records import (
 )
 
 __all__ = [
-    "LOAD_ERRORS", "BuildLocked", "ChunkBox", "ChunkRow", "DatabaseError", "DiskFull",
-    "DocumentRecord", "EmbeddedStore",
-    "FailureRecord", "IncompatibleIndex", "IndexNotReady", "IndexReader", "IndexWriter",
-    "InvalidKeywordQuery", "KeywordQuery", "NewChunk", "PageRecord", "Ranked", "Store",
-    "StoreUnavailable",
-    "check_model", "open_store",
+    "BuildLocked", "ChunkBox", "ChunkRow", "DiskFull", "DocumentRecord", "EmbeddedStore",
+    "FailureRecord", "GenerationUnreadable", "GenerationWalk", "IncompatibleIndex",
+    "IndexNotReady", "IndexReader", "IndexWriter", "InvalidKeywordQuery", "KeywordQuery",
+    "NewChunk", "PageRecord", "Ranked", "Store", "StoreUnavailable",
+    "build_base", "check_model", "open_store", "serving_order", "tune_for_serving",
 ]
+
+
+def tune_for_serving() -> None:
+    """Set the index libraries up for a server, which answers one query per request
+    thread (the engines' own settings stay in their modules)."""
+    vector_index.one_query_per_thread()
 
 
 def open_store(index_dir: str | Path, settings: Mapping[str, Any] | None = None) -> Store:

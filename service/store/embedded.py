@@ -7,22 +7,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from service.store import generations, layout
-from service.store.interface import IndexWriter, good_generations
+from service.store import backend_base, generations, layout
+from service.store.generation_policy import good_generations
+from service.store.interface import IndexWriter
 from service.store.reader import EmbeddedGeneration
 from service.store.records import IncompatibleIndex, IndexNotReady
 from service.store.writer import StagingGeneration
 
 log = logging.getLogger(__name__)
-
-# what a damaged generation raises while loading or verifying
-LOAD_ERRORS = (IndexNotReady, OSError, RuntimeError, layout.DatabaseError)
 
 
 def verification_problem(folder: Path, thorough: bool = False,
@@ -30,11 +27,11 @@ def verification_problem(folder: Path, thorough: bool = False,
     """Why the generation in `folder` fails to load or verify, or None."""
     try:
         generation = EmbeddedGeneration(folder)
-    except (*LOAD_ERRORS, IncompatibleIndex) as error:
+    except (IndexNotReady, IncompatibleIndex) as error:
         return str(error)
     try:
         generation.verify(thorough, trusted)
-    except LOAD_ERRORS as error:
+    except IndexNotReady as error:
         return str(error)
     finally:
         generation.close()
@@ -42,12 +39,10 @@ def verification_problem(folder: Path, thorough: bool = False,
 
 
 def staged(writer: IndexWriter) -> StagingGeneration:
-    if not isinstance(writer, StagingGeneration):
-        raise TypeError(f"not a writer of the embedded store: {writer!r}")
-    return writer
+    return backend_base.staged(writer, StagingGeneration, "embedded store")
 
 
-class EmbeddedStore:
+class EmbeddedStore(backend_base.BackendBase):
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
 
@@ -92,16 +87,7 @@ class EmbeddedStore:
         log.error("index generation %s marked bad: %s", name, reason)
         generations.mark_bad(self.index_dir, name, reason)
 
-    def newest_good(self, exclude: str | None = None) -> str | None:
-        """The newest generation that verifies (marking bad the newer ones that don't)."""
-        return next(good_generations(self, exclude), None)
-
     # --- writing ------------------------------------------------------------------------
-    @contextmanager
-    def build_lock(self) -> Iterator[None]:
-        with generations.build_lock(self.index_dir):
-            yield
-
     def begin(self, base: str | None, dimension: int) -> StagingGeneration:
         """A staging generation: a copy of `base`, or empty. Call under the build lock."""
         number = generations.next_generation_number(self.index_dir)

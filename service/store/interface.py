@@ -4,7 +4,7 @@ names a file, a table or a SQL type."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -15,11 +15,24 @@ from service.store.records import (
     ChunkRow,
     DocumentRecord,
     FailureRecord,
+    IndexNotReady,
     NewChunk,
     PageRecord,
     Ranked,
     SentenceVectors,
 )
+
+
+# The errors every backend raises, whatever its engine: each turns its own (SQLite's,
+# FAISS's, the OS's, Milvus's) into these at its boundary, so nothing above the store
+# names an engine. IndexNotReady (a generation can't be served: its data is damaged or
+# missing, and it is marked bad), StoreUnavailable (the server can't be reached: retry,
+# never mark anything bad) and IncompatibleIndex (another model or format) are in
+# `records`; this one is for the rest.
+class GenerationUnreadable(IndexNotReady):
+    """A generation could not be opened for a reason that says nothing about its data
+    (too many open files, a permission, a library's own failure): it is not marked bad,
+    and no rebuild would help."""
 
 
 class KeywordQuery(Protocol):
@@ -97,16 +110,3 @@ class Store(Protocol):
     def prune(self, fallbacks: int = 1) -> list[str]: ...
     def state(self) -> dict[str, Any]: ...  # for health: the backend and its connection
 
-
-def good_generations(store: Store, exclude: str | None = None) -> Iterator[str]:
-    """Published generations, newest first, that are not marked bad and verify now; one
-    that fails verification is marked bad on the way. Both backends' `newest_good` and
-    `prune` walk this."""
-    for name in store.published():
-        if name == exclude or store.bad(name):
-            continue
-        problem = store.problem(name)
-        if problem is None:
-            yield name
-        else:
-            store.mark_bad(name, problem)

@@ -36,6 +36,12 @@ JSON_COLUMNS = ("files", "progress", "errors", "report")
 UNREADABLE_ON_FULL_DISK = {10, 13, 14}  # SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
 
 
+class JobsUnwritable(OSError):
+    """jobs.sqlite refused a write for a reason other than space (damaged, or locked past
+    the timeout): an OSError, like DiskFull, so callers above the store that cope with
+    the disk's refusals cope with this too, without naming SQLite."""
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -126,18 +132,21 @@ class JobStore:
         state: a repair that failed is not retried in a loop). (job, whether it is new).
         Every worker process may ask at once; the transaction lets exactly one create it."""
         assert kind in KINDS
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("SELECT id FROM jobs WHERE cause = ? ORDER BY created_at "
-                               "LIMIT 1", (cause,)).fetchone()
-            created = row is None
-            job_id = uuid.uuid4().hex if created else row["id"]
-            if created:
-                conn.execute("INSERT INTO jobs (id, kind, status, full, cause, created_at) "
-                             "VALUES (?, ?, 'queued', ?, ?, ?)",
-                             (job_id, kind, int(full), cause, now()))
-            conn.execute("COMMIT")
-        job = self.get(job_id)
+        try:
+            with self.connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute("SELECT id FROM jobs WHERE cause = ? ORDER BY created_at "
+                                   "LIMIT 1", (cause,)).fetchone()
+                created = row is None
+                job_id = uuid.uuid4().hex if created else row["id"]
+                if created:
+                    conn.execute("INSERT INTO jobs (id, kind, status, full, cause, "
+                                 "created_at) VALUES (?, ?, 'queued', ?, ?, ?)",
+                                 (job_id, kind, int(full), cause, now()))
+                conn.execute("COMMIT")
+            job = self.get(job_id)
+        except sqlite3.DatabaseError as error:  # the server's self-repair calls this
+            raise JobsUnwritable(str(error)) from error
         assert job is not None
         return job, created
 

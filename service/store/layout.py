@@ -75,8 +75,6 @@ DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "s
 # before them reads them as NULL, and a build on top of it adds them to its copy.
 # active_content is a JSON list, like warnings (NULL: none recorded)
 ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type", "active_content")
-# the database errors a damaged generation raises, so callers need not import sqlite3
-DatabaseError = sqlite3.DatabaseError
 
 
 def connect(path: Path, read_only: bool = False, schema: str = SCHEMA) -> sqlite3.Connection:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from service.store import layout
-from service.store.interface import KeywordQuery
+from service.store.interface import GenerationUnreadable, KeywordQuery
 from service.store.keyword_index import KeywordSearcher, TantivyQuery
 from service.store.records import (
     ChunkBox,
@@ -29,10 +29,28 @@ from service.store.records import (
 from service.store.segments import SegmentInfo, SegmentSet
 
 
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """This backend's engines' errors while opening or verifying a generation, as the
+    interface's: SQLite's word for damage (DatabaseError) as IndexNotReady, and the OS's
+    or FAISS's own failures (OSError, RuntimeError: too many open files, a permission),
+    which say nothing about the data, as GenerationUnreadable."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        raise IndexNotReady(str(error)) from None
+    except (OSError, RuntimeError) as error:
+        raise GenerationUnreadable(str(error)) from None
+
+
 class EmbeddedGeneration:
     """A loaded, read-only generation. Shared by request threads; never mutated."""
 
     def __init__(self, path: Path, pool_size: int = 4) -> None:
+        with engine_errors():
+            self._open(path, pool_size)
+
+    def _open(self, path: Path, pool_size: int) -> None:
         self.path = path
         self.name = path.name
         self.manifest = layout.read_manifest(path)
@@ -96,6 +114,10 @@ class EmbeddedGeneration:
         of each database (likewise), and the manifest's counts against the tables. The
         `trusted` files, hard-linked from a verified generation, are only size-checked:
         a build then verifies what it wrote, not the whole index again."""
+        with engine_errors():
+            self._verify(thorough, trusted)
+
+    def _verify(self, thorough: bool, trusted: frozenset[str]) -> None:
         cheap = layout.check_checksums(self.path, self.manifest, thorough, trusted)
         checks = [("the generation's", self._quick_check())]
         if cheap:

@@ -4,15 +4,17 @@ neighbouring words as one more token ("plan_care"), because Milvus BM25 has no p
 queries and the embedded store ranks a passage that keeps a question's word pairs
 together higher.
 
-One more difference is measured away: SQLite's BM25 gives a term in half the chunks or
-more no weight (its IDF, log((N - n + 0.5) / (n + 0.5)), is clamped near 0), while
-Milvus's, log(1 + ...), still counts it. So a build records those common words and
-queries leave them out."""
+Common words count, as they do in the embedded store: tantivy's IDF, like Milvus's, is
+log(1 + (N - n + 0.5) / (n + 0.5)). (SQLite FTS5, before tantivy, gave a word in half the
+chunks or more ~0 weight, so queries here once left those words out. That made the two
+stores disagree (issue 24): "care" scored in tantivy but not here, and on the mission's
+question the urgent-care passage's neighbour overtook another passage by 0.001 and
+merged into the first passage, changing how it opens.) A build still records them in
+the manifest (`keyword_common_words`), whose format is unchanged."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from service.store.milvus.stemming import porter
@@ -45,14 +47,12 @@ def common_words(frequencies: Counter[str], chunks: int) -> list[str]:
     return sorted(word for word, count in frequencies.items() if count * 2 >= chunks > 0)
 
 
-def bm25_query(text: str, synonyms: bool = True, phrases: str = "pairs",
-               common: Iterable[str] = ()) -> BM25Query | None:
-    """The question's terms, other phrasings of them and its phrases, as tokens,
-    without the generation's common words (unless nothing else is left)."""
+def bm25_query(text: str, synonyms: bool = True, phrases: str = "pairs"
+               ) -> BM25Query | None:
+    """The question's terms, other phrasings of them and its phrases, as tokens."""
     stem = porter().stem
     tokens: dict[str, None] = dict.fromkeys(stem(query_terms(text)))
     for phrase in (expansions(text) if synonyms else []) + PHRASES[phrases](text):
         words = stem(WORD.findall(phrase))
         tokens.update(dict.fromkeys(pairs(words) if len(words) > 1 else words))
-    weighed = [token for token in tokens if token not in set(common)] or list(tokens)
-    return BM25Query(text, " ".join(weighed)) if weighed else None
+    return BM25Query(text, " ".join(tokens)) if tokens else None

@@ -67,7 +67,6 @@ class MilvusGeneration:
         self.collections = {kind: schema.collection(prefix, number, kind)
                             for kind in schema.KINDS}
         self.dimension = int(manifest.get("dimension") or 0)
-        self.common_words = frozenset(manifest.get("keyword_common_words", ()))
         self._loaded_epoch = -1
         self._load_lock = threading.Lock()
         self.chunk_count = self.count("chunks")
@@ -159,7 +158,7 @@ class MilvusGeneration:
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
                       ) -> KeywordQuery | None:
-        return bm25_query(text, synonyms, phrases, self.common_words)
+        return bm25_query(text, synonyms, phrases)
 
     def keyword(self, query: KeywordQuery, k: int, allowed: Sequence[int] | None = None
                 ) -> Ranked:

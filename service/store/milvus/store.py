@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from service.store import generations
-from service.store.interface import IndexWriter, good_generations
+from service.store import backend_base
+from service.store.generation_policy import good_generations
+from service.store.interface import IndexWriter
 from service.store.milvus import schema
 from service.store.milvus.connection import Link, StoreURL
 from service.store.milvus.reader import MilvusGeneration, query_all
@@ -25,12 +25,10 @@ DEFAULT_PREFIX = "plansearch"
 
 
 def staged(writer: IndexWriter) -> MilvusStaging:
-    if not isinstance(writer, MilvusStaging):
-        raise TypeError(f"not a writer of the Milvus store: {writer!r}")
-    return writer
+    return backend_base.staged(writer, MilvusStaging, "Milvus store")
 
 
-class MilvusStore:
+class MilvusStore(backend_base.BackendBase):
     def __init__(self, index_dir: Path, url: str, token: str = "",
                  prefix: str = DEFAULT_PREFIX) -> None:
         self.index_dir = Path(index_dir)  # the build lock, jobs and rate limits
@@ -112,17 +110,7 @@ class MilvusStore:
         if body is not None:
             self._write_meta(name, {**body, "bad": reason})
 
-    def newest_good(self, exclude: str | None = None) -> str | None:
-        return next(good_generations(self, exclude), None)
-
     # --- writing ------------------------------------------------------------------------
-    @contextmanager
-    def build_lock(self) -> Iterator[None]:
-        """The embedded store's lock file in the index folder: builds of one Milvus
-        index run from one machine."""
-        with generations.build_lock(self.index_dir):
-            yield
-
     def begin(self, base: str | None, dimension: int) -> MilvusStaging:
         """New collections for the next generation, filled from `base` if given."""
         number = max((schema.generation_number(n) for n in self._meta_rows()), default=0) + 1
@@ -135,9 +123,9 @@ class MilvusStore:
         """Check the new generation, record it, then switch the alias to it: the one
         step readers see. One that fails raises IndexNotReady and is never live."""
         staging = staged(writer)
-        generation = MilvusGeneration(self.link, self.prefix, staging.name, staging.manifest)
-        try:
-            generation.verify(thorough=True)
+        try:  # opening counts the collections too: a missing one fails it, as verifying
+            MilvusGeneration(self.link, self.prefix, staging.name, staging.manifest
+                             ).verify(thorough=True)
         except IndexNotReady as error:
             raise IndexNotReady(f"the new generation failed verification, so it was not "
                                 f"published: {error}") from None
