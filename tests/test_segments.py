@@ -218,7 +218,8 @@ def test_a_documents_table_from_before_publisher_and_type_is_brought_up_to_date(
         tmp_path: Path) -> None:
     # the documents table as format 4 first shipped it: a build copies such a generation's
     # database and must still be able to write publisher and type into its copy
-    old_schema = layout.SCHEMA.replace(", publisher TEXT, doc_type TEXT", "")
+    old_schema = layout.SCHEMA.replace(", publisher TEXT, doc_type TEXT,\n    active_content TEXT",
+                                       "")
     assert old_schema != layout.SCHEMA
     conn = layout.connect(tmp_path / "index.sqlite", schema=old_schema)
     row = ("d1", "a.txt", "A plan", None, None, None, "0" * 64, 10, 1, 1, "2026-01-01", "[]",
@@ -229,8 +230,9 @@ def test_a_documents_table_from_before_publisher_and_type_is_brought_up_to_date(
     old = document_record(conn.execute("SELECT * FROM documents").fetchone())
     assert (old.title, old.publisher, old.doc_type) == ("A plan", None, None)
     new = replace(old, id="d2", path="b.txt", publisher="NHS England", doc_type="plan")
-    values = {**new.to_dict(), "warnings": "[]", "segment": "seg-000002"}
+    values = {**new.to_dict(), "warnings": "[]", "active_content": "[]", "segment": "seg-000002"}
     columns = (*layout.DOCUMENT_COLUMNS, "segment")
     conn.execute(layout.insert("documents", columns), [values[c] for c in columns])
     stored = document_record(conn.execute("SELECT * FROM documents WHERE id = 'd2'").fetchone())
     assert (stored.publisher, stored.doc_type) == ("NHS England", "plan")
+    assert (old.active_content, stored.active_content) == ((), ())
