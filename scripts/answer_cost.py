@@ -20,15 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from service.embedding.models import SentenceTransformerEmbedder
+from service.evaluation import load_questions, prepare_searcher
+from service.retrieval.answer import extractive_answer
+from service.retrieval.chat import Turn, standalone_query
+from service.retrieval.results import Hit
+from service.retrieval.search import DEFAULT_MODE
 
-from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
-from service.evaluation import load_questions, prepare_searcher  # noqa: E402
-from service.retrieval.answer import extractive_answer  # noqa: E402
-from service.retrieval.chat import Turn, standalone_query  # noqa: E402
-from service.retrieval.results import Hit  # noqa: E402
-from service.retrieval.search import DEFAULT_MODE  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 Answerer = Callable[[str, list[Hit]], Any]
 

@@ -13,17 +13,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent
-ROOT = SCRIPTS.parent
-# `service` from the repository root, the benchmark's own modules as `benchmarking.*`
-sys.path[:0] = [str(SCRIPTS), str(ROOT)]
+from benchmarking.report import table
+from benchmarking.run import FULL, QUICK, Benchmark
+from benchmarking.scale_bench import headline
 
-from benchmarking.report import table  # noqa: E402
-from benchmarking.run import FULL, QUICK, Benchmark  # noqa: E402
-from benchmarking.scale_bench import headline  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def main() -> int:
+def options() -> argparse.ArgumentParser:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="small sizes and short runs (under 3 minutes); skips 100k/1M")
@@ -47,6 +45,12 @@ def main() -> int:
                         "level of the JSON")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other sections already in the --json file")
+    return parser
+
+
+def main() -> int:
+    """Run the chosen sections, saving after each; print the table (1: a section failed)."""
+    parser = options()
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s",
                         stream=sys.stderr)

@@ -17,10 +17,7 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from service.abstention import (  # noqa: E402
+from service.abstention import (
     ANSWERABLE,
     Observed,
     abstention_rows,
@@ -31,9 +28,11 @@ from service.abstention import (  # noqa: E402
     observe_all,
     save_observed,
 )
-from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
-from service.evaluation import load_questions, prepare_searcher  # noqa: E402
-from service.retrieval.coverage import Calibration  # noqa: E402
+from service.embedding.models import SentenceTransformerEmbedder
+from service.evaluation import load_questions, prepare_searcher
+from service.retrieval.coverage import Calibration
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # (answerable set, corpus folders): each is indexed on its own, like scripts/evaluate.py
 SETS = [("tests/data/seed-questions.jsonl", ["corpus"]),

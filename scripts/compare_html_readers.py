@@ -20,12 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from service.indexing.documents import BLOCK_SEPARATOR  # noqa: E402
-from service.indexing.readers import read_document  # noqa: E402
-from service.indexing.readers.html import blocks_from_tags  # noqa: E402
-from service.indexing.readers.text import decode_text  # noqa: E402
+from service.indexing.documents import BLOCK_SEPARATOR
+from service.indexing.readers import read_document
+from service.indexing.readers.html import blocks_from_tags
+from service.indexing.readers.text import decode_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "html"
 WORD = re.compile(r"[a-z0-9£%]+(?:[.,'’][a-z0-9]+)*")

@@ -12,13 +12,14 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all  # noqa: E402
-from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
-from service.evaluation import (  # noqa: E402
+from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all
+from service.embedding.models import SentenceTransformerEmbedder
+from service.evaluation import (
+    AnswerOutcome,
+    ModeScore,
+    Question,
     answer_outcomes,
     answer_rows,
     evaluate,
@@ -27,7 +28,9 @@ from service.evaluation import (  # noqa: E402
     load_questions,
     prepare_searcher,
 )
-from service.retrieval.search import SearchOptions  # noqa: E402
+from service.retrieval.search import Searcher, SearchOptions
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def search_options(settings: list[str]) -> SearchOptions:
@@ -49,7 +52,8 @@ def search_options(settings: list[str]) -> SearchOptions:
     return replace(defaults, **changes)
 
 
-def main() -> int:
+def options() -> argparse.ArgumentParser:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
     parser.add_argument("--corpus", type=Path, action="append",
@@ -74,11 +78,12 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="change a search option for every run, e.g. sentence_weight=0.3 "
                         "or quotable_sentences=false (fields of SearchOptions)")
-    args = parser.parse_args()
-    try:
-        base = search_options(args.set)
-    except ValueError as error:
-        parser.error(str(error))
+    return parser
+
+
+def open_searcher(args: argparse.Namespace, base: SearchOptions) -> Searcher:
+    """The evaluation index over the chosen corpora (built or updated), searching with
+    `base`."""
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
     key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
     workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
@@ -88,36 +93,47 @@ def main() -> int:
     searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude), store)
     searcher.options = base  # the answer and abstention tables search with them too
     print(f"index ready in {time.perf_counter() - started:.1f} s ({store or 'embedded store'})")
-    questions = load_questions(args.questions)
+    return searcher
+
+
+Scores = list[ModeScore]
+
+
+def retrieval_scores(searcher: Searcher, questions: list[Question], base: SearchOptions,
+                     answers_only: bool) -> tuple[Scores, Scores, Scores]:
+    """Scores for every mode; for the area-tagged questions with and without the area
+    boost; and hybrid by the kind of document that answers (PDF or text)."""
+    if answers_only:
+        return [], [], []
     runs = [("dense", "dense", base), ("keyword", "keyword", base), ("hybrid", "hybrid", base),
             ("hybrid+rerank", "hybrid+rerank", base),
             ("hybrid, no area boost", "hybrid", replace(base, area_boost=0.0)),
             ("hybrid, no synonyms", "hybrid", replace(base, synonyms=False)),
             ("hybrid, RRF fusion", "hybrid", replace(base, fusion="rrf"))]
-    scores = [] if args.answers_only else [evaluate(searcher, questions, mode, options, label)
-                                           for label, mode, options in runs]
+    scores = [evaluate(searcher, questions, mode, options, label)
+              for label, mode, options in runs]
     area_questions = [q for q in questions if "area" in q.tags]
     area_scores = [evaluate(searcher, area_questions, mode, options, label)
                    for label, mode, options in runs
-                   if label in ("hybrid", "hybrid, no area boost")] \
-        if area_questions and not args.answers_only else []
+                   if label in ("hybrid", "hybrid, no area boost")] if area_questions else []
     # questions answered by PDFs and by web text separately: PDFs are where ranking is hardest
     by_source = [(f"hybrid, {kind} questions ({len(group)})", group) for kind, group in (
         ("PDF", [q for q in questions if any(r.lower().endswith(".pdf") for r in q.relevant)]),
         ("text", [q for q in questions if not any(r.lower().endswith(".pdf")
                                                   for r in q.relevant)])) if group]
     source_scores = [evaluate(searcher, group, "hybrid", base, label)
-                     for label, group in by_source] \
-        if len(by_source) > 1 and not args.answers_only else []
-    outcomes = answer_outcomes(searcher, questions)
-    answers = answer_rows(outcomes)
-    title = f"{args.questions.name}: {len(questions)} questions, " \
-            f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
+                     for label, group in by_source] if len(by_source) > 1 else []
+    return scores, area_scores, source_scores
+
+
+def print_retrieval(scores: Scores, area_scores: Scores,
+                    source_scores: Scores, title: str, area_count: int) -> None:
+    """The retrieval tables, and how often the cited page holds the answer."""
     if scores:
         print(format_table(scores, title))
     if area_scores:
         print()
-        print(format_table(area_scores, f"the {len(area_questions)} questions tagged 'area' "
+        print(format_table(area_scores, f"the {area_count} questions tagged 'area' "
                                         "(they name a place)"))
     if source_scores:
         print()
@@ -127,13 +143,58 @@ def main() -> int:
         print(f"hybrid: the cited page range holds the answer's labelled page for "
               f"{hybrid.pages_right} of {hybrid.pages_checked} found answers; the link "
               f"opens that page for {hybrid.pages_opened}")
-    observed = observe_all(searcher, questions, load_unanswerable(args.unanswerable))
+
+
+def print_abstention(searcher: Searcher, questions: list[Question],
+                     unanswerable: Path) -> dict[str, Any]:
+    """The abstention tables of both parts, returned for the JSON."""
+    observed = observe_all(searcher, questions, load_unanswerable(unanswerable))
     abstention = {split: abstention_rows(observed, searcher.calibration, split)
                   for split in ("tune", "held-out")}
     for split, rows in abstention.items():
         print()
         print(format_abstention(rows, f"Abstention, {split} part (every other question; "
                                       "scripts/calibrate.py fits on the tune part)"))
+    return abstention
+
+
+def print_misses(scores: Scores, outcomes: list[AnswerOutcome], misses: str) -> None:
+    """Per-question misses at rank 1, and answers that miss a span their sources hold."""
+    for score in scores:
+        if misses == "all" or (misses == "default" and score.mode == "hybrid"):
+            print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
+            for miss in score.misses:
+                print(f"  {miss['id']} rank={miss['rank']} {miss['question']!r} "
+                      f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
+                for line in miss["top"]:
+                    print(f"      {line}")
+    if misses != "none":
+        missed = [o for o in outcomes if o.shown and not o.answered]
+        print(f"\nAnswers that miss a span their sources contain ({len(missed)}):")
+        for outcome in missed:
+            print(f"  {outcome.question.id} {outcome.question.question!r} "
+                  f"hint={outcome.question.answer_hint!r}\n      {outcome.text}")
+
+
+def main() -> int:
+    """Print every table, then the results as one JSON line (and to --json)."""
+    parser = options()
+    args = parser.parse_args()
+    try:
+        base = search_options(args.set)
+    except ValueError as error:
+        parser.error(str(error))
+    searcher = open_searcher(args, base)
+    questions = load_questions(args.questions)
+    scores, area_scores, source_scores = retrieval_scores(searcher, questions, base,
+                                                          args.answers_only)
+    outcomes = answer_outcomes(searcher, questions)
+    answers = answer_rows(outcomes)
+    title = f"{args.questions.name}: {len(questions)} questions, " \
+            f"{len(searcher.documents)} documents, {searcher.generation.chunk_count} chunks"
+    print_retrieval(scores, area_scores, source_scores, title,
+                    sum(1 for q in questions if "area" in q.tags))
+    abstention = print_abstention(searcher, questions, args.unanswerable)
     if searcher.reranker is None:
         print("hybrid+rerank: no cross-encoder is available offline, so the rerank stage "
               "re-scores the top 30 by their best sentence's similarity (stored sentence "
@@ -142,20 +203,7 @@ def main() -> int:
     print(format_answer_table(answers, f"answer recall ({title}; hybrid, as POST /api/chat; "
                                        "conditional: over questions whose top-5 sources "
                                        "contain the span)"))
-    for score in scores:
-        if args.misses == "all" or (args.misses == "default" and score.mode == "hybrid"):
-            print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
-            for miss in score.misses:
-                print(f"  {miss['id']} rank={miss['rank']} {miss['question']!r} "
-                      f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
-                for line in miss["top"]:
-                    print(f"      {line}")
-    if args.misses != "none":
-        missed = [o for o in outcomes if o.shown and not o.answered]
-        print(f"\nAnswers that miss a span their sources contain ({len(missed)}):")
-        for outcome in missed:
-            print(f"  {outcome.question.id} {outcome.question.question!r} "
-                  f"hint={outcome.question.answer_hint!r}\n      {outcome.text}")
+    print_misses(scores, outcomes, args.misses)
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
                "area_questions": [s.row() for s in area_scores],

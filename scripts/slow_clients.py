@@ -15,44 +15,31 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chaos import ROOT, Api, Server, free_port, percentile, prepare  # noqa: E402
+from harness import Api, ClientThreads, Server, indexed_copy, percentile, served_folder
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SLOW_REQUEST = (b"GET /api/search?q=urgent+care HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 b"User-Agent: " + b"s" * 400 + b"\r\n\r\n")
 
 
-@dataclass
-class SlowClients:
+class SlowClients(ClientThreads):
     """Connections that each send a request's head one byte per `interval` seconds,
     reconnecting whenever the server closes one, until stopped."""
 
-    port: int
-    count: int
-    interval: float = 1.0
-    lifetimes: list[float] = field(default_factory=list)  # connect to server's close
-    answers: list[bytes] = field(default_factory=list)  # first line of what came back
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    join_seconds = 10.0
 
-    def __enter__(self) -> SlowClients:
-        self.threads = [threading.Thread(target=self.run, daemon=True)
-                        for _ in range(self.count)]
-        for thread in self.threads:
-            thread.start()
-        return self
+    def __init__(self, port: int, count: int, interval: float = 1.0) -> None:
+        super().__init__(count)
+        self.port, self.interval = port, interval
+        self.lifetimes: list[float] = []  # connect to server's close
+        self.answers: list[bytes] = []  # first line of what came back
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(10)
-
-    def run(self) -> None:
+    def client(self, number: int) -> None:
+        """Connect and trickle, again whenever the server closes, until stopped."""
         while not self.stop.is_set():
             lifetime, answer = self.one_connection()
             if lifetime is not None:
@@ -107,28 +94,20 @@ def figures(latencies: list[float], failed: int) -> str:
             f"over {len(latencies)} answered, {failed} failed or timed out (10 s)")
 
 
-class ProbeServer(Server):
-    """chaos's server, optionally with another gunicorn worker class or thread count."""
-
-    extra_args: str = ""
-    threads: int = 4
-
-    def env(self) -> dict[str, str]:
-        env = {**super().env(), "PLANSEARCH_THREADS": str(self.threads)}
-        if self.extra_args:  # gunicorn applies these over its config file
-            env["GUNICORN_CMD_ARGS"] = self.extra_args
-        return env
+def probed_server(args: argparse.Namespace, root: Path) -> Server:
+    """`make run`'s server over `root`, with the worker class and threads asked for."""
+    settings = {**served_folder(root, secrets.token_urlsafe(24)),
+                "PLANSEARCH_THREADS": str(args.threads)}
+    # gunicorn applies command-line options over its settings module
+    worker = ["--worker-class", args.worker_class] if args.worker_class else []
+    return Server(settings, root / "gunicorn.log", options=worker)
 
 
 def probe(args: argparse.Namespace, root: Path) -> int:
-    prepare(root, args.corpus)
-    server = ProbeServer(root, free_port(), secrets.token_urlsafe(24))
-    server.threads = args.threads
-    if args.worker_class:
-        server.extra_args = f"--worker-class {args.worker_class}"
-    api = Api(server.port, server.token)
-    try:
-        server.start(api)
+    """Search alone, then beside the slow clients; print the figures (0: none failed)."""
+    indexed_copy(args.corpus, root)
+    with probed_server(args, root) as server:
+        api = Api(server.port)
         search_for(api, 2)  # warm: the first searches open the index
         alone = search_for(api, args.seconds)
         with SlowClients(server.port, args.clients) as slow:
@@ -144,8 +123,6 @@ def probe(args: argparse.Namespace, root: Path) -> int:
             f", after {min(closed):.1f}-{max(closed):.1f} s, {answered} with a 408"
             if closed else ""))
         return 0 if loaded[0] and not loaded[1] else 1
-    finally:
-        server.stop()
 
 
 def main() -> int:

@@ -5,14 +5,9 @@ asyncio client. Every run is bounded in time; the server is stopped afterwards."
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -20,10 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from benchmarking.measure import percentiles, proc_memory_mb
+from harness import Server
 
-SCRIPTS = Path(__file__).resolve().parent.parent
-ROOT = SCRIPTS.parent
+from benchmarking.measure import percentiles, proc_memory_mb
 
 WRK_SCRIPT = """
 local queries, counter, stride, prefix = {}, 0, 1, "/api/search?k=5&q="
@@ -55,96 +49,27 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def bench_server(index_dir: Path, app: str, env: dict[str, str] | None) -> Server:
+    """gunicorn serving `index_dir` with the project's settings (or, torch-free, the
+    benchmark's copy of them), its log beside the index."""
+    # imported here: the settings module reads the configuration when imported
+    from benchmarking import gunicorn_bench
+
+    settings = {"PLANSEARCH_INDEX_DIR": str(index_dir),
+                # the per-client limit would answer 429 to a load generator; a huge one
+                # keeps the limiter's own per-request cost in the measurement
+                "PLANSEARCH_RATE_LIMIT_SEARCH": "100000000/minute", **(env or {})}
+    config = "service.web.gunicorn_conf"
+    if gunicorn_bench.needed(settings.get("PLANSEARCH_BENCH_NO_TORCH") == "1"):
+        config = "benchmarking.gunicorn_bench"
+    return Server(settings, index_dir.parent / "gunicorn.log", config=config, app=app)
 
 
-def get(port: int, path: str, timeout: float = 30.0) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-class Server:
-    """gunicorn with the project's config, serving `index_dir` on a free loopback port."""
-
-    def __init__(self, index_dir: Path, app: str = "service:create_app()",
-                 env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.index_dir = index_dir
-        self.app = app
-        self.extra_env = env or {}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix="plansearch-bench-", suffix=".log",
-                                               delete=False)
-
-    def start(self, timeout: float = 180.0) -> float:
-        """Start and wait for the first answered search; returns the seconds it took."""
-        from benchmarking import gunicorn_bench
-
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        env = {**os.environ, "PLANSEARCH_INDEX_DIR": str(self.index_dir),
-               # the per-client limit would answer 429 to a load generator; a huge one
-               # keeps the limiter's own per-request cost in the measurement
-               "PLANSEARCH_RATE_LIMIT_SEARCH": "100000000/minute", **self.extra_env,
-               # the benchmark's own modules (the ONNX app, its gunicorn settings) import
-               # as `benchmarking.*`, as in scripts/bench.py
-               "PYTHONPATH": os.pathsep.join(
-                   [str(SCRIPTS), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-        self.config = "service.web.gunicorn_conf"
-        if gunicorn_bench.needed(self.extra_env.get("PLANSEARCH_BENCH_NO_TORCH") == "1"):
-            self.config = "benchmarking.gunicorn_bench"
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [str(gunicorn), "--config", f"python:{self.config}",
-             "--bind", f"127.0.0.1:{self.port}", self.app],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; "
-                                   f"see {self.log.name}")
-            try:
-                status, _ = get(self.port, "/api/search?q=start+up+probe&k=1", timeout=30)
-                if status == 200:
-                    return time.perf_counter() - started
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gunicorn did not answer within {timeout} s; see {self.log.name}")
-
-    def workers(self) -> list[int]:
-        assert self.process is not None
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    found.append(int(entry.name))
-        return sorted(found)
-
-    def memory(self) -> dict[str, Any]:
-        assert self.process is not None
-        return {"master": proc_memory_mb(self.process.pid),
-                "workers": [proc_memory_mb(pid) for pid in self.workers()]}
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+def server_memory(server: Server) -> dict[str, Any]:
+    """RSS and PSS of the master and of each worker, in MB."""
+    assert server.process is not None
+    return {"master": proc_memory_mb(server.process.pid),
+            "workers": [proc_memory_mb(pid) for pid in sorted(server.workers())]}
 
 
 SEARCH = "/api/search?k=5&q="
@@ -231,7 +156,7 @@ def http_benchmark(index_dir: Path, warm_queries: Sequence[str],
                    seconds: float, tool: str = "auto", app: str = "service:create_app()",
                    env: dict[str, str] | None = None, rerank: bool = False) -> dict[str, Any]:
     """Start-up, then warm and cold runs at each concurrency, then memory."""
-    server = Server(index_dir, app, env)
+    server = bench_server(index_dir, app, env)
     result: dict[str, Any] = {"app": app, "env": env or {}}
     try:
         result["start_to_first_answer_s"] = round(server.start(), 2)
@@ -247,7 +172,7 @@ def http_benchmark(index_dir: Path, warm_queries: Sequence[str],
             load_run(server.port, warm_queries, 4, max(2.0, seconds / 2), tool, rerank_prefix)
             result["warm_rerank"] = [load_run(server.port, warm_queries, 1, seconds, tool,
                                               rerank_prefix)]
-        result["memory_mb"] = server.memory()
+        result["memory_mb"] = server_memory(server)
     finally:
         server.stop()
     return result

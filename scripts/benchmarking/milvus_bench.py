@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]
+from benchmarking import query_bench, scale_bench
+from benchmarking.synthetic import Perturber, source_paragraphs
+from service.embedding import SentenceTransformerEmbedder
+from service.store import open_store
+from service.store.milvus.connection import stop_lite_server
 
-from benchmarking import query_bench, scale_bench  # noqa: E402
-from benchmarking.synthetic import Perturber, source_paragraphs  # noqa: E402
-from service.embedding import SentenceTransformerEmbedder  # noqa: E402
-from service.store import open_store  # noqa: E402
-from service.store.milvus.connection import stop_lite_server  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 MODES = ("hybrid", "dense", "keyword")
 REPLACEMENT = 999_999  # the document number of the one an incremental build replaces
