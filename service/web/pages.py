@@ -85,12 +85,19 @@ def reading_view(doc_id: str) -> str:
     return answered(lambda current: reading_page(current, doc_id, wanted))
 
 
-def reading_page(current: Any, doc_id: str, wanted: list[int]) -> str:
+def document_and_chunks(current: Any, doc_id: str, wanted: list[int], pdf: bool = False
+                        ) -> tuple[Any, list[Any]]:
+    """The document (404 when unknown, or not a PDF where one is needed) and those of the
+    wanted chunks that belong to it, in the order asked."""
     document = current.generation.document(doc_id)
-    if document is None:
+    if document is None or (pdf and not document.path.lower().endswith(".pdf")):
         abort(404)
     found = current.generation.chunks(wanted)
-    chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
+    return document, [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
+
+
+def reading_page(current: Any, doc_id: str, wanted: list[int]) -> str:
+    document, chunks = document_and_chunks(current, doc_id, wanted)
     pages = []
     for page in current.generation.pages(doc_id):
         paragraphs = [{"text": text, "highlighted": False} for text in page.text.split("\n\n")]
@@ -110,12 +117,8 @@ def pdf_page_view(doc_id: str) -> str:
 
 
 def pdf_page(current: Any, doc_id: str, wanted: list[int]) -> str:
-    document = current.generation.document(doc_id)
-    if document is None or not document.path.lower().endswith(".pdf"):
-        abort(404)
+    document, chunks = document_and_chunks(current, doc_id, wanted, pdf=True)
     page = min(max(request.args.get("page", default=1, type=int), 1), max(document.pages, 1))
-    found = current.generation.chunks(wanted)
-    chunks = [found[i] for i in wanted if i in found and found[i].doc_id == doc_id]
     boxes = current.generation.chunk_boxes([chunk.id for chunk in chunks])
     reading = "&".join(f"chunk={chunk.id}" for chunk in chunks)
     return render_template(
