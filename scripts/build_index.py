@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.config import load_config  # noqa: E402
-from service.indexing.builder import EventProgress, ProgressBar, final_event, run_build  # noqa: E402  # noqa: E402
+from service.indexing.build_process import EventProgress, ProgressBar, final_event, run_build  # noqa: E402
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from service.config import load_config
 from service.indexing.documents import Document, ReadError
+from service.indexing.progress import DocumentReader
 from service.indexing.sidecars import apply_sidecar
 
 MIB = 1024 * 1024
@@ -166,8 +167,7 @@ def drop_unsafe_link(document: Document) -> Document:
     return document
 
 
-def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None
-                  ) -> Callable[[Path, str], Document]:
+def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None) -> DocumentReader:
     """The build's reader: sandboxed, with upload metadata (`.meta/` sidecars) applied."""
     limits = limits or ParseLimits.from_config(load_config())
 
