@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from service.config import load_config
-from service.indexing.builder import EventProgress, ProgressBar, final_event, run_build
+from service.indexing.build_process import EventProgress, ProgressBar, final_event, run_build
 
 
 def main() -> int:

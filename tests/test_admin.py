@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
-from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
-from service.indexing.builder import EventProgress
+from service.indexing.build_process import EventProgress
 from service.indexing.job_runner import BuildOutcome, JobRunner, SubprocessBuild
+from service.indexing.progress import BuildCancelled
 from service.indexing.sandbox import corpus_reader
 from service.indexing.uploads import UploadRejected, commit, sanitise_name, stage
 from service.store import generations

@@ -201,3 +201,67 @@ def test_each_subpackage_names_its_public_face(name: str) -> None:
 
 def test_service_never_imports_the_scripts_folder() -> None:
     assert [p.name for p in modules() if any(n.startswith("scripts") for n in imported(p))] == []
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Which service modules each module imports, at the top, inside functions or for the
+    type checker alike: a cycle hidden in a function is still a cycle."""
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    for name, source in sources.items():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                wanted = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from package import module` imports the module; a name, the package
+                wanted = [f"{node.module}.{alias.name}" for alias in node.names]
+                wanted = [w if w in sources else node.module for w in wanted]
+            else:
+                continue
+            graph[name] |= {w for w in wanted if w in sources and w != name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each cycle found by a depth-first walk, as the modules around it."""
+    cycles, done, path = [], set(), []
+
+    def visit(module: str) -> None:
+        path.append(module)
+        for target in sorted(graph[module]):
+            if target in path:
+                cycles.append(path[path.index(target):] + [target])
+            elif target not in done:
+                visit(target)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module)
+    return cycles
+
+
+def test_service_modules_import_each_other_without_a_cycle() -> None:
+    """Issue 24: build, bounds and pipeline imported each other, hiding types behind Any."""
+    graph = import_graph({module_name(p): p.read_text() for p in modules()})
+    assert import_cycles(graph) == []
+
+
+def test_the_cycle_rule_catches_the_build_bounds_pipeline_knot() -> None:
+    """The imports as they were before issue 24, one of them only for the type checker."""
+    before = {
+        "service.indexing.build": "from service.indexing.bounds import Checkpoints\n"
+                                  "from service.indexing.pipeline import read_and_embed\n",
+        "service.indexing.bounds": "from typing import TYPE_CHECKING\n"
+                                   "if TYPE_CHECKING:\n"
+                                   "    from service.indexing.build import BuildProgress\n",
+        "service.indexing.pipeline": "from service.indexing.bounds import Checkpoints\n",
+        "service.indexing": "from service.indexing import build\n",
+    }
+    assert import_cycles(import_graph(before)) == [
+        ["service.indexing.build", "service.indexing.bounds", "service.indexing.build"]]

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from service.config import load_config
 from service.indexing.build import build_index
-from service.indexing.builder import run_build
+from service.indexing.build_process import run_build
 from service.store import generations
 from service.store import layout as store
 from service.web.app import create_app

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from test_admin import AUTH, job, make_app, run_jobs, upload
 
 from service.indexing.build import build_index
-from service.indexing.builder import BUILD_SETTINGS
+from service.indexing.build_process import BUILD_SETTINGS
 from service.indexing.job_runner import SubprocessBuild
 from service.store import EmbeddedStore
 

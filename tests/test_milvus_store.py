@@ -21,8 +21,8 @@ import pytest
 from milvus_helpers import lite_store, lite_url
 
 from service.areas import Gazetteer
-from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
+from service.indexing.progress import BuildCancelled
 from service.retrieval.options import Filters
 from service.retrieval.search import Searcher
 from service.store import EmbeddedStore, IndexReader, open_store

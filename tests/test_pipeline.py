@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
 from service.indexing.documents import Document, ReadError
+from service.indexing.progress import BuildCancelled
 from service.indexing.sandbox import read_document_safely
 
 

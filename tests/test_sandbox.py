@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from pdf_factory import make_report_pdf
 
 from service.config import load_config
+from service.embedding import make_embedder
 from service.indexing.build import build_index
 from service.indexing.documents import Document, ReadError
 from service.indexing.readers import read_document
@@ -215,3 +217,47 @@ def process_alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state not in {"Z", "X"}  # an unreaped zombie holds no locks
+
+
+def encode_until(encoder: Any, stop: threading.Event, batches: list[int]) -> None:
+    """Keep the encoder busy, noting each batch, until told to stop."""
+    texts = [f"Ward {n} reports how many residents say their urgent care is good." * 3
+             for n in range(64)]
+    while not stop.is_set():
+        encoder.embed_documents(texts)
+        batches.append(len(texts))
+
+
+@pytest.mark.slow
+def test_hundreds_of_reads_fork_safely_while_the_onnx_encoder_runs(tmp_path: Path) -> None:
+    """Issue 24: since parse-while-encoding, files are forked while ONNX Runtime's own
+    threads encode. Every read must come back whole, none may time out or hang, and the
+    whole run is bounded, so a deadlocked child fails the test rather than stalling it."""
+    encoder = make_embedder("onnx", None, batch_size=32, threads=2)
+    encoder.embed_query("warm up")  # the session and its thread pool exist before any fork
+    files = [make_report_pdf(tmp_path / "report.pdf"), tmp_path / "plan.md", tmp_path / "a.txt"]
+    files[1].write_text("---\ntitle: Plan\n---\n# Urgent care\n\nTwo treatment centres.\n")
+    files[2].write_text("Staffordshire opens an elective hub.\n" * 40)
+    expected = {path: read_document(path, path.name) for path in files}
+    stop, batches = threading.Event(), []
+    encoding = threading.Thread(target=encode_until, args=(encoder, stop, batches), daemon=True)
+    encoding.start()
+    limits, deadline = ParseLimits(timeout_s=20, memory_mb=512, max_pages=50), 300.0
+    started, failures, slowest = time.monotonic(), [], 0.0
+    try:
+        for n in range(300):
+            path = files[0] if n % 10 == 0 else files[1 + n % 2]  # a PDF in ten
+            began = time.monotonic()
+            try:
+                assert parse_in_sandbox(path, path.name, limits) == expected[path]
+            except ReadError as error:  # a hung child is killed at the time limit
+                failures.append(f"read {n} ({path.name}): {error}")
+            slowest = max(slowest, time.monotonic() - began)
+            assert encoding.is_alive(), "the encoder stopped before the reads did"
+            assert time.monotonic() - started < deadline, f"{n} reads took {deadline:g} s"
+    finally:
+        stop.set()
+        encoding.join(60)
+    assert failures == []
+    assert len(batches) > 10  # the encoder really was busy all along
+    assert slowest < limits.timeout_s

@@ -1,7 +1,7 @@
-"""`python -m service.indexing`: the builder subprocess (see `builder`)."""
+"""`python -m service.indexing`: the builder subprocess (see `build_process`)."""
 
 import sys
 
-from service.indexing.builder import main
+from service.indexing.build_process import main
 
 sys.exit(main())

@@ -8,25 +8,32 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
-from service.indexing.bounds import DEFAULT_MAX_DOCUMENT_CHUNKS, Checkpoints, chunk_limit_refusal
 from service.indexing.boxes import align_document, chunk_boxes
 from service.indexing.chunking import (
     MAX_CONTEXT_TOKENS,
-    Chunk,
     ChunkSettings,
     chunk_document,
     embedding_text,
 )
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError, document_id
+from service.indexing.limits import DEFAULT_MAX_DOCUMENT_CHUNKS, chunk_limit_refusal
 from service.indexing.pipeline import read_and_embed, reader_for
 from service.indexing.plan import ChangePlan, plan_build
+from service.indexing.progress import (
+    BuildProgress,
+    Checkpoints,
+    DocumentReader,
+    ReadDocument,
+    ReadResult,
+)
+from service.indexing.sandbox import read_document_safely
 from service.store import (
     DocumentRecord,
     FailureRecord,
@@ -38,15 +45,7 @@ from service.store import (
     open_store,
 )
 
-ReadFunction = Callable[[Path, str], Document]
 EMBED_SLICE = 256  # texts per embedding call, so progress can move
-
-
-class BuildProgress(Protocol):
-    def planned(self, documents: int) -> None: ...
-    def document_read(self, relative: str) -> None: ...
-    def chunks_embedded(self, done: int, total: int) -> None: ...
-
 
 @dataclass
 class BuildReport:
@@ -73,16 +72,6 @@ class BuildReport:
         return values
 
 
-@dataclass
-class ReadDocument:
-    file: CorpusFile
-    document: Document
-    title: str
-    area: str | None
-    chunks: list[Chunk] = field(default_factory=list)
-    new_chunks: list[NewChunk] = field(default_factory=list)
-
-
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -107,7 +96,7 @@ def default_settings(embedder: Embedder) -> ChunkSettings:
 
 def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder, *,
                 full: bool = False,
-                settings: ChunkSettings | None = None, read: ReadFunction | None = None,
+                settings: ChunkSettings | None = None, read: DocumentReader | None = None,
                 progress: BuildProgress | None = None, fallbacks: int = 1,
                 max_document_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS,
                 cancelled: Callable[[], bool] | None = None) -> BuildReport:
@@ -115,8 +104,6 @@ def build_index(corpus_dir: Path, index: Store | Path | str, embedder: Embedder,
     corpus and publish a new generation. A damaged live generation is marked bad and
     the build starts from the newest good one. `cancelled` is asked after each file and
     each embedding slice; when it says yes, BuildCancelled and nothing is published."""
-    from service.indexing.sandbox import read_document_safely
-
     store = open_store(index) if isinstance(index, str | Path) else index
     started = time.perf_counter()
     settings = settings or default_settings(embedder)
@@ -173,7 +160,7 @@ def failed(file: CorpusFile, error: ReadError) -> FailureRecord:
     return FailureRecord(file.relative, str(error), file.sha256, now())
 
 
-def embed_documents(results: list[ReadDocument | FailureRecord], embedder: Embedder,
+def embed_documents(results: list[ReadResult], embedder: Embedder,
                     settings: ChunkSettings, progress: BuildProgress | None,
                     max_chunks: int = DEFAULT_MAX_DOCUMENT_CHUNKS) -> int:
     """Chunk every read document and embed the chunks, with their sentences' vectors
@@ -237,7 +224,7 @@ def embed_texts(embedder: Embedder, texts: list[str], spans: list[list[tuple[int
 
 
 def write_changes(writer: IndexWriter, plan: ChangePlan,
-                  results: list[ReadDocument | FailureRecord], report: BuildReport
+                  results: list[ReadResult], report: BuildReport
                   ) -> dict[str, int]:
     """Apply the plan and what was read to the new generation, and fill the report.
     Returns the generation's counts for its manifest."""

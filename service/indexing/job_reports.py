@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from service.indexing.builder import Event
+from service.indexing.build_process import Event
 from service.store.jobs import JobStore
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.indexing.builder import Event, child_command, parse_event, request
+from service.indexing.build_process import Event, child_command, parse_event, request
 from service.indexing.job_reports import Progress, outcome
 from service.store.disk import (
     WRITE_ERRORS,
@@ -56,7 +56,7 @@ CANCEL_POLL_S = 1.0
 
 
 class SubprocessBuild:
-    """`python -m service.indexing` in a child process (see `protocol`), so a crash or
+    """`python -m service.indexing` in a child process (see `build_process`), so a crash or
     kill -9 of the builder never takes a server down."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:

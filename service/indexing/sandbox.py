@@ -2,9 +2,18 @@
 that never finishes or one that crashes costs that one file and nothing else.
 
 Each file is read in a forked child with an address-space limit (`setrlimit`), a
-wall-time limit (the parent kills the child) and a page cap. Forking is safe here: a
-build reads every file before it embeds anything, so no model threads exist yet, and
-the child only parses and sends back a pickled `Document`.
+wall-time limit (the parent kills the child) and a page cap.
+
+The build forks while ONNX Runtime's threads encode the files read before (pipeline.py),
+and a forked child holds only the thread that forked it. That is safe because the child
+touches nothing those threads may hold: the parsers are imported before the fork, the
+child never calls the model, and it leaves with `os._exit`, so no destructor runs.
+`tests/test_sandbox.py` checks it with 300 reads against a busy encoder (issue 24).
+
+A forkserver forks less memory and was cheaper still for small files (BENCHMARKS.md),
+but on Python 3.11 its preloads ignore the parent's sys.path, every child re-runs the
+main script (all of scripts/build_index.py's imports, a file), and a read function must
+pickle; worth measuring again when the Python floor moves.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from urllib.parse import urlsplit
 
 from service.config import load_config
 from service.indexing.documents import Document, ReadError
+from service.indexing.progress import DocumentReader
 from service.indexing.sidecars import apply_sidecar
 
 MIB = 1024 * 1024
@@ -61,6 +71,11 @@ def read_with_page_cap(path: Path, relative: str, limits: ParseLimits) -> Docume
 def parse_in_sandbox(path: Path, relative: str, limits: ParseLimits,
                      read: SandboxedRead = read_with_page_cap) -> Document:
     """Read one file in a child process; any failure of the child is a ReadError."""
+    # Imported here, before the fork, so that no child imports a module: an import in
+    # the child could wait for ever on a module lock some other thread of ours held
+    # when it forked, and importing the parsers took each child ~110 ms.
+    import service.indexing.readers  # noqa: F401
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child_main,
@@ -166,8 +181,7 @@ def drop_unsafe_link(document: Document) -> Document:
     return document
 
 
-def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None
-                  ) -> Callable[[Path, str], Document]:
+def corpus_reader(corpus_dir: Path, limits: ParseLimits | None = None) -> DocumentReader:
     """The build's reader: sandboxed, with upload metadata (`.meta/` sidecars) applied."""
     limits = limits or ParseLimits.from_config(load_config())
 

@@ -182,15 +182,9 @@ def private_reads(response: Response) -> Response:
 
 
 def install_access_controls(app: Flask) -> Limiter:
-    """The access model, the sign-in pages and rate limits."""
-    from service.web import signin, sso
-
-    app.extensions["plansearch_access"] = access = make_policy(app)
-    app.register_blueprint(signin.blueprint)
-    app.register_blueprint(sso.blueprint)
-    app.context_processor(signin.template_values)
-    if access.mode == SSO:
-        sso.init_sso(app)
+    """The access model and rate limits. The factory registers the sign-in pages first
+    (they import this module), so that the sign-in form gets its own limit here."""
+    app.extensions["plansearch_access"] = make_policy(app)
     proxies = parse_networks(str(app.config.get("TRUSTED_PROXIES") or ""))
     exempt = parse_networks(str(app.config.get("RATE_LIMIT_EXEMPT") or ""))
     if proxies:

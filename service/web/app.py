@@ -16,6 +16,7 @@ from service.retrieval.live import LiveIndex
 from service.retrieval.rerank import CrossEncoderReranker
 from service.store import open_store
 from service.web.access import install_access_controls
+from service.web.access_table import SSO
 from service.web.errors import install_error_handlers
 
 access_log = logging.getLogger("plansearch.access")
@@ -33,7 +34,7 @@ SECURITY_HEADERS = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, PLANSEARCH_* variables, then `config`."""
-    from service.web import admin, api, pages
+    from service.web import admin, api, pages, signin, sso
 
     settings = load_config(config)
     app = Flask(__name__)
@@ -50,7 +51,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     install_error_handlers(app)
+    app.register_blueprint(signin.blueprint)
+    app.register_blueprint(sso.blueprint)
+    app.context_processor(signin.template_values)
     admin.init_app(app, install_access_controls(app))
+    if app.extensions["plansearch_access"].mode == SSO:
+        sso.init_sso(app)
 
     @app.before_request
     def start_timer() -> None:

@@ -29,8 +29,8 @@ from typing import Any, TextIO
 
 from service.config import load_config
 from service.embedding import ModelNotAvailable, make_embedder
-from service.indexing.bounds import BuildCancelled
-from service.indexing.build import BuildProgress, BuildReport, build_index
+from service.indexing.build import BuildReport, build_index
+from service.indexing.progress import BuildCancelled, BuildProgress
 from service.indexing.sandbox import ParseLimits, corpus_reader
 from service.store import BuildLocked, open_store
 from service.store.disk import WRITE_ERRORS, build_full_message, free_bytes, is_disk_full
