@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from milvus_helpers import lite_store
 
-from service.indexing.bounds import BuildCancelled
 from service.indexing.build import build_index
+from service.indexing.progress import BuildCancelled
 from service.store import (
     EmbeddedStore,
     GenerationUnreadable,

@@ -24,7 +24,7 @@ from chaos_run.documents import (
     upload_and_wait,
 )
 
-# an admin job's builder runs as `python -m service.indexing` (service/indexing/builder.py);
+# an admin job's builder runs as `python -m service.indexing` (service/indexing/build_process.py);
 # a pid that no longer runs it was reused after the build ended, and is never killed
 BUILDER = b"service.indexing"
 
