@@ -109,14 +109,6 @@ def test_nothing_above_the_store_names_an_engine_error() -> None:
     assert users == []
 
 
-def test_no_subpackage_reaches_into_another_subpackage_private_modules() -> None:
-    reaching = [(str(p.relative_to(SERVICE)), name) for p in modules() for name in imported(p)
-                if name.startswith("service.") and any(
-                    piece.startswith("_") and not piece.startswith("__")
-                    for piece in name.split(".")[2:]) and name.split(".")[1] != part_of(p)]
-    assert reaching == []
-
-
 def test_modules_and_functions_stay_small() -> None:
     too_long = []
     for path in modules():
