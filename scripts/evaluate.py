@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Evaluate retrieval quality for every search mode over a JSONL question set, and answer
-recall: how often the chat answer quotes each question's answer span."""
+recall: how often the chat answer quotes each question's answer span. Without --questions,
+evaluate every set (service/evaluation_sets.py) and their union as one table."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -16,8 +18,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all  # noqa: E402
+from calibrate import fit as calibrate_fit  # noqa: E402
+
+from service.abstention import (  # noqa: E402
+    Observed,
+    abstention_rows,
+    format_abstention,
+    load_unanswerable,
+    observe_all,
+)
 from service.embedding.models import SentenceTransformerEmbedder  # noqa: E402
+from service.evalsets.folds import HELD_OUT, question_fold, visible_misses  # noqa: E402
+from service.evalsets.suite import evaluate_all  # noqa: E402
 from service.evaluation import (  # noqa: E402
     answer_outcomes,
     answer_rows,
@@ -27,6 +39,7 @@ from service.evaluation import (  # noqa: E402
     load_questions,
     prepare_searcher,
 )
+from service.retrieval.coverage import Calibration  # noqa: E402
 from service.retrieval.search import SearchOptions  # noqa: E402
 
 
@@ -51,7 +64,8 @@ def search_options(settings: list[str]) -> SearchOptions:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
+    parser.add_argument("--questions", type=Path, help="JSONL question file, in the project's "
+                        "or a development set's format (default: every set and their union)")
     parser.add_argument("--corpus", type=Path, action="append",
                         help="corpus folder; repeat to combine several (default: corpus/)")
     parser.add_argument("--exclude", action="append", default=[],
@@ -79,6 +93,8 @@ def main() -> int:
         base = search_options(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if args.questions is None:
+        return evaluate_every_set(args)
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
     key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
     workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
@@ -142,16 +158,20 @@ def main() -> int:
     print(format_answer_table(answers, f"answer recall ({title}; hybrid, as POST /api/chat; "
                                        "conditional: over questions whose top-5 sources "
                                        "contain the span)"))
+    folds = {q.id: question_fold(q.relevant, q.id) for q in questions}
     for score in scores:
         if args.misses == "all" or (args.misses == "default" and score.mode == "hybrid"):
-            print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
-            for miss in score.misses:
+            shown, withheld = visible_misses(score.misses, folds)
+            print(f"\nMisses at rank 1 for {score.mode} ({len(shown)}; {withheld} more in "
+                  "the held-out fold, never shown):")
+            for miss in shown:
                 print(f"  {miss['id']} rank={miss['rank']} {miss['question']!r} "
                       f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
                 for line in miss["top"]:
                     print(f"      {line}")
     if args.misses != "none":
-        missed = [o for o in outcomes if o.shown and not o.answered]
+        missed = [o for o in outcomes if o.shown and not o.answered
+                  and folds[o.question.id] != HELD_OUT]
         print(f"\nAnswers that miss a span their sources contain ({len(missed)}):")
         for outcome in missed:
             print(f"  {outcome.question.id} {outcome.question.question!r} "
@@ -165,6 +185,23 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},
                                         indent=2))
+    return 0
+
+
+def fit_calibration(observed: list[Observed]) -> Calibration:
+    """calibrate.py's fit on every question given (it fits the tune part only)."""
+    return calibrate_fit([replace(o, split="tune") for o in observed])[0]
+
+
+def evaluate_every_set(args: argparse.Namespace) -> int:
+    """Every set in its own index and the union in one, as one table."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    store = args.store if args.store != "milvus-lite" else ""
+    text, payload = evaluate_all(ROOT, SentenceTransformerEmbedder(args.model), fit_calibration,
+                                 store, args.misses != "none")
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(payload, indent=2))
     return 0
 
 
