@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from service.abstention import KINDS, load_unanswerable
+from service.abstention import ANSWERABLE, KINDS, Observed, load_unanswerable
 from service.evalsets.folds import (
     FOLDS,
     HELD_OUT,
@@ -21,6 +22,7 @@ from service.evalsets.folds import (
 from service.evalsets.registry import UNION, all_sets
 from service.evalsets.report import SetResult, set_questions
 from service.evalsets.suite import misses_text
+from service.evalsets.verdict import separation
 from service.evaluation import ModeScore, Question, load_questions
 from service.retrieval.coverage import Calibration
 
@@ -147,3 +149,22 @@ def test_the_held_out_folds_misses_are_never_printed() -> None:
     assert "held out question" not in text and "secret hint" not in text and kept not in text
     assert "1 in the held-out fold" in text
     assert visible_misses(misses, result.folds()) == ([misses[1]], 1)
+
+
+def test_the_verdict_separation_counts_top5_misses_and_hits_flagged() -> None:
+    """The issue's figures: the share of top-5 misses flagged weak or not_found, and of
+    top-5 hits flagged (an unanswerable question is neither)."""
+    def observed(id: str, kind: str, hit: bool) -> Observed:
+        return Observed(id, kind, "tune", np.zeros((1, 2)), np.array([float(hit)]),
+                        np.array([True]), None, 0)
+
+    pairs = [(observed("a", ANSWERABLE, True), "answered"),
+             (observed("b", ANSWERABLE, True), "weak"),
+             (observed("c", ANSWERABLE, False), "not_found"),
+             (observed("d", ANSWERABLE, False), "answered"),
+             (observed("e", "uncovered", False), "weak")]
+    figures = separation(pairs)
+    assert figures == {
+        "questions": 5, "top5_misses": 2, "top5_hits": 2, "misses_flagged": 0.5,
+        "hits_flagged": 0.5, "answerable_not_found": 0.25, "answerable_flagged": 0.5,
+        "uncovered_flagged": 1.0, "off_topic_or_no_area_flagged": None}
