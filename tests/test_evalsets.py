@@ -21,7 +21,7 @@ from service.evalsets.folds import (
 )
 from service.evalsets.registry import UNION, all_sets
 from service.evalsets.report import SetResult, set_questions
-from service.evalsets.suite import misses_text
+from service.evalsets.suite import evaluate_all, misses_text
 from service.evalsets.verdict import separation
 from service.evaluation import ModeScore, Question, load_questions
 from service.retrieval.coverage import Calibration
@@ -168,3 +168,39 @@ def test_the_verdict_separation_counts_top5_misses_and_hits_flagged() -> None:
         "questions": 5, "top5_misses": 2, "top5_hits": 2, "misses_flagged": 0.5,
         "hits_flagged": 0.5, "answerable_not_found": 0.25, "answerable_flagged": 0.5,
         "uncovered_flagged": 1.0, "off_topic_or_no_area_flagged": None}
+
+
+def test_every_set_and_the_union_make_one_table(tmp_path: Path, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    """A tiny real pipeline: two project sets and a devset, each in its own cached index,
+    and the union of their documents in one."""
+    root, devsets = tmp_path / "repo", tmp_path / "shared" / "devsets"
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "glos.txt").write_text("Gloucestershire will open integrated urgent "
+                                              "care centres in every town.\n")
+    (tmp_path / "shared" / "pdfs").mkdir(parents=True)
+    (tmp_path / "shared" / "pdfs" / "ifr.txt").write_text("Complaints about an individual "
+                                                          "funding request go to the board.\n")
+    devset(devsets / "alpha")
+    (devsets / "alpha" / "pdfs" / "a_report.txt").write_text("Within Tower Hamlets there "
+                                                             "are 7 primary care networks.\n")
+    write_jsonl(devsets / "alpha" / "questions.jsonl", [
+        {"id": "a001", "question": "how many primary care networks in Tower Hamlets",
+         "file": "a_report.txt", "page": 1, "answer_hint": "there are 7", "kind": "numeric"}])
+    data = root / "tests" / "data"
+    write_jsonl(data / "seed-questions.jsonl", [
+        {"id": "s01", "question": "Gloucestershire urgent care", "relevant": ["glos.txt"],
+         "answer_hint": "integrated urgent care centres"}])
+    write_jsonl(data / "plans-eval.jsonl", [
+        {"id": "p001", "question": "individual funding request complaints",
+         "relevant": ["ifr.txt"], "answer_hint": "go to the board", "tags": ["national"]}])
+    write_jsonl(data / "unanswerable.jsonl", [
+        {"id": "of01", "question": "capital of France", "kind": "off_topic", "split": "tune"}])
+    calibration = Calibration(0.0, 1.0, 1.0, 0.5, 0.1)
+    text, payload = evaluate_all(root, fake_embedder, lambda observed: calibration)
+    assert [row["set"] for row in payload["sets"]] == [
+        "seed", "plans-eval", "alpha", UNION, f"{UNION}, held-out fold (totals)"]
+    union = payload["sets"][3]
+    assert (union["documents"], union["questions"], union["unanswerable"]) == (3, 3, 3)
+    assert set(payload["verdict_out_of_fold"]) == {"seed", "plans-eval", "alpha", UNION}
+    assert text.count("| union |") == 3  # the table and the two verdict tables
+    assert len(list((root / ".cache" / "eval").iterdir())) == 4

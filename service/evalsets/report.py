@@ -16,14 +16,13 @@ from service.abstention import (
     status_of,
 )
 from service.embedding.models import Embedder
-from service.evalsets.folds import HELD_OUT, question_fold
+from service.evalsets.folds import HELD_OUT, fold_of, question_fold
 from service.evalsets.registry import EvaluationSet
 from service.evaluation import (
     AnswerOutcome,
     ModeScore,
     Question,
     answer_outcomes,
-    answer_row,
     evaluate,
     load_questions,
     prepare_searcher,
@@ -97,22 +96,27 @@ def abstention_figures(observed: list[Observed], status: dict[str, str]) -> dict
 
 
 def result_row(result: SetResult, label: str | None = None) -> dict[str, Any]:
-    """The table's figures for one set."""
-    answers = answer_row("all", result.answers)
+    """The table's figures for one set; a figure with no question behind it is None."""
+    asked = bool(result.questions)
+    shown = [a.answered for a in result.answers if a.shown]
     return {"set": label or result.name, "documents": result.documents,
             "questions": len(result.questions), "unanswerable": len(result.unanswerable),
-            "hit@1": result.retrieval.hit1, "hit@5": result.retrieval.hit5,
-            "mrr@10": result.retrieval.mrr10, "answer_recall": answers["answer_recall"],
-            "answer_recall_top5": answers["conditional_answer_recall"],
+            "hit@1": result.retrieval.hit1 if asked else None,
+            "hit@5": result.retrieval.hit5 if asked else None,
+            "mrr@10": result.retrieval.mrr10 if asked else None,
+            "answer_recall": share([a.answered for a in result.answers]),
+            "answer_recall_top5": share(shown),
             **abstention_figures(result.observed, {o.id: status_of(o, result.calibration)
                                                    for o in result.observed})}
 
 
 def held_out_totals(result: SetResult, searcher: Searcher) -> dict[str, Any]:
-    """The set's row over its held-out fold only: totals, never its questions."""
+    """The set's row over its held-out fold only (its documents, and the questions they
+    answer): totals, never its questions."""
     folds = result.folds()
     kept = [q for q in result.questions if folds[q.id] == HELD_OUT]
-    part = SetResult(result.name, result.documents, kept,
+    documents = sum(fold_of(d.path) == HELD_OUT for d in searcher.documents.values())
+    part = SetResult(result.name, documents, kept,
                      [u for u in result.unanswerable if folds[u.id] == HELD_OUT],
                      evaluate(searcher, kept, DEFAULT_MODE),
                      [a for a in result.answers if folds[a.question.id] == HELD_OUT],
