@@ -94,7 +94,10 @@ def main() -> int:
     except ValueError as error:
         parser.error(str(error))
     if args.questions is None:
-        return evaluate_every_set(args)
+        if args.store == "milvus-lite" or args.workdir:
+            parser.error("--store milvus-lite and --workdir need --questions: every set "
+                         "keeps its own index under .cache/eval/")
+        return evaluate_every_set(args, base)
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
     key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
     workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
@@ -193,12 +196,11 @@ def fit_calibration(observed: list[Observed]) -> Calibration:
     return calibrate_fit([replace(o, split="tune") for o in observed])[0]
 
 
-def evaluate_every_set(args: argparse.Namespace) -> int:
+def evaluate_every_set(args: argparse.Namespace, options: SearchOptions) -> int:
     """Every set in its own index and the union in one, as one table."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    store = args.store if args.store != "milvus-lite" else ""
     text, payload = evaluate_all(ROOT, SentenceTransformerEmbedder(args.model), fit_calibration,
-                                 store, args.misses != "none")
+                                 args.store, args.misses != "none", options)
     print(text)
     if args.json:
         args.json.write_text(json.dumps(payload, indent=2))

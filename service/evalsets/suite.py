@@ -24,6 +24,7 @@ from service.evalsets.verdict import (
     shipped_separation,
     verdict_cross_validation,
 )
+from service.retrieval.search import SearchOptions
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,15 @@ def misses_text(result: SetResult) -> str:
 
 
 def evaluate_all(root: Path, embedder: Embedder, fit: FitCalibration, store: str = "",
-                 misses: bool = True) -> tuple[str, dict[str, Any]]:
-    """Ask every set in its own cached index and the union in one; the report's text and
-    its figures as JSON."""
+                 misses: bool = True, options: SearchOptions | None = None
+                 ) -> tuple[str, dict[str, Any]]:
+    """Ask every set in its own cached index and the union in one (with `options`, else
+    the defaults); the report's text and its figures as JSON."""
     results, held_out = [], []
     for evaluation_set in all_sets(root):
         log.info("evaluating %s", evaluation_set.name)
         searcher = open_set(evaluation_set, root, embedder, store)
+        searcher.options = options or searcher.options
         result = run_set(evaluation_set, searcher)
         results.append(result)
         if evaluation_set.name == UNION:
