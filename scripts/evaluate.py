@@ -186,9 +186,8 @@ def main() -> int:
                "abstention": abstention}
     print("\n" + json.dumps(payload))
     if args.json:
-        args.json.write_text(json.dumps({**payload, "misses": {s.mode: visible_misses(s.misses, folds)[0]
-                                                          for s in scores}},
-                                        indent=2))
+        shown = {s.mode: visible_misses(s.misses, folds)[0] for s in scores}
+        args.json.write_text(json.dumps({**payload, "misses": shown}, indent=2))
     return 0
 
 
