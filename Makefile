@@ -75,7 +75,7 @@ bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 eval: install
-	$(BIN)/python scripts/evaluate.py --questions tests/data/seed-questions.jsonl --corpus corpus
+	$(BIN)/python scripts/evaluate.py
 
 # axe-core for the accessibility tests only (never served by the app). Bump AXE_VERSION,
 # run `make axe`, and commit the new file; npm checks the tarball against the registry.

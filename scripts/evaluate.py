@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Evaluate retrieval quality for every search mode over a JSONL question set, and answer
-recall: how often the chat answer quotes each question's answer span."""
+recall: how often the chat answer quotes each question's answer span. Without --questions,
+evaluate every set (service/evalsets/registry.py) and their union as one table."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -14,8 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from service.abstention import abstention_rows, format_abstention, load_unanswerable, observe_all
+from calibrate import fit as calibrate_fit
+
+from service.abstention import (
+    Observed,
+    abstention_rows,
+    format_abstention,
+    load_unanswerable,
+    observe_all,
+)
 from service.embedding.models import SentenceTransformerEmbedder
+from service.evalsets.folds import HELD_OUT, question_fold, visible_misses
+from service.evalsets.suite import evaluate_all
 from service.evaluation import (
     AnswerOutcome,
     ModeScore,
@@ -28,6 +40,7 @@ from service.evaluation import (
     load_questions,
     prepare_searcher,
 )
+from service.retrieval.coverage import Calibration
 from service.retrieval.search import Searcher, SearchOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +68,8 @@ def search_options(settings: list[str]) -> SearchOptions:
 def options() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL question file")
+    parser.add_argument("--questions", type=Path, help="JSONL question file, in the project's "
+                        "or a development set's format (default: every set and their union)")
     parser.add_argument("--corpus", type=Path, action="append",
                         help="corpus folder; repeat to combine several (default: corpus/)")
     parser.add_argument("--exclude", action="append", default=[],
@@ -158,18 +172,23 @@ def print_abstention(searcher: Searcher, questions: list[Question],
     return abstention
 
 
-def print_misses(scores: Scores, outcomes: list[AnswerOutcome], misses: str) -> None:
-    """Per-question misses at rank 1, and answers that miss a span their sources hold."""
+def print_misses(scores: Scores, outcomes: list[AnswerOutcome], misses: str,
+                 folds: dict[str, int]) -> None:
+    """Per-question misses at rank 1, and answers that miss a span their sources hold;
+    never those of the held-out fold, which is read only as totals."""
     for score in scores:
         if misses == "all" or (misses == "default" and score.mode == "hybrid"):
-            print(f"\nMisses at rank 1 for {score.mode} ({len(score.misses)}):")
-            for miss in score.misses:
+            shown, withheld = visible_misses(score.misses, folds)
+            print(f"\nMisses at rank 1 for {score.mode} ({len(shown)}; {withheld} more in "
+                  "the held-out fold, never shown):")
+            for miss in shown:
                 print(f"  {miss['id']} rank={miss['rank']} {miss['question']!r} "
                       f"hint={miss['hint']!r} {miss['interpreted'] or ''}")
                 for line in miss["top"]:
                     print(f"      {line}")
     if misses != "none":
-        missed = [o for o in outcomes if o.shown and not o.answered]
+        missed = [o for o in outcomes if o.shown and not o.answered
+                  and folds[o.question.id] != HELD_OUT]
         print(f"\nAnswers that miss a span their sources contain ({len(missed)}):")
         for outcome in missed:
             print(f"  {outcome.question.id} {outcome.question.question!r} "
@@ -184,6 +203,11 @@ def main() -> int:
         base = search_options(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if args.questions is None:
+        if args.store == "milvus-lite" or args.workdir:
+            parser.error("--store milvus-lite and --workdir need --questions: every set "
+                         "keeps its own index under .cache/eval/")
+        return evaluate_every_set(args, base)
     searcher = open_searcher(args, base)
     questions = load_questions(args.questions)
     scores, area_scores, source_scores = retrieval_scores(searcher, questions, base,
@@ -203,7 +227,8 @@ def main() -> int:
     print(format_answer_table(answers, f"answer recall ({title}; hybrid, as POST /api/chat; "
                                        "conditional: over questions whose top-5 sources "
                                        "contain the span)"))
-    print_misses(scores, outcomes, args.misses)
+    folds = {q.id: question_fold(q.relevant, q.id) for q in questions}
+    print_misses(scores, outcomes, args.misses, folds)
     payload = {"questions": str(args.questions), "count": len(questions),
                "modes": [s.row() for s in scores],
                "area_questions": [s.row() for s in area_scores],
@@ -211,8 +236,24 @@ def main() -> int:
                "abstention": abstention}
     print("\n" + json.dumps(payload))
     if args.json:
-        args.json.write_text(json.dumps({**payload, "misses": {s.mode: s.misses for s in scores}},
-                                        indent=2))
+        shown = {s.mode: visible_misses(s.misses, folds)[0] for s in scores}
+        args.json.write_text(json.dumps({**payload, "misses": shown}, indent=2))
+    return 0
+
+
+def fit_calibration(observed: list[Observed]) -> Calibration:
+    """calibrate.py's fit on every question given (it fits the tune part only)."""
+    return calibrate_fit([replace(o, split="tune") for o in observed])[0]
+
+
+def evaluate_every_set(args: argparse.Namespace, options: SearchOptions) -> int:
+    """Every set in its own index and the union in one, as one table."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    text, payload = evaluate_all(ROOT, SentenceTransformerEmbedder(args.model), fit_calibration,
+                                 args.store, args.misses != "none", options)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(payload, indent=2))
     return 0
 
 

@@ -48,10 +48,17 @@ class Observed:
     area_documents: int
 
 
+# a development set's unanswerable kinds, in the names the verdict's table uses
+DEVSET_KINDS = {"topic": "uncovered", "area": "no_area"}
+
+
 def load_unanswerable(path: Path) -> list[Unanswerable]:
+    """The project's format (kind, split) or a development set's (topic or area, no split:
+    the lines alternate between the parts, as the answerable questions do)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
-    return [Unanswerable(r["id"], r["question"], r["kind"], r["split"]) for r in rows]
+    return [Unanswerable(r["id"], r["question"], DEVSET_KINDS.get(r["kind"], r["kind"]),
+                         r.get("split") or answerable_split(i)) for i, r in enumerate(rows)]
 
 
 def answerable_split(index: int) -> str:

@@ -48,15 +48,18 @@ class ModeScore:
                 "mrr@10": round(self.mrr10, 4), "doc_recall@5": round(self.doc_recall5, 4)}
 
 
+def question_from(item: dict[str, Any]) -> Question:
+    """One line of either format: the project's (`relevant`, `tags`) or a development
+    set's (`file` and `page`, with its `kind` as the one tag)."""
+    relevant = item["relevant"] if "relevant" in item else [item["file"]]
+    tags = item.get("tags") or ([item["kind"]] if item.get("kind") else [])
+    return Question(item["id"], item["question"], tuple(relevant), item["answer_hint"],
+                    tuple(tags), item.get("page"))
+
+
 def load_questions(path: Path) -> list[Question]:
-    questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            questions.append(Question(item["id"], item["question"], tuple(item["relevant"]),
-                                      item["answer_hint"], tuple(item.get("tags", ())),
-                                      item.get("page")))
-    return questions
+    return [question_from(json.loads(line))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def collapse(text: str) -> str:
