@@ -1,14 +1,19 @@
 """What a PDF page carries besides its content, kept out of passages: glyph codes for
-symbols the font cannot name, and footers garbled by an overlapping line (issue 25)."""
+symbols the font cannot name, footers garbled by an overlapping line, and the cover's
+title shown for a PDF whose metadata has none (issue 25)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from nhse_pdfs import BACK_COVER, make_policy_pdf
+from nhse_pdfs import BACK_COVER, COVER_TITLE, make_policy_pdf
 
+from service.indexing.build import build_index
 from service.indexing.readers import read_document
 from service.indexing.readers.pdf_layout import Word, group_lines
+from service.store import generations
+from service.store.reader import EmbeddedGeneration
 
 
 def word(text: str, x0: float, top: float = 100.0, width: float | None = None) -> Word:
@@ -37,3 +42,23 @@ def test_a_footer_garbled_by_a_copyright_line_printed_over_it_is_dropped(
     assert [block.text for block in back.blocks] == [BACK_COVER]
     assert [page.label for page in document.pages] == [None, "1", "2", "3", "4", "5"]
 
+
+def test_the_cover_title_is_shown_but_not_indexed(tmp_path: Path, fake_embedder: Any) -> None:
+    """A PDF with no title in its metadata and stamp lines above its cover's title is
+    shown under that title, not its file name; the passages keep the indexed title they
+    had, since leading them with a cover title cost ranking (BENCHMARKS.md)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_policy_pdf(corpus / "nhse_ifr_policy.pdf")
+    build_index(corpus, tmp_path / "index", fake_embedder)
+    current = generations.current_generation(tmp_path / "index")
+    assert current is not None
+    generation = EmbeddedGeneration(current)
+    try:
+        [document] = generation.documents()
+    finally:
+        generation.close()
+    assert (document.title, document.indexed_title) == (COVER_TITLE, "Nhse ifr policy")
+    assert document.keyword_title == "Nhse ifr policy"
+    assert fake_embedder.embedded
+    assert all(text.startswith("Nhse ifr policy") for text in fake_embedder.embedded)

@@ -230,3 +230,6 @@ def test_the_ifr_policy_back_cover_footer_is_no_passage(shared_pdfs: Path) -> No
     back = document.pages[-1]
     assert not any("PR2086" in block.text for block in back.blocks)
     assert back.label == "28"
+    # no title in the metadata: the one shown is the cover's, under two stamp lines
+    assert document.meta.title is None
+    assert document.cover_title() == "Commissioning policy: individual funding requests"
