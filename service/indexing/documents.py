@@ -103,6 +103,10 @@ class Document:
                 return None  # body text before any heading: the cover has no title
         return None
 
+    def shown_title(self, indexed: str) -> str:
+        """The title to show: the file's own, else its cover's, else the indexed one."""
+        return self.meta.title or self.cover_title() or indexed
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()

@@ -50,8 +50,8 @@ class DocumentRecord:
     doc_type: str | None = None  # plan, bulletin, case study, news item (front matter)
     # code the file would run in a viewer ("javascript", "launch"): flagged, not refused
     active_content: tuple[str, ...] = ()
-    # the title the passages were indexed with, where `title` (what readers see) differs:
-    # a cover's title is shown, never indexed (BENCHMARKS.md); None means `title`
+    # the title the passages were embedded and keyword-indexed with; `title` is what
+    # readers see: a cover's title is shown, never indexed (BENCHMARKS.md). None: `title`
     indexed_title: str | None = None
 
     @property
