@@ -189,10 +189,10 @@ def test_ifr_policy_pages_match_pdfplumbers_page_index(shared_pdfs: Path) -> Non
         assert [page.page_number for page in pdf.pages] == list(range(1, 30))
         plumber_text = [normalised(page.extract_text() or "") for page in pdf.pages]
     assert [page.number for page in document.pages] == list(range(1, 30))
-    # the printed footer number is the page index minus one; the cover has none and the
-    # last page's footer is garbled, so those two have no label
+    # the printed footer number is the page index minus one; the cover has none (the
+    # last page's footer, garbled by a copyright line printed over it, still counts)
     assert [page.label for page in document.pages] == [None] + [
-        str(n - 1) for n in range(2, 29)] + [None]
+        str(n - 1) for n in range(2, 30)]
     # each page's longest block opens with words that pdfplumber finds on that page only
     for page in document.pages:
         probe = " ".join(max((b.text for b in page.blocks), key=len).split()[:8])
@@ -215,3 +215,21 @@ def test_leeds_two_column_page_keeps_left_column_sentences_whole(shared_pdfs: Pa
     assert ("This strategy reflects our belief that research should be inclusive, "
             "collaborative and open to all; with those doing research reflective of the "
             "diversity of our population.") in text
+
+
+@pytest.mark.slow  # reads a 40-page real PDF
+def test_no_glyph_codes_in_the_suffolk_strategy(shared_pdfs: Path) -> None:
+    document = read_document(shared_pdfs / "suffolk_strategy.pdf", "suffolk_strategy.pdf")
+    assert "(cid:" not in document.text
+    assert "• Levels of trust" in document.pages[6].text
+
+
+@pytest.mark.slow  # reads a 29-page real PDF
+def test_the_ifr_policy_back_cover_footer_is_no_passage(shared_pdfs: Path) -> None:
+    document = read_document(shared_pdfs / "nhse_ifr_policy.pdf", "nhse_ifr_policy.pdf")
+    back = document.pages[-1]
+    assert not any("PR2086" in block.text for block in back.blocks)
+    assert back.label == "28"
+    # no title in the metadata: the one shown is the cover's, under two stamp lines
+    assert document.meta.title is None
+    assert document.cover_title() == "Commissioning policy: individual funding requests"

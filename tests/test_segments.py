@@ -4,6 +4,7 @@ exactly what they served."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -218,8 +219,8 @@ def test_a_documents_table_from_before_publisher_and_type_is_brought_up_to_date(
         tmp_path: Path) -> None:
     # the documents table as format 4 first shipped it: a build copies such a generation's
     # database and must still be able to write publisher and type into its copy
-    old_schema = layout.SCHEMA.replace(", publisher TEXT, doc_type TEXT,\n    active_content TEXT",
-                                       "")
+    added = "|".join(layout.ADDED_DOCUMENT_COLUMNS)
+    old_schema = re.sub(rf",\s*(?:{added}) TEXT", "", layout.SCHEMA)
     assert old_schema != layout.SCHEMA
     conn = layout.connect(tmp_path / "index.sqlite", schema=old_schema)
     row = ("d1", "a.txt", "A plan", None, None, None, "0" * 64, 10, 1, 1, "2026-01-01", "[]",

@@ -263,13 +263,13 @@ def write_changes(writer: IndexWriter, plan: ChangePlan,
 
 
 def document_record(item: ReadDocument) -> DocumentRecord:
-    meta = item.document.meta
+    meta, shown = item.document.meta, item.document.shown_title(item.title)
     return DocumentRecord(
-        id=document_id(item.file.relative), path=item.file.relative, title=item.title,
+        id=document_id(item.file.relative), path=item.file.relative, title=shown,
         area=item.area, source_url=meta.source_url, published=meta.published,
         sha256=item.file.sha256, size=item.file.size, pages=len(item.document.pages),
         chunks=len(item.new_chunks), indexed_at=now(), warnings=tuple(item.document.warnings),
-        publisher=meta.publisher, doc_type=meta.type,
+        publisher=meta.publisher, doc_type=meta.type, indexed_title=item.title,
         active_content=tuple(item.document.active_content))
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 # Blocks on a page are joined with this separator to form the page text that chunk
 # offsets point into. Readers never put it inside a block.
 BLOCK_SEPARATOR = "\n\n"
+# a cover may open with this many short lines above its title (classification, reference)
+COVER_STAMPS = 3
+STAMP_CHARS = 80
 
 
 class ReadError(Exception):
@@ -85,6 +88,24 @@ class Document:
                 if 3 <= len(block.text) <= 150 and ">" not in block.text:  # not a breadcrumb
                     return block.text
         return None
+
+    def cover_title(self) -> str | None:
+        """The first page's first heading, under at most a few short stamp lines
+        ("Classification: Official", "Publication reference: PR2086"): the title a reader
+        sees on the cover, for display. Leading every passage's indexed text with it made
+        one publisher's documents too alike to rank (BENCHMARKS.md), so it is not indexed."""
+        for position, block in enumerate(self.pages[0].blocks[:COVER_STAMPS + 1]
+                                         if self.pages else []):
+            if block.heading_level is not None:
+                return block.text if 3 <= len(block.text) <= 150 else None
+            if position == COVER_STAMPS or len(block.text) > STAMP_CHARS \
+                    or block.text.rstrip().endswith("."):
+                return None  # body text before any heading: the cover has no title
+        return None
+
+    def shown_title(self, indexed: str) -> str:
+        """The title to show: the file's own, else its cover's, else the indexed one."""
+        return self.meta.title or self.cover_title() or indexed
 
 
 def sha256_file(path: Path) -> str:

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS documents (
     source_url TEXT, published TEXT, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
     pages INTEGER NOT NULL, chunks INTEGER NOT NULL, indexed_at TEXT NOT NULL,
     warnings TEXT NOT NULL DEFAULT '[]', segment TEXT NOT NULL, publisher TEXT, doc_type TEXT,
-    active_content TEXT
+    active_content TEXT, indexed_title TEXT
 );
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, sha256 TEXT NOT NULL, failed_at TEXT NOT NULL
@@ -70,11 +70,11 @@ CHUNK_COLUMNS = ("id", "doc_id", "ordinal", "page_start", "page_end", "page_labe
                  "char_start", "char_end", "text", "ocr")
 DOCUMENT_COLUMNS = ("id", "path", "title", "area", "source_url", "published", "sha256", "size",
                     "pages", "chunks", "indexed_at", "warnings", "publisher", "doc_type",
-                    "active_content")
+                    "active_content", "indexed_title")
 # columns added to the documents table since format 4 first shipped: a generation built
 # before them reads them as NULL, and a build on top of it adds them to its copy.
 # active_content is a JSON list, like warnings (NULL: none recorded)
-ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type", "active_content")
+ADDED_DOCUMENT_COLUMNS = ("publisher", "doc_type", "active_content", "indexed_title")
 
 
 def connect(path: Path, read_only: bool = False, schema: str = SCHEMA) -> sqlite3.Connection:

@@ -50,6 +50,14 @@ class DocumentRecord:
     doc_type: str | None = None  # plan, bulletin, case study, news item (front matter)
     # code the file would run in a viewer ("javascript", "launch"): flagged, not refused
     active_content: tuple[str, ...] = ()
+    # the title the passages were embedded and keyword-indexed with; `title` is what
+    # readers see: a cover's title is shown, never indexed (BENCHMARKS.md). None: `title`
+    indexed_title: str | None = None
+
+    @property
+    def keyword_title(self) -> str:
+        """The title the keyword text leads with."""
+        return self.indexed_title or self.title
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)

@@ -141,7 +141,7 @@ class StagingGeneration:
             chunk_id, document.id, chunk.ordinal, chunk.page_start, chunk.page_end,
             chunk.page_label, chunk.section, chunk.char_start, chunk.char_end, chunk.text,
             int(chunk.ocr), chunk.tokens))
-        self.keywords.add(chunk_id, f"{document.title} {chunk.section} {chunk.text}")
+        self.keywords.add(chunk_id, f"{document.keyword_title} {chunk.section} {chunk.text}")
         if chunk.sentence_vectors is not None:
             segment.execute("INSERT INTO sentences (chunk_id, spans, vectors) VALUES (?, ?, ?)",
                             (chunk_id, json.dumps(chunk.sentence_spans),

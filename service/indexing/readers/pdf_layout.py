@@ -8,6 +8,7 @@ right, and recurse once more for three columns.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ Word = dict[str, Any]  # a pdfplumber word: text, x0, x1, top, bottom, size, fon
 MIN_GUTTER = 9.0  # points; wider than any inter-word space at body sizes
 MIN_BAND_LINES = 3  # a gutter must split this many consecutive lines to count
 TOUCHING = 0.08  # a gap under this fraction of the font size is no space at all
+# pdfminer writes "(cid:N)" for a glyph its font gives no text for
+GLYPH_CODE = re.compile(r"\(cid:\d+\)")
 
 
 def extent(edge: str, pick: Callable[[Iterable[float]], float]) -> property:
@@ -51,7 +54,7 @@ class Line:
 def group_lines(words: list[Word], tolerance: float = 3.0) -> list[Line]:
     """Cluster words into lines by their top coordinate."""
     lines: list[Line] = []
-    for word in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+    for word in sorted(map(without_glyph_codes, words), key=lambda w: (round(w["top"]), w["x0"])):
         if lines and abs(lines[-1].words[-1]["top"] - word["top"]) <= tolerance:
             lines[-1].words.append(word)
         else:
@@ -59,6 +62,18 @@ def group_lines(words: list[Word], tolerance: float = 3.0) -> list[Line]:
     for line in lines:
         line.words = join_touching_words(sorted(line.words, key=lambda w: w["x0"]))
     return lines
+
+
+def without_glyph_codes(word: Word) -> Word:
+    """The word with pdfminer's "(cid:N)" codes taken out. A word that is nothing but
+    codes is a symbol-font glyph, in plan documents almost always a bullet: it becomes
+    "•", so that it still starts a list item and keeps its box. Inside a word the
+    letters it stood for can't be recovered; the code is dropped."""
+    text = str(word["text"])
+    if "(cid:" not in text:
+        return word
+    cleaned = GLYPH_CODE.sub("", text)
+    return {**word, "text": cleaned if cleaned.strip() else "•"}
 
 
 def join_touching_words(words: list[Word]) -> list[Word]:

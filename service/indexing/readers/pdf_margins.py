@@ -90,11 +90,42 @@ def running_lines(pages: list[RawPage]) -> set[int]:
     return running
 
 
+def printed_number(text: str) -> int | None:
+    """The number a margin line opens or ends with, as a page number would be."""
+    match = LEADING_NUMBER.search(text.strip()) or TRAILING_NUMBER.search(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def numbered_slots(pages: list[RawPage], running: set[int]) -> set[tuple[str, int, int]]:
+    """(zone, place slot, page minus printed number) of the running lines that carry the
+    page's number: where a page-numbered footer or header sits, and how it counts."""
+    slots: Counter[tuple[str, int, int]] = Counter()
+    for raw in pages:
+        for m in margin_lines(raw):
+            number = printed_number(m.line.text)
+            if id(m.line) in running and number is not None:
+                slots[(m.zone, int(m.place // SAME_PLACE), raw.number - number)] += 1
+    # a number that keeps no offset from the page (a year in a running title) is no count
+    return {slot for slot, pages_alike in slots.items() if pages_alike >= 2}
+
+
+def in_numbered_slot(m: MarginLine, slots: set[tuple[str, int, int]]) -> bool:
+    """A line in a page-numbered footer's place, with this page's number: the footer,
+    garbled by a line printed over it (a back cover's copyright over the running title)."""
+    number = printed_number(m.line.text)
+    slot = int(m.place // SAME_PLACE)
+    return number is not None and any((m.zone, near, m.page - number) in slots
+                                      for near in (slot - 1, slot, slot + 1))
+
+
 def drop_running_lines(pages: list[RawPage]) -> None:
     """Remove running headers and footers, page numbers and "Page N of M" lines."""
     running = running_lines(pages)
+    slots = numbered_slots(pages, running)
     for raw in pages:
-        margins = {id(m.line) for m in margin_lines(raw)}
+        found = margin_lines(raw)
+        running.update(id(m.line) for m in found if in_numbered_slot(m, slots))
+        margins = {id(m.line) for m in found}
         kept = []
         for line in raw.lines:
             text = line.text.strip()

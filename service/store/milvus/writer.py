@@ -115,7 +115,7 @@ class MilvusStaging:
             for start in range(0, len(page_rows), INSERT_BATCH):
                 client.insert(self.collections["pages"], page_rows[start:start + INSERT_BATCH])
         for chunk in chunks:
-            terms = chunk_terms(document.title, chunk.section, chunk.text)
+            terms = chunk_terms(document.keyword_title, chunk.section, chunk.text)
             self._frequencies.update(words_of(terms))
             self._pending.append(schema.chunk_row(self._next_id, document, chunk, terms))
             self._chunk_ids[document.id].append(self._next_id)
