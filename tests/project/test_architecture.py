@@ -1,0 +1,203 @@
+"""The layout is the architecture: imports flow web -> retrieval, indexing -> store,
+embedding, and the size and ownership rules hold. Checked from the source, so a change
+that breaks them fails here rather than in review."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from paths import SERVICE
+
+# which parts of `service` each part may import (besides itself)
+ALLOWED = {
+    "web": {"retrieval", "indexing", "store", "embedding", "text", "config", "areas"},
+    "retrieval": {"store", "embedding", "text", "config", "areas"},
+    "indexing": {"store", "embedding", "text", "config", "areas"},
+    "store": {"text", "config"},
+    "embedding": {"config"},
+    "text": set(),  # the leaf every part reads words with: it imports nothing of the service
+    "evaluation": {"retrieval", "indexing", "store", "embedding", "text", "config", "areas"},
+    "abstention": {"evaluation", "retrieval", "text", "config", "areas"},
+    "config": set(),
+    "areas": set(),
+    "__init__": {"web"},
+}
+SUBPACKAGES = ("web", "retrieval", "indexing", "store", "embedding", "text")
+
+
+def modules() -> list[Path]:
+    return sorted(SERVICE.rglob("*.py"))
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(SERVICE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def imported(path: Path) -> list[str]:
+    """Every module the file imports, at the top or inside functions."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(SERVICE)))
+def test_imports_flow_one_way(path: Path) -> None:
+    part = part_of(path)
+    wrong = set()
+    for name in imported(path):
+        pieces = name.split(".")
+        if pieces[0] != "service" or len(pieces) < 2:
+            continue
+        target = pieces[1]
+        if target in SUBPACKAGES or target in ALLOWED:
+            if target != part and target not in ALLOWED[part]:
+                wrong.add(name)
+    assert not wrong, f"{part} may not import {sorted(wrong)}"
+
+
+def test_text_imports_nothing_above_it() -> None:
+    """Issue 24: the text toolkit is a leaf that store and retrieval both stand on."""
+    above = [(str(p.relative_to(SERVICE)), name) for p in modules() if part_of(p) == "text"
+             for name in imported(p)
+             if name.startswith("service.") and name.split(".")[1] != "text"]
+    assert above == []
+
+
+def test_retrieval_reads_words_from_the_text_toolkit_not_the_store() -> None:
+    """Issue 24: retrieval no longer reaches into the store's keyword analysis."""
+    reaching = [(str(p.relative_to(SERVICE)), name) for p in modules()
+                if part_of(p) == "retrieval" for name in imported(p)
+                if name.startswith("service.store.keywords")]
+    assert reaching == []
+
+
+# the ideas service/text owns: a second definition elsewhere is a second meaning
+TEXT_IDEAS = {"WORD", "STOPWORDS", "GENERIC", "QUESTION_WORDS", "STEM", "ROOT_ENDING"}
+
+
+def test_words_stopwords_and_stems_are_defined_once() -> None:
+    defined = [(str(p.relative_to(SERVICE)), target.id) for p in modules()
+               if part_of(p) != "text" for node in ast.walk(ast.parse(p.read_text()))
+               if isinstance(node, ast.Assign) for target in node.targets
+               if isinstance(target, ast.Name) and target.id in TEXT_IDEAS]
+    assert defined == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite3", "faiss"])
+def test_only_the_store_touches_its_engines(engine: str) -> None:
+    """Each backend turns its engines' errors into the store interface's, and keeps their
+    settings (issue 24): nothing above the store imports them."""
+    users = [str(p.relative_to(SERVICE)) for p in modules()
+             if part_of(p) != "store" and any(n.split(".")[0] == engine for n in imported(p))]
+    assert users == []
+
+
+def test_nothing_above_the_store_names_an_engine_error() -> None:
+    """Not even through the store's face: `service.store.DatabaseError` was sqlite3's."""
+    names = {"DatabaseError", "LOAD_ERRORS"}
+    users = [f"{p.relative_to(SERVICE)}: {name}" for p in modules() if part_of(p) != "store"
+             for name in imported(p) if name.startswith("service.store")
+             and name.rpartition(".")[2] in names]
+    assert users == []
+
+
+def test_no_subpackage_reaches_into_another_subpackage_private_modules() -> None:
+    reaching = [(str(p.relative_to(SERVICE)), name) for p in modules() for name in imported(p)
+                if name.startswith("service.") and any(
+                    piece.startswith("_") and not piece.startswith("__")
+                    for piece in name.split(".")[2:]) and name.split(".")[1] != part_of(p)]
+    assert reaching == []
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = []
+    for path in modules():
+        source = path.read_text()
+        if len(source.splitlines()) > 300:
+            too_long.append(f"{path.name}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > 60:
+                    too_long.append(f"{path.name}:{node.name}: {length} lines")
+    assert too_long == []
+
+
+# What web may take from retrieval (issue 24): the one chat function, the search and the
+# types it serialises, the limits it validates against, the budget, the live index and the
+# reranker it configures. Any other name is retrieval logic, and a view that imports it is
+# assembling a pipeline that belongs in retrieval (as the chat view did before issue 24).
+WEB_FACE_OF_RETRIEVAL = {
+    "service.retrieval": {"DEFAULT_MODE", "MODES", "DocumentRef", "Filters", "Hit",
+                          "InvalidQuery", "LiveIndex", "SearchOptions", "SearchResult",
+                          "Searcher", "budget"},
+    "service.retrieval.budget": {"BudgetExceeded", "ServerBusy", "Slots"},
+    "service.retrieval.chat": {"ChatResult", "Turn", "answer"},
+    "service.retrieval.live": {"LiveIndex"},
+    "service.retrieval.options": {"DEFAULT_MODE", "MAX_K", "MAX_QUERY", "MODES", "Filters",
+                                  "InvalidQuery", "SearchOptions"},
+    "service.retrieval.rerank": {"CrossEncoderReranker"},
+    "service.retrieval.search": {"DEFAULT_MODE", "MODES", "Filters", "Searcher",
+                                 "SearchResult"},
+}
+ROOT = SERVICE.parent
+# the view modules: they hold validation and serialisation, nothing a test or script needs
+VIEW_MODULES = ("service.web.api", "service.web.admin", "service.web.pages")
+
+
+def retrieval_names(source: str) -> list[str]:
+    """Everything a module imports from retrieval, as `module.name` (or `module` for a
+    whole-module import)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names if a.name.startswith("service.retrieval")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "service.retrieval") and node.level == 0:
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def outside_the_face(source: str) -> list[str]:
+    return [name for name in retrieval_names(source)
+            if name.rpartition(".")[2] not in WEB_FACE_OF_RETRIEVAL.get(
+                name.rpartition(".")[0], set())]
+
+
+@pytest.mark.parametrize("path", sorted((SERVICE / "web").glob("*.py")), ids=lambda p: p.name)
+def test_web_takes_only_the_public_face_of_retrieval(path: Path) -> None:
+    assert outside_the_face(path.read_text()) == []
+
+
+def test_the_face_rule_catches_a_chat_assembled_in_the_view() -> None:
+    """The view as it was before issue 24: it imported the pipeline's steps."""
+    assembled = ("from service.retrieval.answer import highlight_quoted\n"
+                 "from service.retrieval.chat import Turn, resolve_follow_ups, verdict_answer\n")
+    assert outside_the_face(assembled) == ["service.retrieval.answer.highlight_quoted",
+                                           "service.retrieval.chat.resolve_follow_ups",
+                                           "service.retrieval.chat.verdict_answer"]
+
+
+def test_tests_and_scripts_never_import_a_view_module() -> None:
+    """Domain logic lives below web; the views only validate and serialise."""
+    users = [f"{p.relative_to(ROOT)}: {name}"
+             for folder in ("tests", "scripts") for p in sorted((ROOT / folder).rglob("*.py"))
+             for name in imported(p) if name.startswith(VIEW_MODULES)]
+    assert users == []
+
+
+@pytest.mark.parametrize("name", SUBPACKAGES)
+def test_each_subpackage_names_its_public_face(name: str) -> None:
+    assert ast.get_docstring(ast.parse((SERVICE / name / "__init__.py").read_text()))
+
+
+def test_service_never_imports_the_scripts_folder() -> None:
+    assert [p.name for p in modules() if any(n.startswith("scripts") for n in imported(p))] == []
