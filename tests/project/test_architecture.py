@@ -201,3 +201,16 @@ def test_each_subpackage_names_its_public_face(name: str) -> None:
 
 def test_service_never_imports_the_scripts_folder() -> None:
     assert [p.name for p in modules() if any(n.startswith("scripts") for n in imported(p))] == []
+
+
+def test_the_test_tree_mirrors_the_package() -> None:
+    """Issue 24: every test module sits in the folder of the package it tests, or in
+    browser, system or project; basenames are unique (pytest imports each module by its
+    basename), and a file name holds no issue number (that goes in the docstring)."""
+    tests = ROOT / "tests"
+    modules = sorted(tests.rglob("test_*.py"))
+    folders = {p.parent.relative_to(tests).as_posix() for p in modules}
+    names = [p.name for p in modules]
+    assert folders <= set(SUBPACKAGES) | {"browser", "system", "project"}
+    assert len(set(names)) == len(names)
+    assert [n for n in names if "issue" in n or any(c.isdigit() for c in n)] == []
