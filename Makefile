@@ -66,7 +66,7 @@ lint: install
 # The tests write screenshots to test-artifacts/ (git-ignored); this refreshes the ones
 # README.md and docs/using.md show, on purpose.
 screenshots: install
-	PLANSEARCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/test_browser.py \
+	PLANSEARCH_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser/test_browser.py \
 		-k "test_two_turn_conversation or test_a_not_found_answer_shows_the_verdict_first" \
 		--screenshot-dir docs
 

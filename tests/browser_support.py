@@ -16,7 +16,6 @@ from service.web.app import create_app
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
-ROOT = Path(__file__).resolve().parent.parent
 # Without the background-networking flags Chromium dials Google's hosts at start-up.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

@@ -16,13 +16,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from paths import BUNDLED_CORPUS, ROOT
 
 from service.embedding.models import SentenceTransformerEmbedder
 from service.indexing.build import build_index
 
-ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_CORPUS = ROOT / "corpus"
-SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
 # Read at import, i.e. at collection time: the autouse fixture below clears PLANSEARCH_*
 # before every test. PLANSEARCH_TEST_CHROMIUM points at a Chromium somewhere else.
 CHROMIUM = Path(os.environ.get("PLANSEARCH_TEST_CHROMIUM") or "/usr/bin/chromium")
