@@ -15,6 +15,21 @@ PARAGRAPHS = [
 ]
 
 
+def write_raw_pdf(path: Path, objects: list[bytes]) -> Path:
+    """A PDF of these objects, numbered from 1 (the first is the catalog), with its xref."""
+    body, offsets = b"%PDF-1.4\n", []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + content + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    path.write_bytes(body)
+    return path
+
+
 def _content_stream() -> bytes:
     lines = [b"BT /F1 11 Tf 56 780 Td 14 TL"]
     for paragraph in PARAGRAPHS:
@@ -37,17 +52,7 @@ def write_pdf(path: Path, catalog_extra: bytes = b"", page_extra: bytes = b"",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         *extra_objects,
     ]
-    body, offsets = b"%PDF-1.4\n", []
-    for number, content in enumerate(objects, start=1):
-        offsets.append(len(body))
-        body += b"%d 0 obj\n" % number + content + b"\nendobj\n"
-    xref = len(body)
-    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    path.write_bytes(body)
-    return path
+    return write_raw_pdf(path, objects)
 
 
 def make_open_action_js_pdf(path: Path) -> Path:

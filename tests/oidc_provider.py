@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+from browser_support import LiveServer
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from markupsafe import escape
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 CLIENT_ID, CLIENT_SECRET = "plansearch-test", "client-secret-0123456789"
@@ -34,18 +33,15 @@ class OidcProvider:
         self.foreign_key = False
         self.codes: dict[str, dict[str, Any]] = {}
         self.tokens_issued = 0
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.issuer = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LiveServer(self.wsgi)
+        self.issuer = self._server.url
 
     def __enter__(self) -> OidcProvider:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
+        self._server.__exit__(*exc)
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from active_pdfs import write_raw_pdf
 from paths import ROOT
 from pdf_factory import make_report_pdf
 
@@ -107,17 +108,7 @@ def write_pdf_bomb(path: Path, expanded_mib: int) -> Path:
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream
         + b"\nendstream",
     ]
-    body, offsets = b"%PDF-1.4\n", []
-    for number, content in enumerate(objects, start=1):
-        offsets.append(len(body))
-        body += b"%d 0 obj\n" % number + content + b"\nendobj\n"
-    xref = len(body)
-    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    body += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    path.write_bytes(body)
-    return path
+    return write_raw_pdf(path, objects)
 
 
 def test_a_pdf_bomb_fails_that_file_within_its_limits(tmp_path: Path) -> None:
@@ -244,6 +235,9 @@ def test_hundreds_of_reads_fork_safely_while_the_onnx_encoder_runs(tmp_path: Pat
     encoding.start()
     limits, deadline = ParseLimits(timeout_s=20, memory_mb=512, max_pages=50), 300.0
     started, failures, slowest = time.monotonic(), [], 0.0
+    while not batches and time.monotonic() - started < 60:  # encoding before the first fork
+        time.sleep(0.05)
+    batches_before = len(batches)
     try:
         for n in range(300):
             path = files[0] if n % 10 == 0 else files[1 + n % 2]  # a PDF in ten
@@ -255,9 +249,12 @@ def test_hundreds_of_reads_fork_safely_while_the_onnx_encoder_runs(tmp_path: Pat
             slowest = max(slowest, time.monotonic() - began)
             assert encoding.is_alive(), "the encoder stopped before the reads did"
             assert time.monotonic() - started < deadline, f"{n} reads took {deadline:g} s"
+        batches_during = len(batches) - batches_before
     finally:
         stop.set()
         encoding.join(60)
     assert failures == []
-    assert len(batches) > 10  # the encoder really was busy all along
+    # the encoder really was encoding while the children forked: batches finished during
+    # the reads (a count, not a fixed number: an idle machine reads faster than a loaded one)
+    assert batches_before >= 1 and batches_during >= 2
     assert slowest < limits.timeout_s

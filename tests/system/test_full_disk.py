@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_support import build_corpus
 from flask import Flask
 from paths import ROOT
 
 from service.indexing import uploads
-from service.indexing.build import build_index
 from service.indexing.job_runner import BuildOutcome
 from service.indexing.uploads import UploadRejected
 from tests.web.test_admin import (
@@ -78,10 +78,7 @@ def disk(tmp_path: Path) -> Iterator[Path]:
 def dirs(disk: Path, fake_embedder: Any) -> dict[str, Path]:
     """The admin tests' corpus and index, built on the small disk."""
     corpus, index = disk / "corpus", disk / "index"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, fake_embedder)
+    build_corpus(corpus, index, fake_embedder, DOCS)
     return {"root": disk, "corpus": corpus, "index": index}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_support import build_corpus
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -67,10 +68,7 @@ def in_process_build(corpus: Path, index: Path, embedder: Any) -> Callable[..., 
 @pytest.fixture
 def dirs(tmp_path: Path, fake_embedder: Any) -> dict[str, Path]:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, fake_embedder)
+    build_corpus(corpus, index, fake_embedder, DOCS)
     return {"root": tmp_path, "corpus": corpus, "index": index}
 
 

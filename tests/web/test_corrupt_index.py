@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_support import build_corpus
 from flask.testing import FlaskClient
 from paths import ROOT
 
@@ -78,13 +79,7 @@ def own_file(generation: Path, pattern: str) -> Path:
 @pytest.fixture
 def two_generations(tmp_path: Path, fake_embedder: Any) -> dict[str, Path]:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    for name, text in FIRST.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, fake_embedder)
-    for name, text in SECOND.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, fake_embedder)
+    build_corpus(corpus, index, fake_embedder, FIRST, SECOND)
     return {"corpus": corpus, "index": index}
 
 
@@ -155,13 +150,7 @@ def test_no_loadable_generation_answers_503_with_the_repair_command(
 @pytest.fixture
 def real_index(tmp_path: Path, embedder: Any) -> dict[str, Path]:
     corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    for name, text in FIRST.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, embedder)
-    for name, text in SECOND.items():
-        (corpus / name).write_text(text)
-    build_index(corpus, index, embedder)
+    build_corpus(corpus, index, embedder, FIRST, SECOND)
     return {"corpus": corpus, "index": index}
 
 
