@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from service.embedding.models import Embedder
-from service.evalsets.folds import visible_misses
+from service.evalsets.folds import HELD_OUT, visible_misses
+from service.evalsets.out_of_fold import ranking_with, run_set_out_of_fold
+from service.evalsets.ranker_fit import WINDOWS, fold_rankers, load_windows
 from service.evalsets.registry import UNION, all_sets
 from service.evalsets.report import (
     SetResult,
@@ -47,21 +49,29 @@ def evaluate_all(root: Path, embedder: Embedder, fit: FitCalibration, store: str
     """Ask every set in its own cached index and the union in one (with `options`, else
     the defaults); the report's text and its figures as JSON."""
     results, held_out = [], []
+    learned = False
+    # the learned ranker out of fold, fitted on the committed windows (fit_ranker.py)
+    rankers = fold_rankers(load_windows(WINDOWS)) if WINDOWS.is_file() else None
     for evaluation_set in all_sets(root):
         log.info("evaluating %s", evaluation_set.name)
         searcher = open_set(evaluation_set, root, embedder, store)
         searcher.options = options or searcher.options
-        result = run_set(evaluation_set, searcher)
+        learned = rankers is not None and searcher.options.ranker == "learned"
+        result = run_set_out_of_fold(evaluation_set, searcher, rankers) \
+            if learned and rankers else run_set(evaluation_set, searcher)
         results.append(result)
         if evaluation_set.name == UNION:
-            held_out.append(held_out_totals(result, searcher))
+            with ranking_with(searcher, rankers[HELD_OUT] if rankers else searcher.learned):
+                held_out.append(held_out_totals(result, searcher))
     rows = [result_row(r) for r in results] + held_out
+    ranked_by = "the learned ranker out of fold by document" if learned \
+        else "the hand-set order"
     crossed = verdict_cross_validation(results, fit)
     shipped = shipped_separation(results)
     parts = [
         format_sets_table(rows, "Every set in its own index, and the union (every set's "
                                 "documents in one index); hybrid, as POST /api/search and "
-                                "/api/chat; flagged = weak or not_found"),
+                                f"/api/chat, {ranked_by}; flagged = weak or not_found"),
         format_verdict_table(shipped, "The coverage verdict as shipped (fitted on seed and "
                                       "plans-eval: in sample there)"),
         format_verdict_table(crossed.out_of_fold, "The coverage verdict refitted by "

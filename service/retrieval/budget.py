@@ -161,3 +161,16 @@ class Slots:
                 self._held[client] -= 1
                 self._held += Counter()
                 self._changed.notify_all()
+
+
+class Stopwatch:
+    """Milliseconds per search stage, for the response's timings."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._start = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round((now - self._start) * 1000, 3)
+        self._start = now

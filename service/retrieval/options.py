@@ -49,6 +49,18 @@ class SearchOptions:
     # reference list no longer lifts its chunk by a sentence close to the question's words.
     # PDF MRR@10 0.816 -> 0.822 with text and seed questions unchanged (BENCHMARKS.md)
     quotable_sentences: bool = True
+    # in hybrid: "learned" orders the top `ranker_depth` fused candidates by the model
+    # scripts/fit_ranker.py fits (ranker.py); "weights" keeps the hand-set sentence weight.
+    # Out of fold by document the model lost to the hand-set order on seed and plans-eval
+    # by more than the keep rule allows (BENCHMARKS.md), so it is not the default
+    ranker: str = "weights"
+    ranker_depth: int = 40
+    # a reference list, contents page or glossary goes after every body passage of the
+    # top `ranker_depth` unless the question asks for it (text/kinds.py)
+    apparatus_last: bool = True
+    # in hybrid: Rocchio feedback (feedback.py); 0 turns it off
+    feedback_weight: float = 0.0
+    feedback_depth: int = 3  # the first fused candidates whose sentences move the query
     rerank_depth: int = 30  # candidates the rerank stage re-scores
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 

@@ -3,7 +3,6 @@ the area a question names, optional re-scoring, then cited and highlighted passa
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 from service.areas import Gazetteer
 from service.embedding import Embedder, sentence_spans
 from service.retrieval import budget, fusion
+from service.retrieval.budget import Stopwatch
 from service.retrieval.candidates import LRU, CandidateRetriever
 from service.retrieval.coverage import (
     Calibration,
@@ -22,6 +22,9 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
+from service.retrieval.features import FEATURES, Library, candidate_features
+from service.retrieval.features import Question as RankedQuestion
+from service.retrieval.feedback import expanded_vector
 from service.retrieval.options import (
     DEFAULT_MODE,
     MODES,
@@ -31,27 +34,17 @@ from service.retrieval.options import (
     SearchOptions,
 )
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
-from service.retrieval.quotable import is_name_line, is_statement
+from service.retrieval.ranker import LinearRanker, apparatus_last, bundled_ranker, reorder
 from service.retrieval.results import DocumentRef, Hit, SearchResult
-from service.store import ChunkRow, IndexReader
-from service.store.records import SentenceVectors
+from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
+from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
 from service.text import topic_phrase
+from service.text.kinds import BODY, kinds_asked_for, passage_kind
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
            "SearchResult", "Searcher"]
 NO_FILTERS = Filters()
-SENTENCE_CACHE = 4096  # chunks whose sentences were embedded at query time
-
-
-class Stopwatch:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-        self._start = time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.timings[stage] = round((now - self._start) * 1000, 3)
-        self._start = now
+APPARATUS = [FEATURES.index(name) for name in ("references", "contents", "glossary")]
 
 
 @dataclass
@@ -65,6 +58,10 @@ class Searcher:
     reranker: Any = None
     query_cache_size: int = 1024
     calibration: Calibration = field(default_factory=bundled_calibration)
+    learned: LinearRanker | None = field(default_factory=bundled_ranker)
+    # when a list: each hybrid search appends (query, chunk ids, feature table) of its
+    # ranking window, for scripts/fit_ranker.py
+    feature_log: list[tuple[str, list[int], np.ndarray]] | None = None
 
     def __post_init__(self) -> None:
         self.candidates = CandidateRetriever(self.generation, self.embedder,
@@ -75,6 +72,17 @@ class Searcher:
                                             d.published, d.publisher, d.doc_type)
                           for d in self.generation.documents()}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
+        kinds = LRU(SENTENCE_CACHE * 4)  # chunk id -> passage kind; text never changes
+
+        def kind_of(row: ChunkRow) -> str:
+            found = kinds.fetch(row.id)
+            if found is None:
+                found = passage_kind(row.text, row.section)
+                kinds.store(row.id, found)
+            return str(found)
+
+        self.library = Library({d.id: d.area for d in self.documents.values()},
+                               {d.id: d.chunks for d in self.generation.documents()}, kind_of)
 
     def search(self, query: str, k: int = 5, mode: str = DEFAULT_MODE,
                filters: Filters = NO_FILTERS, options: SearchOptions | None = None,
@@ -90,34 +98,30 @@ class Searcher:
         if area and options.area_boost > 0 and area in self.areas:
             interpreted["area"] = area
 
-        vector = None
-        dense: list[tuple[int, float]] = []
-        if mode != "keyword":
-            vector = self.candidates.query_vector(query)
+        vector = self.candidates.query_vector(query) if mode != "keyword" else None
+        if vector is not None:
             watch.lap("embed")
             budget.checkpoint("embedding the query")
-            area_filter = Filters(areas=(area,), documents=filters.documents) \
-                if "area" in interpreted and area else None
-            dense = self.candidates.dense(vector, options, allowed, area_filter)
-            watch.lap("dense")
-            budget.checkpoint("the dense search")
+        area_filter = Filters(areas=(area,), documents=filters.documents) \
+            if "area" in interpreted and area else None
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
-        keyword: list[tuple[int, float]] = []
-        if mode != "dense":
-            keyword = self.candidates.keyword(analysed, options.candidates, allowed)
-            watch.lap("keyword")
-            budget.checkpoint("the keyword search")
-
-        if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
-            dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword)
-        fused = fusion.fuse(dense, keyword, options, mode)
-        if "area" in interpreted:
-            fused = self.boost_area(fused, interpreted["area"], options)
-        watch.lap("fuse")
-        budget.checkpoint("fusion")
-        # read once for rescoring and highlights
+        dense, keyword, fused = self.retrieve(vector, analysed, mode, options, allowed,
+                                              area_filter, interpreted, watch)
         sentences = SentenceMemo(self.generation, self._quotable)
-        fused = self.rescore(query, fused, vector, mode, options, watch, sentences)
+        if options.feedback_weight and vector is not None and mode.startswith("hybrid"):
+            ids = [c.chunk_id for c in fused[:options.feedback_depth]]
+            moved = expanded_vector(vector, ids, sentences.fetch(ids), options.feedback_weight)
+            if moved is not None:
+                dense, keyword, fused = self.retrieve(moved, analysed, mode, options, allowed,
+                                                      area_filter, interpreted, watch)
+        learned = self.learned_order(query, interpreted.get("area"), fused, dense, keyword,
+                                     vector, options, sentences) \
+            if mode == "hybrid" and options.ranker == "learned" and vector is not None \
+            else None
+        fused = learned or self.rescore(query, fused, vector, mode, options, watch, sentences)
+        if options.apparatus_last:
+            fused = self.apparatus_after_body(query, fused, options.ranker_depth)
+        watch.lap("rank")
 
         if vector is None and highlight:
             vector = self.candidates.query_vector(query)  # keyword mode still highlights
@@ -130,6 +134,61 @@ class Searcher:
         hits, coverage = self.judge(query, hits, vector, area)
         watch.lap("coverage")
         return SearchResult(query, mode, hits, interpreted, watch.timings, coverage)
+
+    def retrieve(self, vector: np.ndarray | None, analysed: KeywordQuery | None, mode: str,
+                 options: SearchOptions, allowed: list[int] | None,
+                 area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch
+                 ) -> tuple[Ranked, Ranked, list[Candidate]]:
+        """Dense and keyword candidates, each scored by both where fusion needs it, fused."""
+        dense: Ranked = []
+        if vector is not None:
+            dense = self.candidates.dense(vector, options, allowed, area_filter)
+            watch.lap("dense")
+            budget.checkpoint("the dense search")
+        keyword: Ranked = []
+        if mode != "dense":
+            keyword = self.candidates.keyword(analysed, options.candidates, allowed)
+            watch.lap("keyword")
+            budget.checkpoint("the keyword search")
+        if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
+            dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword)
+        fused = fusion.fuse(dense, keyword, options, mode)
+        if "area" in interpreted:
+            fused = self.boost_area(fused, interpreted["area"], options)
+        watch.lap("fuse")
+        budget.checkpoint("fusion")
+        return dense, keyword, fused
+
+    def learned_order(self, query: str, area: str | None, fused: list[Candidate],
+                      dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
+                      vector: np.ndarray, options: SearchOptions, sentences: SentenceMemo
+                      ) -> list[Candidate] | None:
+        """The fused window re-ordered by the learned ranker (ranker.py), the rest after
+        it; None when no model is loaded (the features are still logged for fitting)."""
+        window = fused[:options.ranker_depth]
+        ids = [c.chunk_id for c in window]
+        question = RankedQuestion(topic_terms(query, self.gazetteer), area,
+                                  kinds_asked_for(query))
+        table = candidate_features(question, window, dict(dense), dict(keyword),
+                                   self.generation.chunks(ids), sentences.fetch(ids),
+                                   sentences.quotable(ids), vector, self.library)
+        if self.feature_log is not None:
+            self.feature_log.append((query, ids, table))
+        if self.learned is None:
+            return None
+        apparatus = [bool(row.any()) for row in table[:, APPARATUS] > 0]
+        return reorder(window, self.learned.score(table), apparatus) + fused[len(window):]
+
+    def apparatus_after_body(self, query: str, fused: list[Candidate], depth: int
+                             ) -> list[Candidate]:
+        """A bibliography repeats every topic word; unless asked for, it (and a contents
+        page or glossary) follows the body passages of the top window."""
+        window = fused[:depth]
+        rows = self.generation.chunks([c.chunk_id for c in window])
+        wanted = {BODY} | kinds_asked_for(query)
+        flags = [c.chunk_id in rows and self.library.kind_of(rows[c.chunk_id]) not in wanted
+                 for c in window]
+        return apparatus_last(window, flags) + fused[depth:] if any(flags) else fused
 
     def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
               area: str | None) -> tuple[list[Hit], Coverage]:
@@ -233,41 +292,3 @@ class Searcher:
             cached = (spans, self.embedder.embed_documents([row.text[s:e] for s, e in spans]))
             self._sentences.store(row.id, cached)
         return cached
-
-
-class SentenceMemo:
-    """One search's stored sentence vectors: rescoring and highlighting ask for mostly the
-    same chunks, and each asks the store only for the ones not fetched yet."""
-
-    def __init__(self, generation: IndexReader, masks: LRU | None = None) -> None:
-        self.generation = generation
-        self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
-        # chunk id -> its quotable sentences: a chunk's text never changes within a
-        # generation, so the searcher keeps them across searches (judging them costs
-        # about as much as the rest of the search's re-scoring)
-        self.masks = masks if masks is not None else LRU(SENTENCE_CACHE)
-
-    def fetch(self, ids: list[int]) -> SentenceVectors:
-        missing = [i for i in ids if i not in self.known]
-        if missing:
-            found = self.generation.sentence_vectors(missing)
-            self.known.update({i: found.get(i) for i in missing})
-        return {i: self.known[i] for i in ids if self.known[i] is not None}
-
-    def quotable(self, ids: list[int]) -> dict[int, np.ndarray]:
-        """For each chunk with stored sentences, which of them are statements or name
-        lines (quotable.py), the sentences an answer could quote."""
-        stored = self.fetch(ids)
-        found = {i: self.masks.fetch(i) for i in stored}
-        missing = [i for i, mask in found.items() if mask is None]
-        rows = self.generation.chunks(missing) if missing else {}
-        for i, row in rows.items():
-            found[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
-                                dtype=bool)
-            self.masks.store(i, found[i])
-        return {i: mask for i, mask in found.items() if mask is not None}
-
-
-def can_answer(sentence: str) -> bool:
-    """A sentence that could be the answer: a statement, or a name line for "who"."""
-    return is_statement(sentence) or is_name_line(sentence)

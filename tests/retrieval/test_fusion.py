@@ -8,7 +8,7 @@ import pytest
 
 from service.retrieval.fusion import best_sentence, sentence_rescore
 from service.retrieval.passages import Candidate
-from service.retrieval.search import can_answer
+from service.retrieval.sentences import can_answer
 
 QUERY = np.array([1.0, 0.0], dtype=np.float32)
 

@@ -1,0 +1,75 @@
+"""What kind of passage a chunk is, from its shape alone: body text, or one of the
+apparatus kinds a document carries around it (a reference list, a contents page, a
+glossary). Apparatus stays searchable, but a question that is not about it should be
+answered by body text, which repeats the same words in sentences that say something.
+
+Shape, not vocabulary: a reference line has a year in brackets, "et al", a DOI or a
+URL; a contents line ends in a page number; a glossary line is a short term and its
+meaning. These hold in any document, so nothing here is fitted to one set."""
+
+from __future__ import annotations
+
+import re
+
+BODY, REFERENCES, CONTENTS, GLOSSARY = "body", "references", "contents", "glossary"
+KINDS = (BODY, REFERENCES, CONTENTS, GLOSSARY)
+
+REFERENCE_MARK = re.compile(
+    r"\(\s?(?:19|20)\d\d[a-z]?\s?\)|\bet al\b|\bdoi\b|https?://|www\.|\bAvailable (?:at|from)\b|"
+    r"\b[Aa]ccessed\b|\bvol\.?\s?\d|\bpp?\.\s?\d|^\s*\[\d{1,3}\]|\b(?:19|20)\d\d[;:]\s?\d|"
+    r"\bJournal\b|\bLancet\b|\bBMJ\b|\bISBN\b|\[Online\s?\]|\bIbid\b|"
+    r"\.\s(?:19|20)\d\d[a-z]?\.\s",  # "Leeds City Council. 2018. Poverty Fact Book."
+    re.IGNORECASE)
+CONTENTS_LINE = re.compile(r"(?:\.\s?){3,}\s*\d{1,3}\s*$|…+\s*\d{1,3}\s*$|"
+                           r"^\s*\d{0,2}\.?\d{0,2}\s*[A-Z][^.!?]{2,80}?\s\d{1,3}\s*$")
+GLOSSARY_LINE = re.compile(r"^\s*[A-Z][A-Za-z&/]{1,12}\s*(?:[-–—:=]\s|\s{2,}|\t)\s*\S")
+HEADINGS = {REFERENCES: re.compile(r"\b(?:references|bibliography|sources|further reading|"
+                                   r"endnotes|notes)\b", re.IGNORECASE),
+            CONTENTS: re.compile(r"\b(?:contents|index)\b", re.IGNORECASE),
+            GLOSSARY: re.compile(r"\b(?:glossary|abbreviations|acronyms|definitions|"
+                                 r"terminology)\b", re.IGNORECASE)}
+# a question about one of these kinds wants that kind
+ASKS_FOR = {REFERENCES: re.compile(r"\b(?:references?|bibliography|cited|citations?|"
+                                   r"further reading|literature)\b", re.IGNORECASE),
+            CONTENTS: re.compile(r"\b(?:contents|chapters?)\b", re.IGNORECASE),
+            GLOSSARY: re.compile(r"\b(?:stands? for|acronyms?|abbreviations?|glossary|"
+                                 r"definition of|what does \S+ mean)\b", re.IGNORECASE)}
+MIN_LINES = 3  # fewer lines than this say nothing about a passage's shape
+
+
+def lines_of(text: str) -> list[str]:
+    return [line for line in (raw.strip() for raw in text.splitlines()) if len(line) > 2]
+
+
+def shares(text: str) -> dict[str, float]:
+    """The share of the passage's lines that look like each apparatus kind (0 for a
+    passage too short to judge)."""
+    lines = lines_of(text)
+    count = len(lines)
+    cited = sum(bool(REFERENCE_MARK.search(line)) for line in lines) / max(count, 1)
+    if count < MIN_LINES:  # a short tail of a reference list: every line a reference
+        return {REFERENCES: cited if count > 1 and cited == 1.0 else 0.0, CONTENTS: 0.0,
+                GLOSSARY: 0.0}
+    return {REFERENCES: cited,
+            # a table row ("Total | 100% | 1198") ends in a number too, but has cells
+            CONTENTS: sum("|" not in line and bool(CONTENTS_LINE.search(line))
+                          for line in lines) / count,
+            GLOSSARY: sum(bool(GLOSSARY_LINE.match(line)) and len(line.split()) <= 25
+                          for line in lines) / count}
+
+
+def passage_kind(text: str, section: str = "") -> str:
+    """`body`, or the apparatus kind the passage's lines (and its heading) show: most
+    lines of that shape, or a good share of them under a heading that names the kind."""
+    found = shares(text)
+    best = max(found, key=lambda kind: found[kind])
+    heading = (section or "").rsplit(">", 1)[-1]  # the nearest heading of a section path
+    if found[best] >= 0.6 or found[best] >= 0.3 and HEADINGS[best].search(heading):
+        return best
+    return BODY
+
+
+def kinds_asked_for(question: str) -> frozenset[str]:
+    """The apparatus kinds a question is about ("which studies are cited", "what does
+    ICB stand for"): for those, apparatus may rank as body text does."""
+    return frozenset(kind for kind, pattern in ASKS_FOR.items() if pattern.search(question))
