@@ -141,6 +141,15 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-For names the real client (werkzeug ProxyFix). Anyone else's "
             "header is ignored. Put 127.0.0.1 here when a proxy on this host forwards "
             "to Plansearch, or every client counts as exempt loopback."),
+    Setting("QUESTION_LOG", True,
+            "Keep the question log: each search, chat and compare stores its question, "
+            "filters, verdict and cited passages with a timestamp (never an address or an "
+            "identity), and \"helpful / not helpful\" feedback is stored beside it, for "
+            "the admin Insights. `off`: nothing is stored and the page shows no feedback "
+            "buttons."),
+    Setting("QUESTION_LOG_DAYS", 180,
+            "Days the question log keeps an entry; older ones are deleted (at most an hour "
+            "late). At least 1."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",

@@ -15,6 +15,7 @@ from typing import Any
 from service.store import backend_base, generations, layout
 from service.store.generation_policy import good_generations
 from service.store.interface import IndexWriter
+from service.store.question_log import SqliteQuestionLog
 from service.store.reader import EmbeddedGeneration
 from service.store.records import IncompatibleIndex, IndexNotReady
 from service.store.writer import StagingGeneration
@@ -51,6 +52,9 @@ class EmbeddedStore(backend_base.BackendBase):
 
     def state(self) -> dict[str, Any]:
         return {"backend": "embedded"}
+
+    def question_log(self) -> SqliteQuestionLog:
+        return SqliteQuestionLog(self.index_dir)
 
     # --- reading ------------------------------------------------------------------------
     def signature(self) -> Hashable | None:
