@@ -24,9 +24,9 @@ MAX_COLUMNS = 6  # each column is a whole search: more would not fit a screen or
 COMPARE_WORD = re.compile(r"^\s*(?:please\s+)?compare\b[\s,:]*", re.IGNORECASE)
 # words left over at either end once the places are taken out:
 # "compare X and Y on urgent care" -> "and on urgent care" -> "urgent care"
-JOINERS = r"(?:and|&|with|vs\.?|versus|against|between|to|on|for|about|in|of|across|,)"
-LEADING = re.compile(rf"^(?:{JOINERS}\s*)+", re.IGNORECASE)
-TRAILING = re.compile(rf"(?:\s*\b{JOINERS})+[\s?.!]*$", re.IGNORECASE)
+JOINERS = frozenset({"and", "&", "with", "vs", "versus", "against", "between", "to", "on",
+                     "for", "about", "in", "of", "across", "compared"})
+PUNCTUATION = ",;:?.!"
 
 
 class InvalidCompare(InvalidQuery):
@@ -60,11 +60,19 @@ def read_compare_question(question: str, gazetteer: Gazetteer) -> CompareQuestio
 
 def compare_topic(question: str, gazetteer: Gazetteer) -> str:
     """The question without "compare", its places and the words that joined them."""
-    rest = strip_places(COMPARE_WORD.sub("", question), gazetteer)
-    previous = None
-    while rest != previous:
-        previous, rest = rest, TRAILING.sub("", LEADING.sub("", rest.strip())).strip()
-    return rest
+    words = strip_places(COMPARE_WORD.sub("", question), gazetteer).split()
+
+    def joiner(word: str) -> bool:
+        bare = word.strip(PUNCTUATION).lower()
+        return not bare or bare in JOINERS
+
+    while words and joiner(words[0]):
+        words.pop(0)
+    while words and joiner(words[-1]):
+        words.pop()
+    if words:
+        words[-1] = words[-1].rstrip(PUNCTUATION)
+    return " ".join(words)
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,18 @@ and pruning never touch it."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
+
+from pymilvus import MilvusException
 
 from service.store.milvus import schema
 from service.store.milvus.connection import Link
 from service.store.milvus.reader import query_all
 from service.store.question_log import LoggedEntry, QuestionLogUnavailable
 from service.store.records import IndexNotReady
+
+_creating = threading.Lock()
 
 
 class MilvusQuestionLog:
@@ -26,14 +31,26 @@ class MilvusQuestionLog:
     def add(self, entry: LoggedEntry) -> None:
         try:
             with self.link.guard("recording a question") as client:
-                if not client.has_collection(self.collection):
-                    schema.create_small(client, self.collection, self.link.waits_for_indexes)
-                client.load_collection(self.collection)
+                self._ensure(client)
                 client.insert(self.collection, [schema.small_row(
                     entry.id, entry.kind, entry.to_dict(), schema.clip(entry.question))])
         except IndexNotReady as error:  # unreachable, or a failed call
             raise QuestionLogUnavailable(f"the question log cannot be written: {error}"
                                          ) from error
+
+    def _ensure(self, client: Any) -> None:
+        """The collection, created by the first writer; another thread or process may be
+        creating it at the same moment."""
+        if not client.has_collection(self.collection):
+            with _creating:
+                try:
+                    if not client.has_collection(self.collection):
+                        schema.create_small(client, self.collection,
+                                            self.link.waits_for_indexes)
+                except MilvusException:
+                    if not client.has_collection(self.collection):
+                        raise
+        client.load_collection(self.collection)
 
     def entries(self, since: str) -> list[LoggedEntry]:
         try:
