@@ -91,6 +91,8 @@ def init_app(app: Flask) -> None:
     store = app.extensions["plansearch"].store
     app.extensions["plansearch_questions"] = QuestionLogger(
         store, app.config["QUESTION_LOG"], app.config["QUESTION_LOG_DAYS"])
+    # the page offers "helpful / not helpful" only when feedback is kept
+    app.context_processor(lambda: {"feedback_on": bool(app.config["QUESTION_LOG"])})
 
 
 def logger() -> QuestionLogger:
