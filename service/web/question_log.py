@@ -102,10 +102,10 @@ def logger() -> QuestionLogger:
 
 def cited(hits: Sequence[Hit], citations: Sequence[dict[str, Any]] | None = None
           ) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The chunk ids and documents an answer cites: its citations' ranks when it has
-    an answer, else every passage shown."""
+    """The chunk ids and documents an answer cites (none when it quotes nothing), or
+    for a search, which has no answer (`citations` None), every passage shown."""
     ranks = {c["rank"] for c in citations or () if "rank" in c}
-    chosen = [hit for hit in hits if hit.rank in ranks] if ranks else list(hits)
+    chosen = list(hits) if citations is None else [hit for hit in hits if hit.rank in ranks]
     chunks = tuple(dict.fromkeys(i for hit in chosen for i in hit.chunk_ids or (hit.chunk_id,)))
     return chunks, tuple(dict.fromkeys(hit.document.id for hit in chosen))
 
