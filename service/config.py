@@ -124,7 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A document with more chunks than this fails (and the rest of its build goes on): "
             "about 8 minutes of embedding on 2 idle cores, at roughly 40 chunks/s."),
     Setting("RATE_LIMIT_SEARCH", "1200/minute",
-            "Limit on /api/search and /api/chat together, per API key when a valid one is "
+            "Limit on /api/search, /api/chat, /api/compare, /api/search.csv and "
+            "/api/feedback together, per API key when a valid one is "
             "sent, else per client address (flask-limiter syntax). Sized for an NHS trust "
             "whose staff all reach the server through one proxy address."),
     Setting("RATE_LIMIT_ADMIN", "120/minute",

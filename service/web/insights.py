@@ -8,7 +8,8 @@ import io
 
 from flask import Response, jsonify, request
 
-from service.retrieval import insights as report
+from service.retrieval.insights import csv_rows as insights_csv_rows
+from service.retrieval.insights import insights as insights_report
 from service.web.admin import api as admin_api
 from service.web.api import live
 from service.web.errors import ApiError
@@ -38,7 +39,7 @@ def build_report() -> dict[str, object]:
                                              searcher.documents.items()})
     return {"days": days, "log": {"enabled": questions.enabled,
                                   "retention_days": questions.retention_days},
-            **report.insights(entries, titles)}
+            **insights_report(entries, titles)}
 
 
 @admin_api.get("/insights", endpoint="insights")
@@ -51,6 +52,6 @@ def insights_csv() -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(("section", "item", "count", "detail"))
-    writer.writerows(report.csv_rows(build_report()))
+    writer.writerows(insights_csv_rows(build_report()))
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="plansearch-insights.csv"'})

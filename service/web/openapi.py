@@ -213,8 +213,7 @@ def openapi_spec() -> dict[str, Any]:
                                       "content": {"application/json": {
                                           "schema": {"type": "object"}}}}}}},
         },
-        "components": {"schemas": {**SCHEMAS, **ADMIN_SCHEMAS, **COMPARE_SCHEMAS},
-                       "securitySchemes": {
+        "components": {"schemas": SCHEMAS | ADMIN_SCHEMAS | COMPARE_SCHEMAS, "securitySchemes": {
             "adminToken": {"type": "http", "scheme": "bearer",
                            "description": "PLANSEARCH_ADMIN_TOKEN"},
             "apiKey": {"type": "http", "scheme": "bearer",

@@ -17,9 +17,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from service.retrieval import Filters, Hit
 from service.retrieval.compare import Column
-from service.retrieval.options import Filters
-from service.retrieval.results import Hit
 from service.store import Store
 from service.store.question_log import LoggedEntry, QuestionLogUnavailable
 

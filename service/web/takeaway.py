@@ -9,8 +9,7 @@ import io
 
 from flask import Response, request
 
-from service.retrieval import budget
-from service.retrieval.results import Hit
+from service.retrieval import Hit, budget
 from service.web.api import blueprint, check_filters, check_k, check_mode, check_query, live
 
 COLUMNS = ("rank", "document", "page", "section", "score", "url", "text", "document_id",
