@@ -46,6 +46,7 @@ def staged(writer: IndexWriter) -> StagingGeneration:
 class EmbeddedStore(backend_base.BackendBase):
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
+        self._questions: SqliteQuestionLog | None = None
 
     def __str__(self) -> str:
         return str(self.index_dir)
@@ -54,7 +55,9 @@ class EmbeddedStore(backend_base.BackendBase):
         return {"backend": "embedded"}
 
     def question_log(self) -> SqliteQuestionLog:
-        return SqliteQuestionLog(self.index_dir)
+        if self._questions is None:
+            self._questions = SqliteQuestionLog(self.index_dir)
+        return self._questions
 
     # --- reading ------------------------------------------------------------------------
     def signature(self) -> Hashable | None:

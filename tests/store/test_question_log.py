@@ -84,3 +84,30 @@ def test_an_unwritable_embedded_log_raises_question_log_unavailable(tmp_path: Pa
     (index / DATABASE).mkdir(parents=True)  # a folder where the file should be
     with pytest.raises(QuestionLogUnavailable, match="question log"):
         EmbeddedStore(index).question_log().add(QUESTION)
+
+
+def write_from_a_process(index: Path, process: int) -> None:
+    log = EmbeddedStore(index).question_log()
+    for i in range(20):
+        log.add(LoggedEntry(f"p{process}-{i}", f"2026-03-01T11:{i:02d}:00.000+00:00", "chat",
+                            f"question {i} from process {process}"))
+
+
+def test_forked_workers_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """gunicorn forks its workers from a process that may already hold a connection:
+    each worker must open its own."""
+    import multiprocessing
+
+    store = EmbeddedStore(tmp_path / "index")
+    store.question_log().add(QUESTION)  # the parent holds a connection before the fork
+    fork = multiprocessing.get_context("fork")
+    workers = [fork.Process(target=write_from_a_process, args=(tmp_path / "index", n))
+               for n in range(3)]
+    for worker in workers:
+        worker.start()
+    store.question_log().add(FEEDBACK)  # the parent writes meanwhile
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    found = {e.id for e in store.question_log().entries("2000-01-01")}
+    assert found == {"q1", "f1"} | {f"p{n}-{i}" for n in range(3) for i in range(20)}
