@@ -197,3 +197,20 @@ def test_bad_feedback_is_a_400_naming_the_parameter(client: FlaskClient, body: d
 def test_insights_days_outside_the_retention_is_a_400(client: FlaskClient, days: str) -> None:
     response = client.get(f"/api/insights?days={days}", headers=ADMIN)
     assert response.status_code == 400 and response.get_json()["error"]["field"] == "days"
+
+
+def test_with_read_keys_compare_csv_and_feedback_need_a_key_and_insights_the_admin_token(
+        index: Path, tmp_path: Path, embedder: Any) -> None:
+    client = make_app(index, tmp_path, embedder, API_KEYS="read-key-1").test_client()
+    key = {"X-API-Key": "read-key-1"}
+    compare = {"question": "compare Gloucestershire and Dorset urgent care"}
+    feedback = {"question": "urgent care", "helpful": True}
+    assert client.post("/api/compare", json=compare).status_code == 401
+    assert client.get("/api/search.csv?q=urgent+care").status_code == 401
+    assert client.post("/api/feedback", json=feedback).status_code == 401
+    assert client.post("/api/compare", json=compare, headers=key).status_code == 200
+    assert client.get("/api/search.csv?q=urgent+care", headers=key).status_code == 200
+    assert client.post("/api/feedback", json=feedback, headers=key).status_code == 201
+    assert client.get("/api/insights", headers={"Authorization": "Bearer read-key-1"}
+                      ).status_code == 401
+    assert client.get("/api/insights", headers=ADMIN).get_json()["questions"] == 2
