@@ -60,6 +60,10 @@
   }
 
   function render(report) {
+    // a period past the log's retention would only answer 400
+    Array.from($("insights-days").options).forEach((option) => {
+      option.disabled = Number(option.value) > report.log.retention_days;
+    });
     const box = $("insights");
     box.replaceChildren();
     const gaps = (list) => list.map((g) => [g.question, g.count, g.last_asked.replace("T", " ").slice(0, 16)]);
