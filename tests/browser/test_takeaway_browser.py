@@ -68,6 +68,11 @@ def test_compare_with_one_area_lacking_documents(page: Page, recorder: Recorder,
         "No documents about Dorset are indexed")
     expect(dorset.locator(".card")).to_have_count(0)
     expect(page.get_by_role("status")).to_contain_text("Dorset: No documents about Dorset")
+    # a column with sources can be copied and downloaded on its own
+    csv_link = gloucestershire.get_by_role("link", name="Download sources (CSV)")
+    expect(csv_link).to_have_attribute("href", "/api/search.csv?q=urgent+care&k=5&area="
+                                               "Gloucestershire")
+    expect(dorset.locator(".takeaway")).to_have_count(0)
     # the columns sit side by side on a wide screen
     left, right = (columns.nth(i).bounding_box() for i in range(2))
     assert left and right and left["x"] + left["width"] <= right["x"]

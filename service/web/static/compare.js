@@ -4,7 +4,8 @@
 // and sources.
 import { feedbackBox, feedbackOn, citedChunks } from "./feedback.js";
 import { postJSON } from "./http.js";
-import { answerList, coverageNotice, sourceCard } from "./render.js";
+import { announce, answerList, coverageNotice, sourceCard } from "./render.js";
+import { takeawayBar } from "./takeaway.js";
 
 const TYPED = /^\s*(?:please\s+)?compare\b/i;
 const control = document.getElementById("compare-control");
@@ -62,6 +63,12 @@ export function renderComparison(body, data, turn) {
     if (notice) section.append(notice);
     section.append(columnAnswer(column, key));
     const results = column.results || [];
+    const filters = column.area ? { area: [column.area] } : { document: [column.document] };
+    if (results.length) {
+      const asked = `${data.topic} in ${name}`;
+      section.append(takeawayBar({ ...column, query_used: data.topic }, asked, filters,
+        5, announce, false));
+    }
     if (results.length) {
       section.append(el("p", { class: "sources__label" }, notice ? "Closest passages" : "Sources"));
       const cards = el("ol", { class: "cards" });
@@ -72,7 +79,7 @@ export function renderComparison(body, data, turn) {
       section.append(feedbackBox({
         question: `${data.topic} in ${name}`, verdict: column.coverage.status,
         chunkIds: citedChunks(column.answer, results),
-        filters: column.area ? { area: [column.area] } : { document: [column.document] },
+        filters,
       }, `turn-${key}-feedback`));
     }
     grid.append(section);

@@ -90,8 +90,9 @@ export function markPrintLinks(root) {
   }
 }
 
-/** The bar under one answer: Copy answer, Download sources, Print. */
-export function takeawayBar(data, asked, filters, k, announce) {
+/** The bar under one answer: Copy answer, Download sources, and Print unless
+ * `withPrint` is false (a compare column: the page prints as a whole). */
+export function takeawayBar(data, asked, filters, k, announce, withPrint = true) {
   const bar = el("div", { class: "takeaway", role: "group", "aria-label": "Take this answer away" });
   const copy = el("button", { type: "button", class: "button button--ghost takeaway__copy" }, "Copy answer");
   let timer = null;
@@ -113,6 +114,7 @@ export function takeawayBar(data, asked, filters, k, announce) {
   }, "Download sources (CSV)");
   const print = el("button", { type: "button", class: "button button--ghost takeaway__print" }, "Print");
   print.addEventListener("click", () => window.print());
-  bar.append(copy, download, print);
+  bar.append(copy, download);
+  if (withPrint) bar.append(print);
   return bar;
 }
