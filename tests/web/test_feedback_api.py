@@ -214,3 +214,14 @@ def test_with_read_keys_compare_csv_and_feedback_need_a_key_and_insights_the_adm
     assert client.get("/api/insights", headers={"Authorization": "Bearer read-key-1"}
                       ).status_code == 401
     assert client.get("/api/insights", headers=ADMIN).get_json()["questions"] == 2
+
+
+def test_an_unwritable_log_never_fails_a_search_and_feedback_answers_503(
+        client: FlaskClient, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "index" / DATABASE).mkdir()  # a folder where the file should be
+    assert client.get("/api/search?q=urgent+care").status_code == 200
+    assert "question not logged: the question log" in caplog.text
+    response = client.post("/api/feedback", json={"question": "urgent care", "helpful": True})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["message"].startswith("the question log")
+    assert response.headers["Retry-After"]
