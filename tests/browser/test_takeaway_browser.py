@@ -18,6 +18,7 @@ import pdfplumber
 import pytest
 from browser_support import ANSWER_TIMEOUT_MS, LiveServer, Recorder, whole_page_screenshot
 
+from service.store.question_log import DATABASE
 from service.web.app import create_app
 
 try:
@@ -36,7 +37,9 @@ NOT_FOUND = "What are Cornwall's plans for maternity services?"
 def server(bundled_index: Path, embedder: Any,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root = tmp_path_factory.mktemp("takeaway")
-    shutil.copytree(bundled_index, root, dirs_exist_ok=True)
+    # without the question log other modules' apps wrote beside the shared index
+    shutil.copytree(bundled_index, root, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(f"{DATABASE}*"))
     app = create_app({"INDEX_DIR": str(root / "index"), "CORPUS_DIR": str(root / "corpus"),
                       "EMBEDDER": embedder, "ADMIN_TOKEN": TOKEN, "JOB_RUNNER_THREAD": False})
     with LiveServer(app) as live:
