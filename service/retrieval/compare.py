@@ -14,7 +14,7 @@ from service.retrieval import budget
 from service.retrieval.answer import Answer, highlight_quoted
 from service.retrieval.chat import SearchesIndex, verdict_answer
 from service.retrieval.coverage import Coverage, plural
-from service.retrieval.options import Filters, InvalidFilter, InvalidQuery
+from service.retrieval.options import Filters, InvalidQuery
 from service.retrieval.results import Hit
 from service.retrieval.search import Searcher
 from service.text import strip_places
@@ -177,5 +177,5 @@ def document_column(searcher: Searcher, topic: str, doc_id: str, k: int, mode: s
     return replace(column, kind="document", key=doc_id, title=document.title)
 
 
-__all__ = ["MAX_COLUMNS", "Column", "CompareQuestion", "InvalidCompare", "InvalidFilter",
-           "compare", "read_compare_question"]
+__all__ = ["MAX_COLUMNS", "Column", "CompareQuestion", "InvalidCompare", "compare",
+           "compare_topic", "read_compare_question"]

@@ -91,6 +91,14 @@ def test_compare_with_one_area_lacking_documents(page: Page, recorder: Recorder,
         timeout=ANSWER_TIMEOUT_MS)
     expect(second.locator(".compare__column").nth(1).locator(".answer__point").first
            ).to_be_visible()
+
+    # "compare" without two areas is an ordinary question after all
+    page.get_by_label("Staffordshire and Stoke-on-Trent").uncheck()
+    page.get_by_label("Birmingham and Solihull").uncheck()
+    third = ask(page, "compare planned care waiting times with last year")
+    expect(third.get_by_role("heading", name="Answer")).to_be_focused(timeout=ANSWER_TIMEOUT_MS)
+    expect(third.locator(".compare__column")).to_have_count(0)
+    expect(third.locator(".card").first).to_be_visible()
     assert recorder.problems == []
 
 

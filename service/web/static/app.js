@@ -117,14 +117,17 @@ async function ask(asked) {
   article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
 
   const messages = [...history, { role: "user", content: asked }];
-  const comparing = compareRequest(asked, filters); // a compare is not part of the chat
+  let comparing = compareRequest(asked, filters); // a compare is not part of the chat
   const controller = new AbortController();
   inFlight = controller;
   setBusy(true);
   announce("Searching the plans…");
   try {
-    const data = comparing ? await postCompare(comparing, controller.signal)
-      : await postChat(messages, filters, controller.signal);
+    let data = comparing ? await postCompare(comparing, controller.signal) : null;
+    if (!data) {
+      comparing = null;
+      data = await postChat(messages, filters, controller.signal);
+    }
     const waiting = waitingForAnswer();
     loading.remove();
     const answerHeading = comparing ? renderComparison(body, data, turn)

@@ -31,8 +31,16 @@ export function compareRequest(asked, filters) {
   return null;
 }
 
-export function postCompare(body, signal) {
-  return postJSON("/api/compare", body, signal);
+/** POST /api/compare. A typed "compare ..." that names fewer than two areas ("compare
+ * waiting times this year and last") is an ordinary question after all: null, so the
+ * caller asks it as one. */
+export async function postCompare(body, signal) {
+  try {
+    return await postJSON("/api/compare", body, signal);
+  } catch (error) {
+    if (!body.areas && error.code === "invalid_compare" && error.field === "areas") return null;
+    throw error;
+  }
 }
 
 function columnAnswer(column, key) {

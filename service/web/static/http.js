@@ -24,8 +24,11 @@ export async function postJSON(url, body, signal) {
     data = null;
   }
   if (!response.ok || !data) {
-    const message = data && data.error && data.error.message;
-    throw new Error(message || `The service answered with an unexpected response (HTTP ${response.status}).`);
+    const error = (data && data.error) || {};
+    const failure = new Error(error.message || `The service answered with an unexpected response (HTTP ${response.status}).`);
+    failure.code = error.code;
+    failure.field = error.field;
+    throw failure;
   }
   return data;
 }
