@@ -149,14 +149,14 @@ def compare(live: SearchesIndex, topic: str, areas: list[str] | None = None,
             documents: list[str] | None = None, k: int = 5, mode: str = "hybrid",
             filters: Filters = NO_FILTERS) -> list[Column]:
     """One column per area (or document), in the order asked, all from one generation."""
-    if bool(areas) == bool(documents):
+    if (areas is None) == (documents is None):
         raise InvalidCompare("give either areas or documents to compare", "areas")
     if filters.areas and areas:
         raise InvalidCompare("filters.area cannot be combined with areas: each column is "
                              "one area", "filters")
 
     def columns(searcher: Searcher) -> list[Column]:
-        if areas:
+        if areas is not None:
             check_count(areas, "areas")
             resolved = resolve_areas(areas, searcher, live.gazetteer)
             return [area_column(searcher, topic, area, k, mode, filters) for area in resolved]

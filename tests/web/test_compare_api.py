@@ -100,6 +100,8 @@ def test_documents_compare_two_plans(client: FlaskClient) -> None:
      f"areas must list between 2 and {MAX_COLUMNS} areas (got 50)"),
     ({"question": "urgent care", "areas": ["Gloucestershire"]}, "areas",
      f"areas must list between 2 and {MAX_COLUMNS} areas (got 1)"),
+    ({"question": "urgent care", "areas": []}, "areas",
+     f"areas must list between 2 and {MAX_COLUMNS} areas (got 0)"),
     ({"question": "urgent care", "areas": ["Gloucestershire", "Narnia"]}, "areas",
      "areas: 'Narnia' is not an area Plansearch knows; use an ICS name such as "
      "'Gloucestershire'"),
