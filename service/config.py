@@ -124,7 +124,8 @@ SETTINGS: tuple[Setting, ...] = (
             "A document with more chunks than this fails (and the rest of its build goes on): "
             "about 8 minutes of embedding on 2 idle cores, at roughly 40 chunks/s."),
     Setting("RATE_LIMIT_SEARCH", "1200/minute",
-            "Limit on /api/search and /api/chat together, per API key when a valid one is "
+            "Limit on /api/search, /api/chat, /api/compare, /api/search.csv and "
+            "/api/feedback together, per API key when a valid one is "
             "sent, else per client address (flask-limiter syntax). Sized for an NHS trust "
             "whose staff all reach the server through one proxy address."),
     Setting("RATE_LIMIT_ADMIN", "120/minute",
@@ -141,6 +142,15 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-For names the real client (werkzeug ProxyFix). Anyone else's "
             "header is ignored. Put 127.0.0.1 here when a proxy on this host forwards "
             "to Plansearch, or every client counts as exempt loopback."),
+    Setting("QUESTION_LOG", True,
+            "Keep the question log: each search, chat and compare stores its question, "
+            "filters, verdict and cited passages with a timestamp (never an address or an "
+            "identity), and \"helpful / not helpful\" feedback is stored beside it, for "
+            "the admin Insights. `off`: nothing is stored and the page shows no feedback "
+            "buttons."),
+    Setting("QUESTION_LOG_DAYS", 180,
+            "Days the question log keeps an entry; older ones are deleted (at most an hour "
+            "late). At least 1."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",

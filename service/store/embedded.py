@@ -15,6 +15,7 @@ from typing import Any
 from service.store import backend_base, generations, layout
 from service.store.generation_policy import good_generations
 from service.store.interface import IndexWriter
+from service.store.question_log import SqliteQuestionLog
 from service.store.reader import EmbeddedGeneration
 from service.store.records import IncompatibleIndex, IndexNotReady
 from service.store.writer import StagingGeneration
@@ -45,12 +46,18 @@ def staged(writer: IndexWriter) -> StagingGeneration:
 class EmbeddedStore(backend_base.BackendBase):
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
+        self._questions: SqliteQuestionLog | None = None
 
     def __str__(self) -> str:
         return str(self.index_dir)
 
     def state(self) -> dict[str, Any]:
         return {"backend": "embedded"}
+
+    def question_log(self) -> SqliteQuestionLog:
+        if self._questions is None:
+            self._questions = SqliteQuestionLog(self.index_dir)
+        return self._questions
 
     # --- reading ------------------------------------------------------------------------
     def signature(self) -> Hashable | None:

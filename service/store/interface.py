@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from service.store.question_log import QuestionLog
 from service.store.records import (
     ChunkBox,
     ChunkRow,
@@ -109,4 +110,6 @@ class Store(Protocol):
     def point_to(self, name: str) -> None: ...
     def prune(self, fallbacks: int = 1) -> list[str]: ...
     def state(self) -> dict[str, Any]: ...  # for health: the backend and its connection
+    # what was asked and the feedback on it: outside the generations, kept across builds
+    def question_log(self) -> QuestionLog: ...
 

@@ -42,7 +42,8 @@ ENABLE_ADMIN = ("admin endpoints are disabled; set PLANSEARCH_ADMIN_TOKEN to a l
                 "secret (e.g. `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`) "
                 "and restart the server")
 SEND_KEY = "send a read key as `Authorization: Bearer <key>` or `X-API-Key: <key>`"
-SEARCH_ENDPOINTS = ("api.search", "api.chat")
+SEARCH_ENDPOINTS = ("api.search", "api.chat", "api.compare", "api.search_csv",
+                    "api.feedback")
 SIGN_IN_LIMIT = "20/minute"  # per address: a pasted key is a guess an attacker can repeat
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 RATE_FILE = "ratelimits.sqlite"

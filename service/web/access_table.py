@@ -32,12 +32,17 @@ ACCESS: dict[str, str] = {
     "api.chat": READ,
     "api.documents": READ,
     "api.document": READ,
+    "api.compare": READ,
+    "api.search_csv": READ,
+    "api.feedback": READ,  # stores feedback; never returns any
     "admin_api.upload": ADMIN,
     "admin_api.delete_document": ADMIN,
     "admin_api.reindex": ADMIN,
     "admin_api.jobs": ADMIN,
     "admin_api.job": ADMIN,
     "admin_api.cancel_job": ADMIN,
+    "admin_api.insights": ADMIN,  # what staff asked: never for read keys
+    "admin_api.insights_csv": ADMIN,
 }
 
 

@@ -19,6 +19,7 @@ from service.web.bodies import read_body
 from service.web.errors import ApiError
 from service.web.health import health_report
 from service.web.openapi import openapi_spec
+from service.web.question_log import record_search
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -147,7 +148,12 @@ def search() -> Response:
                                  "document": request.args.getlist("document")})
     result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
     budget.checkpoint("search")
+    record_search("search", query, filters, verdict_of(result), result.hits)
     return jsonify(result_payload(result, started))
+
+
+def verdict_of(result: SearchResult) -> str | None:
+    return result.coverage.status if result.coverage else None
 
 
 def check_messages(value: Any) -> list[Turn]:
@@ -190,6 +196,8 @@ def chat() -> Response:
         payload = result_payload(answered.search_result, started)
         payload["query_used"] = answered.query_used
         payload["answer"] = answered.answer.to_dict()
+    record_search("chat", answered.query_used, filters, verdict_of(answered.search_result),
+                  answered.search_result.hits, answered.answer.citations)
     payload["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return jsonify(payload)
 

@@ -34,7 +34,20 @@ SECURITY_HEADERS = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, PLANSEARCH_* variables, then `config`."""
-    from service.web import admin, api, pages, signin, sso
+    # compare, feedback, insights and takeaway add their routes to the API and admin
+    # blueprints on import, so they come before those are registered
+    from service.web import (  # noqa: F401
+        admin,
+        api,
+        compare,
+        feedback,
+        insights,
+        pages,
+        question_log,
+        signin,
+        sso,
+        takeaway,
+    )
 
     settings = load_config(config)
     app = Flask(__name__)
@@ -48,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                              reranker=reranker,
                                              query_cache_size=settings["QUERY_CACHE"])
     app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")
+    question_log.init_app(app)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
     install_error_handlers(app)

@@ -6,12 +6,16 @@ from typing import Any
 
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
+from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
+from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "field": {"type": "string", "description": "the request parameter "
+                                 "to fix, when one is to blame"}}}}},
     "Filters": {"type": "object", "additionalProperties": False, "properties": {
         "area": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "document": {"type": "array", "items": {"type": "string", "minLength": 1}}}},
@@ -150,7 +154,7 @@ QUERY_PARAMETERS = [
 
 # What opens the read operations; the empty alternative is PLANSEARCH_ACCESS=open. The
 # browser's session cookie (with X-CSRF-Token on a POST) is for the page, not for tools.
-READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document"}
+READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document", *COMPARE_READS}
 READ_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"apiKeyHeader": []},
                                              {"adminToken": []}, {}]
 
@@ -209,7 +213,7 @@ def openapi_spec() -> dict[str, Any]:
                                       "content": {"application/json": {
                                           "schema": {"type": "object"}}}}}}},
         },
-        "components": {"schemas": {**SCHEMAS, **ADMIN_SCHEMAS}, "securitySchemes": {
+        "components": {"schemas": SCHEMAS | ADMIN_SCHEMAS | COMPARE_SCHEMAS, "securitySchemes": {
             "adminToken": {"type": "http", "scheme": "bearer",
                            "description": "PLANSEARCH_ADMIN_TOKEN"},
             "apiKey": {"type": "http", "scheme": "bearer",
@@ -218,6 +222,7 @@ def openapi_spec() -> dict[str, Any]:
             "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                              "description": "the same read key, in its own header"}}},
     }
+    spec["paths"].update(compare_operations(QUERY_PARAMETERS))
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)

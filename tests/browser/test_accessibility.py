@@ -120,6 +120,41 @@ def admin_after_token(page: Page, live: LiveServer) -> None:
     expect(page.locator("#jobs tr")).to_have_count(1)
 
 
+def compare_one_area_lacking(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "/")
+    box = page.get_by_label("Your question")
+    box.fill("compare Gloucestershire and Dorset urgent care")
+    box.press("Enter")
+    expect(page.locator(".compare__column .coverage--not_found")).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator(".compare__column .card").first).to_be_visible()
+
+
+def compare_control_open(page: Page, live: LiveServer) -> None:
+    chat_empty(page, live)
+    page.get_by_text("Compare areas").click()
+    page.get_by_label("Gloucestershire").check()
+    page.get_by_label("Birmingham and Solihull").check()
+
+
+def feedback_reasons(page: Page, live: LiveServer) -> None:
+    chat_answered(page, live)
+    page.get_by_role("button", name="Not helpful").click()
+    expect(page.get_by_text("What was wrong? (optional)")).to_be_focused()
+
+
+def feedback_recorded(page: Page, live: LiveServer) -> None:
+    feedback_reasons(page, live)
+    page.get_by_label("It is out of date").check()
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Thank you: your feedback was recorded.")).to_be_focused()
+
+
+def admin_insights(page: Page, live: LiveServer) -> None:
+    admin_after_token(page, live)
+    expect(page.locator("#insights table").first).to_be_visible()
+
+
 @dataclass(frozen=True)
 class State:
     name: str
@@ -140,6 +175,13 @@ STATES = [
     pytest.param(State("pdf-page-view", pdf_page_view), id="pdf-page-view"),
     pytest.param(State("admin-before-token", admin_before_token), id="admin-before-token"),
     pytest.param(State("admin-after-token", admin_after_token), id="admin-after-token"),
+    pytest.param(State("compare-one-area-lacking", compare_one_area_lacking),
+                 id="compare-one-area-lacking"),
+    pytest.param(State("compare-control-open", compare_control_open),
+                 id="compare-control-open"),
+    pytest.param(State("feedback-reasons", feedback_reasons), id="feedback-reasons"),
+    pytest.param(State("feedback-recorded", feedback_recorded), id="feedback-recorded"),
+    pytest.param(State("admin-insights", admin_insights), id="admin-insights"),
 ]
 
 
@@ -302,3 +344,47 @@ def test_focus_moves_to_a_new_answer_and_the_question_box_is_one_key_away(
     expect(box).to_be_focused()
     expect(box).to_have_value("and Coventry")
     assert recorder.problems == []
+
+
+# ---- Feedback and compare by keyboard alone ------------------------------------
+
+def test_feedback_by_keyboard_with_focus_following_each_step(page: Page, recorder: Recorder,
+                                                           server: LiveServer) -> None:
+    page.set_viewport_size({"width": NARROW, "height": 640})
+    chat_answered(page, server)
+    turn = page.locator("article.turn").first
+    not_helpful = turn.get_by_role("button", name="Not helpful")
+    for _ in range(60):  # from the answer's heading, through citations, cards, take-away
+        if page.evaluate("document.activeElement.textContent.trim()") == "Not helpful":
+            break
+        page.keyboard.press("Tab")
+    expect(not_helpful).to_be_focused()
+    landed = page.evaluate(FOCUSED_STOP)
+    assert landed["onScreen"] and not landed["covered"]
+    page.keyboard.press("Enter")
+    expect(turn.get_by_text("What was wrong? (optional)")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(turn.get_by_label("It quoted the wrong passage")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # radios move and select with the arrow keys
+    expect(turn.get_by_label("The answer is not in the library")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(turn.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Enter")
+    thanks = turn.get_by_text("Thank you: your feedback was recorded.")
+    expect(thanks).to_be_focused()
+    expect(page.get_by_role("status")).not_to_have_text("The search did not work")
+    assert recorder.problems == []
+
+
+def test_a_compare_by_keyboard_focuses_the_comparison(page: Page, server: LiveServer) -> None:
+    page.set_viewport_size({"width": NARROW, "height": 640})
+    chat_empty(page, server)
+    box = page.get_by_label("Your question")
+    box.fill("compare Gloucestershire and Dorset urgent care")
+    box.press("Enter")
+    heading = page.get_by_role("heading", name="Compared: urgent care")
+    expect(heading).to_be_focused(timeout=ANSWER_TIMEOUT_MS)
+    landed = page.evaluate(FOCUSED_STOP)
+    assert landed["onScreen"] and not landed["covered"]
+    page.keyboard.press("Escape")
+    expect(box).to_be_focused()

@@ -70,6 +70,12 @@ def test_the_api_end_to_end_on_milvus_lite(tmp_path: Path, embedder: Any) -> Non
         assert "gloucestershire-urgent-care-txt" not in search_ids(client, "urgent treatment")
         assert client.get("/api/health").get_json()["generation"] == "gen-000003"
         assert store.published() == ["gen-000003", "gen-000002"]
+        # the question log lives in Milvus too, and the builds' pruning kept it (issue 26)
+        insights = client.get("/api/insights", headers=AUTH).get_json()
+        assert insights["questions"] == 4  # three searches and a chat
+        assert [e.question for e in store.question_log().entries("2000-01-01")][:2] == [
+            "urgent treatment centres", "hip operations in Staffordshire"]
+        assert not (tmp_path / "index" / "questions.sqlite").exists()
 
 
 def test_a_lost_milvus_server_gives_503_with_retry_after_then_reconnects(

@@ -16,6 +16,7 @@ from service.store.generation_policy import good_generations
 from service.store.interface import IndexWriter
 from service.store.milvus import schema
 from service.store.milvus.connection import Link, StoreURL
+from service.store.milvus.question_log import MilvusQuestionLog
 from service.store.milvus.reader import MilvusGeneration, query_all
 from service.store.milvus.writer import MilvusStaging
 from service.store.records import IndexNotReady, StoreUnavailable
@@ -41,6 +42,9 @@ class MilvusStore(backend_base.BackendBase):
 
     def state(self) -> dict[str, Any]:
         return self.link.state()
+
+    def question_log(self) -> MilvusQuestionLog:
+        return MilvusQuestionLog(self.link, self.prefix)
 
     # --- the meta collection: manifests and bad marks ----------------------------------
     def _meta_rows(self) -> dict[str, dict[str, Any]]:

@@ -41,6 +41,32 @@
     return payload;
   }
 
+  // A download that needs the token, which a plain link cannot send.
+  async function download(url, filename) {
+    if (!token) {
+      throw new Error("enter the admin token first");
+    }
+    const response = await fetch(url, {
+      headers: { Authorization: "Bearer " + token }, credentials: "omit", cache: "no-store",
+    });
+    if (!response.ok) {
+      throw new Error(response.status + ": could not download " + filename);
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = filename;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  // Other panels (insights.js) get the means to call the API, never the token itself.
+  function announceToken(accepted) {
+    document.dispatchEvent(new CustomEvent(accepted ? "plansearch:admin-token" : "plansearch:admin-forget",
+      { detail: accepted ? { call, download } : null }));
+  }
+
   function cell(row, text) {
     const td = document.createElement("td");
     td.textContent = text == null ? "" : String(text);
@@ -218,6 +244,7 @@
     try {
       await refreshAll();
       say("token-status", "Token accepted.");
+      announceToken(true);
     } catch (error) {
       token = null;
       report(error);
@@ -232,6 +259,7 @@
       $("jobs").replaceChildren();
       $("documents").replaceChildren();
       say("token-status", "Token forgotten.");
+      announceToken(false);
     });
     $("upload-form").addEventListener("submit", upload);
     $("reindex").addEventListener("click", () => reindex(false).catch(report));

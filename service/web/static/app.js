@@ -3,6 +3,9 @@
 import {
   announce, loadingIndicator, renderAnswer, renderError, scrollBehaviour, spokenAnswer, turnShell,
 } from "./render.js";
+import { compareRequest, postCompare, renderComparison, spokenComparison } from "./compare.js";
+import { citedChunks, feedbackBox, feedbackOn } from "./feedback.js";
+import { markPrintLinks, takeawayBar } from "./takeaway.js";
 
 const RESULTS_PER_QUESTION = 5;
 
@@ -114,19 +117,31 @@ async function ask(asked) {
   article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
 
   const messages = [...history, { role: "user", content: asked }];
+  let comparing = compareRequest(asked, filters); // a compare is not part of the chat
   const controller = new AbortController();
   inFlight = controller;
   setBusy(true);
   announce("Searching the plans…");
   try {
-    const data = await postChat(messages, filters, controller.signal);
+    let data = comparing ? await postCompare(comparing, controller.signal) : null;
+    if (!data) {
+      comparing = null;
+      data = await postChat(messages, filters, controller.signal);
+    }
     const waiting = waitingForAnswer();
     loading.remove();
-    const answerHeading = renderAnswer(body, data, asked, chosen, turn);
-    history = messages;
-    if (data.answer && data.answer.text) history.push({ role: "assistant", content: data.answer.text });
-    const count = (data.results || []).length;
-    announce(`Answer ready, with ${count} source${count === 1 ? "" : "s"}. ${spokenAnswer(data)}`);
+    const answerHeading = comparing ? renderComparison(body, data, turn)
+      : renderAnswer(body, data, asked, chosen, turn);
+    if (comparing) {
+      announce(`Comparison ready. ${spokenComparison(data)}`);
+    } else {
+      history = messages;
+      if (data.answer && data.answer.text) history.push({ role: "assistant", content: data.answer.text });
+      addTakeaway(body, data, asked, filters, turn);
+      const count = (data.results || []).length;
+      announce(`Answer ready, with ${count} source${count === 1 ? "" : "s"}. ${spokenAnswer(data)}`);
+    }
+    markPrintLinks(body);
     article.scrollIntoView({ behavior: scrollBehaviour, block: "start" });
     if (waiting) answerHeading.focus({ preventScroll: true });
   } catch (error) {
@@ -143,6 +158,18 @@ async function ask(asked) {
       setBusy(false);
     }
   }
+}
+
+/** Copy, CSV and print under the answer, then "helpful / not helpful". */
+function addTakeaway(body, data, asked, filters, turn) {
+  const answer = body.querySelector(".answer");
+  (answer || body).after(takeawayBar(data, asked, filters, RESULTS_PER_QUESTION, announce));
+  if (!feedbackOn()) return;
+  const results = data.results || [];
+  body.append(feedbackBox({
+    question: data.query_used || asked, verdict: data.coverage && data.coverage.status,
+    chunkIds: citedChunks(data.answer, results), filters,
+  }, `turn-${turn}-feedback`));
 }
 
 /** True unless the person has moved on (typing a follow-up, or elsewhere on the page),

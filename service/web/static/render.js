@@ -200,7 +200,7 @@ async function copyText(text) {
   return ok;
 }
 
-function sourceCard(result, turn, askedArea) {
+export function sourceCard(result, turn, askedArea) {
   const doc = result.document || {};
   const elsewhere = result.other_area && askedArea && doc.area
     ? el("p", { className: "card__elsewhere", text: `From ${doc.area}, not ${askedArea}` }) : null;
@@ -273,7 +273,7 @@ function citeLink(number, result, turn) {
  * The answer, one quoted sentence per line, each [n] marker turned into a link to
  * source card n. Bullet runs inside a sentence go onto their own lines.
  */
-function answerList(answer, results, turn) {
+export function answerList(answer, results, turn) {
   const byMarker = new Map((answer.citations || []).map((c) => [c.marker, c.rank]));
   const byRank = new Map(results.map((r) => [r.rank, r]));
   const list = el("ul", { className: "answer__points" });
@@ -326,7 +326,7 @@ function metaLine(data, asked, filters) {
 }
 
 /** The verdict's message when the plans may not cover the question, else null. */
-function coverageNotice(coverage, turn) {
+export function coverageNotice(coverage, turn) {
   if (!coverage || coverage.status === "answered" || !coverage.message) return null;
   const title = coverage.status === "not_found" ? "Not covered by the indexed plans" : "Only a weak match";
   return el("div", {
