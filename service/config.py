@@ -141,6 +141,17 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-For names the real client (werkzeug ProxyFix). Anyone else's "
             "header is ignored. Put 127.0.0.1 here when a proxy on this host forwards "
             "to Plansearch, or every client counts as exempt loopback."),
+    Setting("WATCH", True,
+            "Watch the corpus folder while `make run` serves: files saved into it, changed, "
+            "moved or deleted start an incremental build job (one watcher however many "
+            "workers). `0`: off; `make index` and the admin API work either way."),
+    Setting("WATCH_QUIET_S", 30.0,
+            "Seconds the corpus folder must hold still (no file's size or modification time "
+            "changing) before the watcher starts a build, so a file still being copied is "
+            "never read half."),
+    Setting("WATCH_RESCAN_S", 60.0,
+            "Seconds between full rescans of the corpus folder, which find the changes "
+            "inotify never reports (network shares)."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",

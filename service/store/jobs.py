@@ -1,7 +1,7 @@
-"""Admin jobs (upload, delete, reindex) in `<index>/jobs.sqlite`: outside the
-generations, so they survive restarts and rebuilds, and shared by every worker process.
-Reading never creates the file, so listing jobs works on a full disk; a write the disk
-refuses raises DiskFull."""
+"""Admin jobs (upload, delete, reindex, and the watched folder's builds) in
+`<index>/jobs.sqlite`: outside the generations, so they survive restarts and rebuilds,
+and shared by every worker process. Reading never creates the file, so listing jobs works
+on a full disk; a write the disk refuses raises DiskFull."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from service.store.disk import DiskFull, refused_for_space
 log = logging.getLogger(__name__)
 
 DATABASE = "jobs.sqlite"
-KINDS = ("upload", "delete", "reindex")
+KINDS = ("upload", "delete", "reindex", "watch")  # watch: the corpus folder changed
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,

@@ -4,9 +4,13 @@ worker warmed (model and index loaded) before it takes its first request."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from flask import Flask
 
 from service.config import load_config
 from service.embedding import ModelNotAvailable
+from service.indexing.watch import start_watching
 from service.store import IndexNotReady
 
 _settings = load_config()
@@ -62,3 +66,15 @@ def post_worker_init(worker: object) -> None:
         searcher.candidates.query_vector("warm up")
     except (IndexNotReady, ModelNotAvailable) as error:  # the worker still starts; 503s
         worker.log.warning("worker started without a usable index: %s", error)  # type: ignore
+    start_watcher(app)
+
+
+def start_watcher(app: Flask) -> None:
+    """Every worker offers to watch the corpus folder; the one that takes the lock does
+    (PLANSEARCH_WATCH). Tests that run jobs step by step never watch."""
+    config = app.config
+    if config["WATCH"] and config["JOB_RUNNER_THREAD"]:
+        app.extensions["plansearch_watch"] = start_watching(
+            Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"]),
+            app.extensions["plansearch_jobs"], float(config["WATCH_QUIET_S"]),
+            float(config["WATCH_RESCAN_S"]))
