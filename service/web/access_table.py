@@ -32,6 +32,7 @@ ACCESS: dict[str, str] = {
     "api.chat": READ,
     "api.documents": READ,
     "api.document": READ,
+    "api.documents_feed": READ,  # titles and areas, as /api/documents
     "admin_api.upload": ADMIN,
     "admin_api.delete_document": ADMIN,
     "admin_api.reindex": ADMIN,

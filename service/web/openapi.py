@@ -150,7 +150,8 @@ QUERY_PARAMETERS = [
 
 # What opens the read operations; the empty alternative is PLANSEARCH_ACCESS=open. The
 # browser's session cookie (with X-CSRF-Token on a POST) is for the page, not for tools.
-READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document"}
+READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document",
+                   "documentsFeed"}
 READ_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"apiKeyHeader": []},
                                              {"adminToken": []}, {}]
 
@@ -194,6 +195,15 @@ def openapi_spec() -> dict[str, Any]:
             "/api/documents": {"get": {
                 "summary": "Indexed documents and files that failed", "operationId": "documents",
                 "responses": {**ok("DocumentList"), **error_responses(401, 503)}}},
+            "/api/documents/feed.atom": {"get": {
+                "summary": "Atom feed of newly indexed documents, newest first",
+                "operationId": "documentsFeed", "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200},
+                     "description": f"only documents of this {name} (case-insensitive)"}
+                    for name in ("area", "type")],
+                "responses": {"200": {"description": "Atom 1.0 (RFC 4287)", "content": {
+                    "application/atom+xml": {"schema": {"type": "string"}}}},
+                    **error_responses(400, 401, 503)}}},
             "/api/documents/{doc_id}": {"get": {
                 "summary": "One document's metadata", "operationId": "document",
                 "parameters": doc_id,
