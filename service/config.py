@@ -152,6 +152,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WATCH_RESCAN_S", 60.0,
             "Seconds between full rescans of the corpus folder, which find the changes "
             "inotify never reports (network shares)."),
+    Setting("WEBHOOK_URL", "",
+            "Address that gets a JSON POST when a build job ends (the documents added, "
+            "changed, removed and failed), retried with backoff; it never holds up a build. "
+            "Empty: none."),
+    Setting("WEBHOOK_SECRET", "",
+            "Key of the HMAC-SHA256 signature over the webhook's body, sent as "
+            "`X-Plansearch-Signature: sha256=<hex>`. Empty: unsigned."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",
