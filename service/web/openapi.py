@@ -164,6 +164,18 @@ def mark_read_security(paths: dict[str, Any]) -> None:
                 operation["security"] = READ_SECURITY
 
 
+def feed_operation() -> dict[str, Any]:
+    """GET /api/documents/feed.atom (issue 27): Atom, not JSON, except for its errors."""
+    return {"summary": "Atom feed of newly indexed documents, newest first",
+            "operationId": "documentsFeed", "parameters": [
+                {"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200},
+                 "description": f"only documents of this {name} (case-insensitive)"}
+                for name in ("area", "type")],
+            "responses": {"200": {"description": "Atom 1.0 (RFC 4287)", "content": {
+                "application/atom+xml": {"schema": {"type": "string"}}}},
+                **error_responses(400, 401, 503)}}
+
+
 def openapi_spec() -> dict[str, Any]:
     json_body = {"required": True, "content": {"application/json": {"schema": None}}}
 
@@ -195,15 +207,7 @@ def openapi_spec() -> dict[str, Any]:
             "/api/documents": {"get": {
                 "summary": "Indexed documents and files that failed", "operationId": "documents",
                 "responses": {**ok("DocumentList"), **error_responses(401, 503)}}},
-            "/api/documents/feed.atom": {"get": {
-                "summary": "Atom feed of newly indexed documents, newest first",
-                "operationId": "documentsFeed", "parameters": [
-                    {"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200},
-                     "description": f"only documents of this {name} (case-insensitive)"}
-                    for name in ("area", "type")],
-                "responses": {"200": {"description": "Atom 1.0 (RFC 4287)", "content": {
-                    "application/atom+xml": {"schema": {"type": "string"}}}},
-                    **error_responses(400, 401, 503)}}},
+            "/api/documents/feed.atom": {"get": feed_operation()},
             "/api/documents/{doc_id}": {"get": {
                 "summary": "One document's metadata", "operationId": "document",
                 "parameters": doc_id,
