@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -105,22 +105,49 @@ class Settling:
         self.baseline, self.changed_at = baseline, now
 
 
+# every path in the index with its size (None for a file that failed to read, whose size
+# the index does not keep), or None when there is no index to compare with
+Indexed = Callable[[], Mapping[str, int | None] | None]
+
+
+def baseline_from_index(current: Stats, indexed: Mapping[str, int | None]) -> Stats:
+    """The folder as the index last saw it, so what changed while the server was stopped
+    is built too: a path the index lacks is added, one whose size differs is changed, one
+    gone from the folder is removed. (A same-size edit made meanwhile waits for the next
+    build.)"""
+    baseline: Stats = {}
+    for path, size in indexed.items():
+        found = current.get(path)
+        if found is not None and (size is None or found[0] == size):
+            baseline[path] = found
+        else:
+            baseline[path] = (size or 0, -1)  # changed or gone: differs from any stat
+    return baseline
+
+
 class FolderWatcher:
     """The loop: look at the folder on an inotify event, every tick while a change is
     settling, and every `rescan_s` otherwise; hand settled changes to `on_settled`."""
 
     def __init__(self, corpus_dir: Path, quiet_s: float,
                  on_settled: Callable[[list[Change]], None], rescan_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 indexed: Indexed | None = None) -> None:
         self.corpus_dir, self.quiet_s, self.rescan_s = corpus_dir, quiet_s, rescan_s
-        self.on_settled, self.clock = on_settled, clock
+        self.on_settled, self.clock, self.indexed = on_settled, clock, indexed
         self.tick_s = max(0.05, min(1.0, quiet_s / 4))
         self.woken = threading.Event()
 
+    def starting_point(self) -> Stats:
+        current = corpus_stats(self.corpus_dir)
+        known = self.indexed() if self.indexed is not None else None
+        return current if known is None else baseline_from_index(current, known)
+
     def run(self, stop: threading.Event) -> None:
-        settling = Settling(corpus_stats(self.corpus_dir), self.quiet_s)
+        settling = Settling(self.starting_point(), self.quiet_s)
         observer = start_observer(self.corpus_dir, self.woken.set)
         last_scan = self.clock()
+        self.look(settling, last_scan)  # what changed while the server was stopped
         try:
             while not stop.is_set():
                 woke = self.woken.wait(self.tick_s)
@@ -193,11 +220,11 @@ def watch_while_holding_lock(index_dir: Path, watcher: FolderWatcher,
 
 
 def start_watching(corpus_dir: Path, index_dir: Path, runner: JobRunner, quiet_s: float,
-                   rescan_s: float) -> threading.Event:
+                   rescan_s: float, indexed: Indexed | None = None) -> threading.Event:
     """Start this process's watcher thread; setting the returned event stops it."""
     stop = threading.Event()
     watcher = FolderWatcher(corpus_dir, quiet_s, lambda changes: queue_build(runner, changes),
-                            rescan_s)
+                            rescan_s, indexed=indexed)
     threading.Thread(target=watch_while_holding_lock, args=(index_dir, watcher, stop),
                      name="plansearch-watch", daemon=True).start()
     return stop

@@ -77,4 +77,16 @@ def start_watcher(app: Flask) -> None:
         app.extensions["plansearch_watch"] = start_watching(
             Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"]),
             app.extensions["plansearch_jobs"], float(config["WATCH_QUIET_S"]),
-            float(config["WATCH_RESCAN_S"]))
+            float(config["WATCH_RESCAN_S"]), lambda: indexed_files(app))
+
+
+def indexed_files(app: Flask) -> dict[str, int | None] | None:
+    """What the live index holds, for the watcher to catch up with the folder: each
+    document's path and size, and each failed file's path; None with no usable index."""
+    try:
+        generation = app.extensions["plansearch"].searcher().generation
+        files: dict[str, int | None] = {f.path: None for f in generation.failures()}
+        files.update({d.path: d.size for d in generation.documents()})
+    except IndexNotReady:
+        return None
+    return files

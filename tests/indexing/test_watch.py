@@ -18,6 +18,7 @@ from service.indexing.watch import (
     Change,
     FolderWatcher,
     Settling,
+    baseline_from_index,
     changes_between,
     corpus_stats,
     watch_while_holding_lock,
@@ -74,6 +75,20 @@ def test_changes_name_additions_edits_moves_and_deletions() -> None:
     assert Change("e.pdf", "added").as_job_file() == {"name": "e.pdf", "change": "added"}
 
 
+def test_the_index_is_the_starting_point_when_there_is_one() -> None:
+    """What changed while the server was stopped: the index holds kept.pdf (same size
+    now), resized.pdf (10 bytes then) and gone.pdf, and bad.pdf failed to read."""
+    current = {"kept.pdf": (5, 1), "resized.pdf": (12, 2), "bad.pdf": (3, 3),
+               "new.pdf": (7, 4)}
+    baseline = baseline_from_index(current, {"kept.pdf": 5, "resized.pdf": 10,
+                                             "gone.pdf": 8, "bad.pdf": None})
+    assert changes_between(baseline, current) == [
+        Change("gone.pdf", "removed"), Change("new.pdf", "added"),
+        Change("resized.pdf", "changed")]
+    assert changes_between(baseline_from_index(current, {p: s for p, (s, _) in
+                                                         current.items()}), current) == []
+
+
 def test_the_watcher_sees_what_a_build_reads(tmp_path: Path) -> None:
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "a.txt").write_text("plan")
@@ -94,9 +109,11 @@ def watching(tmp_path: Path) -> Iterator[Callable[..., list[list[Change]]]]:
     list each settled batch of changes is appended to."""
     stops: list[threading.Event] = []
 
-    def start(quiet_s: float, rescan_s: float = 60.0) -> list[list[Change]]:
+    def start(quiet_s: float, rescan_s: float = 60.0, indexed: Any = None
+              ) -> list[list[Change]]:
         settled: list[list[Change]] = []
-        watcher = FolderWatcher(tmp_path / "corpus", quiet_s, settled.append, rescan_s)
+        watcher = FolderWatcher(tmp_path / "corpus", quiet_s, settled.append, rescan_s,
+                                indexed=indexed)
         stop = threading.Event()
         stops.append(stop)
         threading.Thread(target=watcher.run, args=(stop,), daemon=True).start()
@@ -144,6 +161,18 @@ def test_the_rescan_alone_finds_a_change(watching: Callable[..., list[list[Chang
     (tmp_path / "corpus" / "plan.txt").write_text("a plan")
     wait_until(lambda: settled, timeout=5)
     assert settled == [[Change("plan.txt", "added")]]
+
+
+def test_files_saved_while_the_server_was_stopped_are_built(
+        watching: Callable[..., list[list[Change]]], tmp_path: Path) -> None:
+    (tmp_path / "corpus" / "indexed.txt").write_text("in the index")
+    (tmp_path / "corpus" / "saved-meanwhile.txt").write_text("new")
+    settled = watching(quiet_s=0.3, indexed=lambda: {"indexed.txt": 12, "deleted.txt": 4})
+    wait_until(lambda: settled, timeout=5)
+    assert settled == [[Change("deleted.txt", "removed"), Change("saved-meanwhile.txt", "added")]]
+    without_index = watching(quiet_s=0.3, indexed=lambda: None)
+    time.sleep(1.0)
+    assert without_index == []  # no index to compare with: only later changes count
 
 
 def test_one_watcher_per_index_folder(tmp_path: Path) -> None:

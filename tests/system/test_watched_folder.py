@@ -1,7 +1,8 @@
 """Issue 27, end to end: with gunicorn serving as `make run` starts it (two workers, the
-real builder subprocess and model), a PDF copied into the corpus becomes searchable and a
-deleted one leaves the index, with nobody calling anything; a PDF written in two parts,
-with a pause longer than the watcher's poll, is never indexed half; one watcher runs."""
+real builder subprocess and model), a file saved while the server was stopped is built when
+it starts, a PDF copied into the corpus becomes searchable and a deleted one leaves the
+index, with nobody calling anything; a PDF written in two parts, with a pause longer than
+the watcher's poll, is never indexed half; one watcher runs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ BUILD_LIMIT_S = 120
 def server(bundled_index: Path, tmp_path: Path) -> Iterator[Server]:
     shutil.copytree(bundled_index / "corpus", tmp_path / "corpus")
     shutil.copytree(bundled_index / "index", tmp_path / "index")
+    # saved while the server was stopped: the watcher compares the folder with the index
+    (tmp_path / "corpus" / "saved-while-stopped.txt").write_text(
+        "# Zebra crossings\n\nWessex plans forty new zebra crossings near schools by 2030.\n")
     running = Server(tmp_path)
     running.env["PLANSEARCH_WATCH_QUIET_S"] = str(QUIET_S)  # PLANSEARCH_WATCH: on by default
     try:
@@ -67,6 +71,9 @@ def top_document(server: Server, question: str) -> str | None:
 @pytest.mark.slow
 def test_the_corpus_folder_is_watched_under_make_run(server: Server, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
+    [caught_up] = finished_watch_jobs(server, 1)
+    assert (caught_up["status"], caught_up["files"]) == ("succeeded", [
+        {"name": "saved-while-stopped.txt", "change": "added", "status": "indexed"}])
     made = make_report_pdf(tmp_path / "made.pdf")
     started = time.monotonic()
     shutil.copy(made, corpus / "example-ics-plan.pdf")  # someone saves a PDF into the folder
@@ -75,7 +82,7 @@ def test_the_corpus_folder_is_watched_under_make_run(server: Server, tmp_path: P
     took = time.monotonic() - started
     plan_id = documents(server)["example-ics-plan.pdf"]["id"]
     assert top_document(server, "crisis cafes in each of the four towns") == plan_id
-    [job] = finished_watch_jobs(server, 1)
+    job = finished_watch_jobs(server, 2)[1]
     assert (job["status"], job["files"]) == ("succeeded", [
         {"name": "example-ics-plan.pdf", "change": "added", "status": "indexed"}])
     assert took >= QUIET_S
@@ -87,8 +94,8 @@ def test_the_corpus_folder_is_watched_under_make_run(server: Server, tmp_path: P
         file.flush()
         time.sleep(QUIET_S * 0.6)  # 1.2 s: over two polls, under the quiet period
         file.write(letter[len(letter) // 2:])
-    jobs = finished_watch_jobs(server, 2)
-    assert (jobs[1]["status"], jobs[1]["files"]) == ("succeeded", [
+    jobs = finished_watch_jobs(server, 3)
+    assert (jobs[2]["status"], jobs[2]["files"]) == ("succeeded", [
         {"name": "letter.pdf", "change": "added", "status": "indexed"}])
     assert documents(server)["letter.pdf"]["pages"] > documents(server)[
         "example-ics-plan.pdf"]["pages"]  # the appendix, in the second half, is there
@@ -98,8 +105,8 @@ def test_the_corpus_folder_is_watched_under_make_run(server: Server, tmp_path: P
     wait_for(lambda: "example-ics-plan.pdf" not in documents(server), BUILD_LIMIT_S + QUIET_S,
              "the deleted PDF to leave the index")
     assert top_document(server, "crisis cafes in each of the four towns") != plan_id
-    jobs = finished_watch_jobs(server, 3)
-    assert len(jobs) == 3  # one watcher for the two workers: one job per change, not two
-    assert jobs[2]["files"] == [{"name": "example-ics-plan.pdf", "change": "removed",
+    jobs = finished_watch_jobs(server, 4)
+    assert len(jobs) == 4  # one watcher for the two workers: one job per change, not two
+    assert jobs[3]["files"] == [{"name": "example-ics-plan.pdf", "change": "removed",
                                  "status": "removed"}]
     assert server.log.read_text().count("for new documents (quiet period") == 1
