@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from service.indexing.corpus import corpus_paths
+from service.indexing.documents import sha256_file
 from service.indexing.job_runner import JobRunner
 from service.store.generations import exclusive
 
@@ -105,18 +106,19 @@ class Settling:
         self.baseline, self.changed_at = baseline, now
 
 
-# every path in the index with its size (None for a file that failed to read, whose size
-# the index does not keep), or None when there is no index to compare with
-Indexed = Callable[[], Mapping[str, int | None] | None]
+# every path in the index: (its size, None for a file that failed to read, whose size the
+# index does not keep; its SHA-256), or None when there is no index to compare with
+IndexedFile = tuple[int | None, str]
+Indexed = Callable[[], Mapping[str, IndexedFile] | None]
 
 
-def baseline_from_index(current: Stats, indexed: Mapping[str, int | None]) -> Stats:
+def baseline_from_index(current: Stats, indexed: Mapping[str, IndexedFile]) -> Stats:
     """The folder as the index last saw it, so what changed while the server was stopped
     is built too: a path the index lacks is added, one whose size differs is changed, one
     gone from the folder is removed. (A same-size edit made meanwhile waits for the next
     build.)"""
     baseline: Stats = {}
-    for path, size in indexed.items():
+    for path, (size, _) in indexed.items():
         found = current.get(path)
         if found is not None and (size is None or found[0] == size):
             baseline[path] = found
@@ -164,6 +166,8 @@ class FolderWatcher:
     def look(self, settling: Settling, now: float) -> None:
         before = settling.baseline
         changes = settling.observe(corpus_stats(self.corpus_dir), now)
+        if changes and self.indexed is not None:
+            changes = not_yet_built(self.corpus_dir, changes, self.indexed() or {})
         if not changes:
             return
         try:
@@ -172,6 +176,25 @@ class FolderWatcher:
             log.warning("could not queue a build for %d corpus change(s): %s", len(changes),
                         error)
             settling.retry(before, now)
+
+
+def not_yet_built(corpus_dir: Path, changes: list[Change],
+                  indexed: Mapping[str, IndexedFile]) -> list[Change]:
+    """Leave out what the live index already holds: an upload through the admin API lands
+    in the folder too, and its own job builds it."""
+    kept = []
+    for change in changes:
+        known = indexed.get(change.name)
+        if change.change == "removed" or known is None:
+            built = change.change == "removed" and known is None
+        else:
+            try:
+                built = sha256_file(corpus_dir / change.name) == known[1]
+            except FileNotFoundError:
+                built = False  # gone again: let the build find out
+        if not built:
+            kept.append(change)
+    return kept
 
 
 def start_observer(corpus_dir: Path, wake: Callable[[], None]) -> Any:

@@ -80,13 +80,15 @@ def start_watcher(app: Flask) -> None:
             float(config["WATCH_RESCAN_S"]), lambda: indexed_files(app))
 
 
-def indexed_files(app: Flask) -> dict[str, int | None] | None:
-    """What the live index holds, for the watcher to catch up with the folder: each
-    document's path and size, and each failed file's path; None with no usable index."""
+def indexed_files(app: Flask) -> dict[str, tuple[int | None, str]] | None:
+    """What the live index holds, for the watcher to compare the folder with: each
+    document's path, size and SHA-256, and each failed file's (its size is not kept);
+    None with no usable index."""
     try:
         generation = app.extensions["plansearch"].searcher().generation
-        files: dict[str, int | None] = {f.path: None for f in generation.failures()}
-        files.update({d.path: d.size for d in generation.documents()})
+        files: dict[str, tuple[int | None, str]] = {
+            f.path: (None, f.sha256) for f in generation.failures()}
+        files.update({d.path: (d.size, d.sha256) for d in generation.documents()})
     except IndexNotReady:
         return None
     return files

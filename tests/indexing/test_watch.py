@@ -3,6 +3,7 @@ a build, what it reports, the real watchdog loop, and one watcher per index fold
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -21,6 +22,7 @@ from service.indexing.watch import (
     baseline_from_index,
     changes_between,
     corpus_stats,
+    not_yet_built,
     watch_while_holding_lock,
 )
 from service.store.generations import exclusive
@@ -80,12 +82,12 @@ def test_the_index_is_the_starting_point_when_there_is_one() -> None:
     now), resized.pdf (10 bytes then) and gone.pdf, and bad.pdf failed to read."""
     current = {"kept.pdf": (5, 1), "resized.pdf": (12, 2), "bad.pdf": (3, 3),
                "new.pdf": (7, 4)}
-    baseline = baseline_from_index(current, {"kept.pdf": 5, "resized.pdf": 10,
-                                             "gone.pdf": 8, "bad.pdf": None})
+    baseline = baseline_from_index(current, {"kept.pdf": (5, "k"), "resized.pdf": (10, "r"),
+                                             "gone.pdf": (8, "g"), "bad.pdf": (None, "b")})
     assert changes_between(baseline, current) == [
         Change("gone.pdf", "removed"), Change("new.pdf", "added"),
         Change("resized.pdf", "changed")]
-    assert changes_between(baseline_from_index(current, {p: s for p, (s, _) in
+    assert changes_between(baseline_from_index(current, {p: (s, "x") for p, (s, _) in
                                                          current.items()}), current) == []
 
 
@@ -167,12 +169,31 @@ def test_files_saved_while_the_server_was_stopped_are_built(
         watching: Callable[..., list[list[Change]]], tmp_path: Path) -> None:
     (tmp_path / "corpus" / "indexed.txt").write_text("in the index")
     (tmp_path / "corpus" / "saved-meanwhile.txt").write_text("new")
-    settled = watching(quiet_s=0.3, indexed=lambda: {"indexed.txt": 12, "deleted.txt": 4})
+    settled = watching(quiet_s=0.3, indexed=lambda: {"indexed.txt": (12, sha("in the index")),
+                                                     "deleted.txt": (4, sha("gone"))})
     wait_until(lambda: settled, timeout=5)
     assert settled == [[Change("deleted.txt", "removed"), Change("saved-meanwhile.txt", "added")]]
     without_index = watching(quiet_s=0.3, indexed=lambda: None)
     time.sleep(1.0)
     assert without_index == []  # no index to compare with: only later changes count
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_what_the_index_already_holds_starts_no_build(tmp_path: Path) -> None:
+    """An admin upload lands in the folder too; its own job built it already."""
+    (tmp_path / "uploaded.txt").write_text("uploaded")
+    (tmp_path / "edited.txt").write_text("edited since")
+    indexed = {"uploaded.txt": (8, sha("uploaded")), "edited.txt": (12, sha("as indexed")),
+               "deleted-by-admin.txt": (3, sha("old"))}
+    changes = [Change("uploaded.txt", "added"), Change("edited.txt", "changed"),
+               Change("deleted-by-admin.txt", "removed"), Change("gone.txt", "removed"),
+               Change("new.txt", "added")]
+    assert not_yet_built(tmp_path, changes, indexed) == [
+        Change("edited.txt", "changed"), Change("deleted-by-admin.txt", "removed"),
+        Change("new.txt", "added")]
 
 
 def test_one_watcher_per_index_folder(tmp_path: Path) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.pdf_factory import make_report_pdf
-from tests.system.test_self_repair import Server, wait_for
+from tests.system.test_self_repair import TOKEN, Server, wait_for
 
 QUIET_S = 2.0  # the watcher's poll is a quarter of it: 0.5 s
 BUILD_LIMIT_S = 120
@@ -110,3 +111,13 @@ def test_the_corpus_folder_is_watched_under_make_run(server: Server, tmp_path: P
     assert jobs[3]["files"] == [{"name": "example-ics-plan.pdf", "change": "removed",
                                  "status": "removed"}]
     assert server.log.read_text().count("for new documents (quiet period") == 1
+
+    # an upload through the admin API lands in the folder too; its own job builds it
+    answer = requests.post(f"http://127.0.0.1:{server.port}/api/documents",
+                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20,
+                           files={"file": ("uploaded.txt", b"# Bus lanes\n\nNew bus lanes.\n")})
+    assert answer.status_code == 202, answer.text
+    wait_for(lambda: server.get(answer.json()["job_url"])[1]["status"] == "succeeded",
+             BUILD_LIMIT_S, "the upload's job")
+    time.sleep(QUIET_S * 2)
+    assert len(finished_watch_jobs(server, 4)) == 4  # no watch job for the upload
