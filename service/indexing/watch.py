@@ -165,16 +165,22 @@ class FolderWatcher:
 
     def look(self, settling: Settling, now: float) -> None:
         before = settling.baseline
-        changes = settling.observe(corpus_stats(self.corpus_dir), now)
-        if changes and self.indexed is not None:
-            changes = not_yet_built(self.corpus_dir, changes, self.indexed() or {})
+        try:
+            stats = corpus_stats(self.corpus_dir)
+        except OSError as error:  # e.g. a folder that stopped being readable
+            log.warning("cannot read the corpus folder %s: %s", self.corpus_dir, error)
+            return
+        changes = settling.observe(stats, now)
         if not changes:
             return
         try:
-            self.on_settled(changes)
-        except OSError as error:  # e.g. a full disk refused the job
-            log.warning("could not queue a build for %d corpus change(s): %s", len(changes),
-                        error)
+            if self.indexed is not None:
+                changes = not_yet_built(self.corpus_dir, changes, self.indexed() or {})
+            if changes:
+                self.on_settled(changes)
+        except Exception:  # a full disk, a locked jobs.sqlite: the watcher must live on
+            log.exception("could not queue a build for %d corpus change(s); trying again "
+                          "after the next quiet period", len(changes))
             settling.retry(before, now)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,26 @@ def test_a_failed_queue_is_retried_after_another_quiet_period() -> None:
     settling.retry({}, now=30)
     assert settling.observe({"a.pdf": (5, 1)}, now=59) == []
     assert settling.observe({"a.pdf": (5, 1)}, now=60) == [Change("a.pdf", "added")]
+
+
+def test_a_watcher_whose_job_cannot_be_queued_lives_on(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """jobs.sqlite locked past its timeout, or a full disk: try again after the quiet
+    period, never let the watcher's thread die."""
+    queued: list[list[Change]] = []
+
+    def queue(changes: list[Change]) -> None:
+        if not queued and "database is locked" not in caplog.text:
+            raise sqlite3.OperationalError("database is locked")
+        queued.append(changes)
+
+    watcher = FolderWatcher(tmp_path, 10, queue)
+    settling = Settling(corpus_stats(tmp_path), 10)
+    (tmp_path / "plan.txt").write_text("a plan")
+    for now in (0, 10, 19, 20):
+        watcher.look(settling, now)
+    assert "could not queue a build for 1 corpus change(s)" in caplog.text
+    assert queued == [[Change("plan.txt", "added")]]  # at 20: 10 s after the refusal
 
 
 def test_changes_name_additions_edits_moves_and_deletions() -> None:
