@@ -152,6 +152,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WATCH_RESCAN_S", 60.0,
             "Seconds between full rescans of the corpus folder, which find the changes "
             "inotify never reports (network shares)."),
+    Setting("SYNC_HOURS", 0.0,
+            "Hours between the server's own runs of `make sync` (the corpus's sources.yaml; "
+            "the first when it starts), whose new and changed documents the folder watcher "
+            "then builds. One run however many workers. 0: never; run `make sync` by hand "
+            "or from cron."),
     Setting("WEBHOOK_URL", "",
             "Address that gets a JSON POST when a build job ends (the documents added, "
             "changed, removed and failed), retried with backoff; it never holds up a build. "

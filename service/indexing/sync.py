@@ -1,11 +1,13 @@
 """`make sync`: bring the corpus's copies of the sources list's documents up to date.
 New and changed documents land in the corpus atomically, with their provenance; a build
-(`make index`, or the running service's folder watcher) then indexes them."""
+(`make index`, or the running service's folder watcher) then indexes them. The server
+can also run it itself on a schedule (PLANSEARCH_SYNC_HOURS)."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -16,15 +18,20 @@ import requests
 
 from service.indexing.fetching import FetchFailed, Limits, Politeness, fetch
 from service.indexing.sources import (
+    SOURCES_FILE,
     Source,
+    SourcesError,
     SyncState,
     default_name,
+    load_sources,
     place,
     same_bytes,
 )
+from service.store.generations import exclusive
 
 log = logging.getLogger(__name__)
 
+SYNC_LOCK = "sync.lock"  # one scheduled sync per index folder, however many workers
 SCRATCH = ".sync-downloads"  # hidden, in the corpus: the rename into place stays on one disk
 
 
@@ -101,3 +108,45 @@ def sync_one(corpus_dir: Path, source: Source, state: SyncState, politeness: Pol
     state.entries[source.url] = record
     log.info("%s %s -> %s", "updated" if replaced else "fetched", source.url, relative)
     return Synced(source.url, "updated" if replaced else "new", relative)
+
+
+def scheduled_sync(corpus_dir: Path, limits: Limits | None = None) -> list[Synced]:
+    """One run of the server's own schedule: what `make sync` does, into the log."""
+    try:
+        sources = load_sources(corpus_dir / SOURCES_FILE)
+    except SourcesError as error:
+        log.warning("scheduled sync skipped: %s", error)
+        return []
+    if not sources:
+        return []
+    outcomes = sync_sources(corpus_dir, sources, limits)
+    for failed in (o for o in outcomes if o.status == "failed"):
+        log.warning("scheduled sync: %s failed: %s", failed.url, failed.reason)
+    log.info("scheduled sync of %d source(s): %s", len(outcomes), ", ".join(
+        f"{sum(o.status == s for o in outcomes)} {s}"
+        for s in ("new", "updated", "unchanged", "failed")))
+    return outcomes
+
+
+def sync_while_holding_lock(corpus_dir: Path, index_dir: Path, every_s: float,
+                            stop: threading.Event, retry_s: float = 60.0,
+                            limits: Limits | None = None) -> None:
+    """Thread body for every server process: the one holding `<index>/sync.lock` syncs
+    now and every `every_s`; the others try again every `retry_s`."""
+    while not stop.is_set():
+        with exclusive(index_dir / SYNC_LOCK) as fd:
+            if fd is not None:
+                while not stop.is_set():
+                    scheduled_sync(corpus_dir, limits)
+                    stop.wait(every_s)
+                return
+        stop.wait(retry_s)
+
+
+def start_sync_schedule(corpus_dir: Path, index_dir: Path, hours: float) -> threading.Event:
+    """Start this process's schedule thread (PLANSEARCH_SYNC_HOURS); set the event to stop."""
+    stop = threading.Event()
+    threading.Thread(target=sync_while_holding_lock,
+                     args=(corpus_dir, index_dir, hours * 3600, stop),
+                     name="plansearch-sync", daemon=True).start()
+    return stop

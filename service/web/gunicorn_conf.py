@@ -10,6 +10,7 @@ from flask import Flask
 
 from service.config import load_config
 from service.embedding import ModelNotAvailable
+from service.indexing.sync import start_sync_schedule
 from service.indexing.watch import start_watching
 from service.store import IndexNotReady
 
@@ -67,6 +68,10 @@ def post_worker_init(worker: object) -> None:
     except (IndexNotReady, ModelNotAvailable) as error:  # the worker still starts; 503s
         worker.log.warning("worker started without a usable index: %s", error)  # type: ignore
     start_watcher(app)
+    if float(app.config["SYNC_HOURS"]) > 0 and app.config["JOB_RUNNER_THREAD"]:
+        app.extensions["plansearch_sync"] = start_sync_schedule(
+            Path(app.config["CORPUS_DIR"]), Path(app.config["INDEX_DIR"]),
+            float(app.config["SYNC_HOURS"]))
 
 
 def start_watcher(app: Flask) -> None:

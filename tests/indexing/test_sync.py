@@ -24,7 +24,7 @@ from service.indexing.fetching import Limits
 from service.indexing.sandbox import corpus_reader
 from service.indexing.sidecars import read_sidecar
 from service.indexing.sources import STATE_FILE, Source, SourcesError, load_sources
-from service.indexing.sync import sync_sources
+from service.indexing.sync import scheduled_sync, sync_sources, sync_while_holding_lock
 from service.store import open_store
 from tests.pdf_factory import make_report_pdf
 
@@ -226,6 +226,35 @@ def test_the_build_cites_the_source_url(site: Site, pdf_bytes: tuple[bytes, byte
         "icb/jfp.pdf", site.url("/plans/jfp.pdf"), "Joint Forward Plan",
         "Coventry and Warwickshire")
     generation.close()
+
+
+def test_the_server_syncs_on_its_own_schedule(site: Site, pdf_bytes: tuple[bytes, bytes],
+                                              tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """PLANSEARCH_SYNC_HOURS: at once, then every period; a broken list is logged."""
+    serve_plans(site, pdf_bytes[0])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "sources.yaml").write_text(f"sources:\n  - url: {site.url('/plans/jfp.pdf')}\n"
+                                         f"    file: jfp.pdf\n")
+    stop = threading.Event()
+    schedule = threading.Thread(target=sync_while_holding_lock,
+                                args=(corpus, tmp_path / "index", 0.5, stop),
+                                kwargs={"limits": Limits(timeout_s=5, delay_s=0)})
+    schedule.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(site.requests_for("/plans/jfp.pdf")) < 2:
+            assert time.monotonic() < deadline, "the schedule did not run twice"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        schedule.join(10)
+    assert (corpus / "jfp.pdf").read_bytes() == pdf_bytes[0]
+    assert site.requests_for("/plans/jfp.pdf")[1]["If-None-Match"] == '"v1"'  # then a 304
+    (corpus / "sources.yaml").write_text("sources:\n  - url: ftp://x\n")
+    assert scheduled_sync(corpus) == []
+    assert "scheduled sync skipped:" in caplog.text
 
 
 def test_the_sources_list_is_checked(tmp_path: Path) -> None:
