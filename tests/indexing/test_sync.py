@@ -62,14 +62,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        if "Content-Length" not in headers:
+        unsized = self.path == "/streamed.pdf"  # no length: the body ends when it closes
+        if "Content-Length" not in headers and not unsized:
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         try:
-            self.wfile.write(body)
+            if self.path == "/trickle.pdf":  # the headers at once, the body stalls
+                self.wfile.write(body[:100])
+                self.wfile.flush()
+                time.sleep(2)
+            self.wfile.write(body[100:] if self.path == "/trickle.pdf" else body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (too large, timed out)
-        if self.path == "/truncated.pdf":
+        if self.path in ("/truncated.pdf", "/streamed.pdf"):
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -113,6 +118,8 @@ def serve_plans(site: Site, first: bytes) -> None:
                            first[:len(first) // 3]),
         "/huge.pdf": (200, {**pdf, "Content-Length": str(10 * 1024 * 1024)}, b""),
         "/slow.pdf": (200, pdf, first),
+        "/trickle.pdf": (200, pdf, first),
+        "/streamed.pdf": (200, pdf, b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024)),
         "/private/board-papers.pdf": (200, pdf, first),
     })
 
@@ -129,7 +136,9 @@ def sources_for(site: Site) -> list[Source]:
             Source(site.url("/truncated.pdf"), {}),
             Source(site.url("/huge.pdf"), {}),
             Source(site.url("/slow.pdf"), {}),
-            Source(site.url("/private/board-papers.pdf"), {})]
+            Source(site.url("/private/board-papers.pdf"), {}),
+            Source(site.url("/trickle.pdf"), {}),
+            Source(site.url("/streamed.pdf"), {})]
 
 
 LIMITS = Limits(timeout_s=0.5, max_bytes=1024 * 1024, delay_s=0.05)
@@ -150,7 +159,7 @@ def test_sync_fetches_skips_unchanged_replaces_changed_and_reports_each_failure(
         ("jfp.pdf", "new"), ("dated.pdf", "new"), ("plan-page", "new"),
         ("old-address.pdf", "new"), ("gone.pdf", "failed"), ("notes.txt", "failed"),
         ("truncated.pdf", "failed"), ("huge.pdf", "failed"), ("slow.pdf", "failed"),
-        ("board-papers.pdf", "failed")]
+        ("board-papers.pdf", "failed"), ("trickle.pdf", "failed"), ("streamed.pdf", "failed")]
     reasons = {r.url.rsplit("/", 1)[1]: r.reason for r in results if r.status == "failed"}
     assert reasons == {
         "gone.pdf": "HTTP 404 Not Found",
@@ -158,7 +167,9 @@ def test_sync_fetches_skips_unchanged_replaces_changed_and_reports_each_failure(
         "truncated.pdf": reasons["truncated.pdf"],
         "huge.pdf": "too large (10.0 MiB; the limit is 1 MiB)",
         "slow.pdf": "timed out (no answer within 0.5 s)",
-        "board-papers.pdf": f"robots.txt at {site.url('')} disallows it for Plansearch-sync/1"}
+        "board-papers.pdf": f"robots.txt at {site.url('')} disallows it for Plansearch-sync/1",
+        "trickle.pdf": "timed out (no data for 0.5 s)",
+        "streamed.pdf": "too large (over the 1 MiB limit)"}
     assert reasons["truncated.pdf"].startswith("download incomplete")
     assert site.requests_for("/private/board-papers.pdf") == []  # robots.txt: never asked
 
