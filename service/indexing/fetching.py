@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import requests
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Plansearch-sync/1"
 MIB = 1024 * 1024
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
+MAX_REDIRECTS = 10
 
 
 class FetchFailed(Exception):
@@ -76,7 +77,8 @@ class Politeness:
         if isinstance(rules, str):
             raise FetchFailed(rules)
         if not rules.can_fetch(USER_AGENT, url):
-            raise FetchFailed(f"robots.txt at {origin} disallows it for {USER_AGENT}")
+            raise FetchFailed(f"robots.txt at {origin} disallows {urlsplit(url).path} for "
+                              f"{USER_AGENT}")
 
     def _read_robots(self, origin: str) -> RobotFileParser | str:
         rules = RobotFileParser(f"{origin}/robots.txt")
@@ -100,9 +102,10 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def fetch(session: requests.Session, url: str, validators: dict[str, str], limits: Limits,
+def fetch(politeness: Politeness, url: str, validators: dict[str, str], limits: Limits,
           scratch: Path) -> Download:
-    """GET the URL with the validators (etag, last_modified) of the copy we hold; the
+    """GET the URL with the validators (etag, last_modified) of the copy we hold, following
+    redirects one hop at a time so each address's robots.txt and host delay count; the
     body goes into a temporary file in `scratch`. FetchFailed says why it could not."""
     headers = {"User-Agent": USER_AGENT}
     if validators.get("etag"):
@@ -110,16 +113,18 @@ def fetch(session: requests.Session, url: str, validators: dict[str, str], limit
     if validators.get("last_modified"):
         headers["If-Modified-Since"] = validators["last_modified"]
     try:
-        with session.get(url, headers=headers, stream=True, timeout=limits.timeout_s,
-                         allow_redirects=True) as response:
-            if response.status_code == 304:
-                return Download(304, final_url=response.url)
-            if response.status_code != 200:
-                reason = f" {response.reason}" if response.reason else ""
-                raise FetchFailed(f"HTTP {response.status_code}{reason}")
-            return receive(response, limits, scratch)
-    except requests.TooManyRedirects:
-        raise FetchFailed("too many redirects") from None
+        for _ in range(MAX_REDIRECTS + 1):
+            politeness.check(url)
+            politeness.wait_turn(url)
+            with politeness.session.get(url, headers=headers, stream=True,
+                                        timeout=limits.timeout_s,
+                                        allow_redirects=False) as response:
+                location = response.headers.get("Location")
+                if response.is_redirect and location:
+                    url = urljoin(url, location)
+                    continue
+                return answered(response, url, limits, scratch)
+        raise FetchFailed(f"too many redirects (over {MAX_REDIRECTS})")
     except requests.Timeout:
         raise FetchFailed(f"timed out (no answer within {limits.timeout_s:g} s)") from None
     except requests.ConnectionError as error:
@@ -128,6 +133,16 @@ def fetch(session: requests.Session, url: str, validators: dict[str, str], limit
         raise FetchFailed(f"connection failed: {short(error)}") from None
     except requests.RequestException as error:  # e.g. the body ended early
         raise FetchFailed(f"download incomplete: {short(error)}") from None
+
+
+def answered(response: requests.Response, url: str, limits: Limits, scratch: Path
+             ) -> Download:
+    if response.status_code == 304:
+        return Download(304, final_url=url)
+    if response.status_code != 200:
+        reason = f" {response.reason}" if response.reason else ""
+        raise FetchFailed(f"HTTP {response.status_code}{reason}")
+    return receive(response, limits, scratch)
 
 
 def receive(response: requests.Response, limits: Limits, scratch: Path) -> Download:

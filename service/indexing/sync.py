@@ -55,14 +55,13 @@ def sync_sources(corpus_dir: Path, sources: list[Source], limits: Limits | None 
                  on_done: Callable[[Synced], None] | None = None) -> list[Synced]:
     """Fetch every source in turn; each one's outcome, in the list's order."""
     limits = limits or Limits()
-    session = session or requests.Session()
-    politeness = Politeness(session, limits)
+    politeness = Politeness(session or requests.Session(), limits)
     state = SyncState(corpus_dir)
     outcomes = []
     try:
         for source in sources:
             try:
-                outcome = sync_one(corpus_dir, source, state, politeness, session, limits)
+                outcome = sync_one(corpus_dir, source, state, politeness, limits)
             except FetchFailed as error:
                 outcome = Synced(source.url, "failed", reason=str(error))
             except OSError as error:  # the corpus disk refused the file
@@ -77,13 +76,12 @@ def sync_sources(corpus_dir: Path, sources: list[Source], limits: Limits | None 
 
 
 def sync_one(corpus_dir: Path, source: Source, state: SyncState, politeness: Politeness,
-             session: requests.Session, limits: Limits) -> Synced:
+             limits: Limits) -> Synced:
     known = state.get(source.url)
     relative = source.file or known.get("file")
     held = relative is not None and (corpus_dir / relative).is_file()
-    politeness.check(source.url)
-    politeness.wait_turn(source.url)
-    download = fetch(session, source.url, known if held else {}, limits, corpus_dir / SCRATCH)
+    download = fetch(politeness, source.url, known if held else {}, limits,
+                     corpus_dir / SCRATCH)
     if download.status == 304:
         assert relative is not None  # we sent validators only for a copy we hold
         state.entries[source.url] = {**known, "checked_at": now()}
