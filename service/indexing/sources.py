@@ -161,6 +161,25 @@ def place(corpus_dir: Path, relative: str, downloaded: Path,
     fsync_dir(target.parent)
 
 
+def refresh_metadata(corpus_dir: Path, relative: str, source: Source,
+                     validators: Mapping[str, str]) -> None:
+    """An unchanged document keeps its sidecar, except for what the list now says about
+    it and the newest ETag. (A build reads it when the file next changes, or with --full.)"""
+    path = sidecar_path(corpus_dir, relative)
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    if not isinstance(current, dict):
+        current = {}
+    wanted = {k: v for k, v in current.items() if k not in ENTRY_KEYS[1:6]}
+    wanted.update({**source.meta, "source_url": source.url})
+    if validators.get("etag"):
+        wanted["etag"] = validators["etag"]
+    if wanted != current:
+        write_atomically(path, json.dumps(wanted, indent=1).encode())
+
+
 def same_bytes(path: Path, other: Path) -> bool:
     if not path.is_file() or path.stat().st_size != other.stat().st_size:
         return False

@@ -25,6 +25,7 @@ from service.indexing.sources import (
     default_name,
     load_sources,
     place,
+    refresh_metadata,
     same_bytes,
 )
 from service.store.generations import exclusive
@@ -85,6 +86,7 @@ def sync_one(corpus_dir: Path, source: Source, state: SyncState, politeness: Pol
     if download.status == 304:
         assert relative is not None  # we sent validators only for a copy we hold
         state.entries[source.url] = {**known, "checked_at": now()}
+        refresh_metadata(corpus_dir, relative, source, known)
         return Synced(source.url, "unchanged", relative)
     assert download.path is not None and download.kind is not None
     relative = relative or default_name(source.url, download.kind)
@@ -98,6 +100,7 @@ def sync_one(corpus_dir: Path, source: Source, state: SyncState, politeness: Pol
         download.path.unlink()
         state.entries[source.url] = {**record, "fetched_at": known.get("fetched_at",
                                                                        fetched_at)}
+        refresh_metadata(corpus_dir, relative, source, record)
         return Synced(source.url, "unchanged", relative)
     replaced = target.is_file()
     provenance = {**source.meta, "source_url": source.url, "fetched_at": fetched_at,

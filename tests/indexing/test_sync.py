@@ -201,6 +201,16 @@ def test_sync_fetches_skips_unchanged_replaces_changed_and_reports_each_failure(
     state = json.loads((corpus / STATE_FILE).read_text())
     assert state[site.url("/plans/jfp.pdf")]["etag"] == '"v2"'
 
+    # the list's metadata edited, the document not: the sidecar follows the list
+    edited = sources_for(site)[:2]
+    edited[1] = Source(edited[1].url, {"title": "Dated plan", "area": "Gloucestershire"})
+    assert outcomes(sync_sources(corpus, edited, LIMITS)) == [
+        ("jfp.pdf", "unchanged"), ("dated.pdf", "unchanged")]
+    dated = json.loads((corpus / ".meta" / saved["dated.pdf"]).with_suffix(".pdf.json")
+                       .read_text())
+    assert (dated["title"], dated["area"], dated["source_url"]) == (
+        "Dated plan", "Gloucestershire", site.url("/plans/dated.pdf"))
+
 
 def test_requests_to_one_host_keep_the_delay(site: Site, pdf_bytes: tuple[bytes, bytes],
                                              tmp_path: Path) -> None:
