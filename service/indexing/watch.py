@@ -142,7 +142,11 @@ class FolderWatcher:
 
     def starting_point(self) -> Stats:
         current = corpus_stats(self.corpus_dir)
-        known = self.indexed() if self.indexed is not None else None
+        try:
+            known = self.indexed() if self.indexed is not None else None
+        except Exception:  # the index is unreadable: watch from here on, as without one
+            log.exception("cannot compare the corpus folder with the index")
+            known = None
         return current if known is None else baseline_from_index(current, known)
 
     def run(self, stop: threading.Event) -> None:
