@@ -229,7 +229,12 @@ def start_observer(corpus_dir: Path, wake: Callable[[], None]) -> Any:
 
 
 def queue_build(runner: JobRunner, changes: list[Change]) -> None:
-    """One `watch` job for the settled changes: the admin jobs' runner builds it."""
+    """One `watch` job for the settled changes, leaving out the files of uploads and
+    deletes still waiting for their own build: the admin jobs' runner builds it."""
+    pending = runner.store.pending_names()
+    changes = [c for c in changes if c.name not in pending]
+    if not changes:
+        return
     job = runner.store.create("watch", [c.as_job_file() for c in changes])
     log.info("corpus changed (%s): queued build job %s",
              ", ".join(f"{c.change} {c.name}" for c in changes[:5])

@@ -168,6 +168,13 @@ class JobStore:
                     return job, entry
         return None
 
+    def pending_names(self) -> set[str]:
+        """The corpus paths that queued or running uploads and deletes are about: the
+        watched folder sees those files come and go, and leaves them to their own jobs."""
+        rows = self._rows("SELECT files FROM jobs WHERE kind IN ('upload', 'delete') AND "
+                          "status IN ('queued', 'running')")
+        return {entry["name"] for row in rows for entry in json.loads(row["files"])}
+
     def claim_queued(self) -> tuple[str, list[dict[str, Any]]]:
         """Mark every queued job running as one batch: they share one build."""
         batch = uuid.uuid4().hex

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from service.indexing.job_reports import outcome
+from service.indexing.job_runner import BuildOutcome, JobRunner
 from service.indexing.watch import (
     WATCH_LOCK,
     Change,
@@ -24,9 +25,11 @@ from service.indexing.watch import (
     changes_between,
     corpus_stats,
     not_yet_built,
+    queue_build,
     watch_while_holding_lock,
 )
 from service.store.generations import exclusive
+from service.store.jobs import JobStore
 
 
 def test_a_file_still_growing_waits_for_the_quiet_period() -> None:
@@ -215,6 +218,26 @@ def test_what_the_index_already_holds_starts_no_build(tmp_path: Path) -> None:
     assert not_yet_built(tmp_path, changes, indexed) == [
         Change("edited.txt", "changed"), Change("deleted-by-admin.txt", "removed"),
         Change("new.txt", "added")]
+
+
+def test_files_of_pending_uploads_and_deletes_are_left_to_their_jobs(tmp_path: Path) -> None:
+    """Uploaded (or deleted) through the admin API while its own job waits: the folder's
+    change is that job's, not a second build's."""
+
+    class Runner(JobRunner):
+        def ensure_started(self) -> None:  # the tests run no runner thread
+            pass
+
+    store = JobStore(tmp_path)
+    runner = Runner(store, tmp_path, lambda *args: BuildOutcome())
+    store.create("upload", [{"name": "uploaded.pdf"}])
+    store.create("delete", [{"name": "deleted.pdf", "document_id": "deleted-pdf"}])
+    queue_build(runner, [Change("uploaded.pdf", "added"), Change("deleted.pdf", "removed")])
+    assert sorted(job["kind"] for job in store.recent()) == ["delete", "upload"]
+    queue_build(runner, [Change("uploaded.pdf", "added"), Change("saved.pdf", "added")])
+    [watch] = [job for job in store.recent() if job["kind"] == "watch"]
+    assert (watch["kind"], watch["files"]) == (
+        "watch", [{"name": "saved.pdf", "change": "added", "status": "queued"}])
 
 
 def test_one_watcher_per_index_folder(tmp_path: Path) -> None:
