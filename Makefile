@@ -9,7 +9,7 @@ HOST ?= $(or $(PLANSEARCH_HOST),127.0.0.1)
 PORT ?= $(or $(PLANSEARCH_PORT),8000)
 INDEX_DIR ?= $(or $(PLANSEARCH_INDEX_DIR),index)
 
-.PHONY: install index run serve test lint lock screenshots bench eval clean axe pdfjs
+.PHONY: install index run serve test lint lock screenshots bench eval clean axe pdfjs sync
 
 install: $(STAMP)
 
@@ -44,6 +44,12 @@ lock:
 
 index: install
 	$(BIN)/python scripts/build_index.py --index $(INDEX_DIR)
+
+# Fetch the documents the corpus's sources.yaml lists (docs/sources.example.yaml shows
+# the format); new and changed ones land in the corpus for the next build, or for the
+# running server's folder watcher. No sources.yaml: nothing is fetched.
+sync: install
+	$(BIN)/python scripts/sync_sources.py
 
 # Build the bundled corpus only if there is no published index yet.
 $(INDEX_DIR)/CURRENT:

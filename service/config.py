@@ -151,6 +151,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUESTION_LOG_DAYS", 180,
             "Days the question log keeps an entry; older ones are deleted (at most an hour "
             "late). At least 1."),
+    Setting("WATCH", True,
+            "Watch the corpus folder while `make run` serves: files saved into it, changed, "
+            "moved or deleted start an incremental build job (one watcher however many "
+            "workers). `0`: off; `make index` and the admin API work either way."),
+    Setting("WATCH_QUIET_S", 30.0,
+            "Seconds the corpus folder must hold still (no file's size or modification time "
+            "changing) before the watcher starts a build, so a file still being copied is "
+            "never read half."),
+    Setting("WATCH_RESCAN_S", 60.0,
+            "Seconds between full rescans of the corpus folder, which find the changes "
+            "inotify never reports (network shares)."),
+    Setting("SYNC_HOURS", 0.0,
+            "Hours between the server's own runs of `make sync` (the corpus's sources.yaml; "
+            "the first when it starts), whose new and changed documents the folder watcher "
+            "then builds. One run however many workers. 0: never; run `make sync` by hand "
+            "or from cron."),
+    Setting("WEBHOOK_URL", "",
+            "Address that gets a JSON POST when a build job ends (the documents added, "
+            "changed, removed and failed), retried with backoff; it never holds up a build. "
+            "Empty: none."),
+    Setting("WEBHOOK_SECRET", "",
+            "Key of the HMAC-SHA256 signature over the webhook's body, sent as "
+            "`X-Plansearch-Signature: sha256=<hex>`. Empty: unsigned."),
     Setting("JOB_BUILDER", None,
             "Programmatic only: the function that runs one admin build job. Unset: a "
             "separate builder process. Tests pass one that builds in-process.",

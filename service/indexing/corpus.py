@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +45,14 @@ def ignored(relative: Path, patterns: list[str]) -> bool:
     return False
 
 
-def scan_corpus(corpus_dir: Path) -> list[CorpusFile]:
-    """Every regular file under the corpus, skipping hidden files and folders (such as
-    `.deleted/`, where removed documents wait to be restored), the root's README,
-    SOURCES and LICENSE files, and anything `.plansearchignore` lists."""
+def corpus_paths(corpus_dir: Path) -> Iterator[tuple[Path, str]]:
+    """(path, relative) of every file a build reads, sorted: regular files under the
+    corpus, skipping hidden files and folders (such as `.deleted/`, where removed
+    documents wait to be restored), the root's README, SOURCES and LICENSE files, and
+    anything `.plansearchignore` lists."""
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus_dir}")
     patterns = ignore_patterns(corpus_dir)
-    files = []
     for path in sorted(corpus_dir.rglob("*")):
         relative = path.relative_to(corpus_dir)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
@@ -60,5 +61,10 @@ def scan_corpus(corpus_dir: Path) -> list[CorpusFile]:
             continue
         if path.is_symlink():
             continue  # a link could point outside the corpus
-        files.append(CorpusFile(path, relative.as_posix(), sha256_file(path), path.stat().st_size))
-    return files
+        yield path, relative.as_posix()
+
+
+def scan_corpus(corpus_dir: Path) -> list[CorpusFile]:
+    """Every file a build reads (see `corpus_paths`), fingerprinted."""
+    return [CorpusFile(path, relative, sha256_file(path), path.stat().st_size)
+            for path, relative in corpus_paths(corpus_dir)]

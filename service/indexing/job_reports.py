@@ -67,6 +67,8 @@ def outcome(job: dict[str, Any], summary: dict[str, Any]
     if job["kind"] == "reindex":
         errors = [{"file": path, "reason": reason} for path, reason in sorted(failed.items())]
         return "succeeded", [], errors, None
+    if job["kind"] == "watch":
+        return watched_outcome(job, failed, indexed)
     files, errors = [], []
     for entry in job["files"]:
         name = entry["name"]
@@ -85,6 +87,23 @@ def outcome(job: dict[str, Any], summary: dict[str, Any]
         files.append(entry)
         if reason:
             errors.append({"file": name, "reason": reason})
+    if errors:
+        return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
+    return "succeeded", files, errors, None
+
+
+def watched_outcome(job: dict[str, Any], failed: dict[str, str], indexed: set[str]
+                    ) -> tuple[str, list[dict[str, Any]], list[dict[str, str]], str | None]:
+    """A watched folder's job: each changed file indexed, failed, or out of the index (it
+    was deleted, or moved away, by the time the build ran)."""
+    files, errors = [], []
+    for entry in job["files"]:
+        name = entry["name"]
+        if name in failed:
+            files.append({**entry, "status": "failed", "reason": failed[name]})
+            errors.append({"file": name, "reason": failed[name]})
+        else:
+            files.append({**entry, "status": "indexed" if name in indexed else "removed"})
     if errors:
         return "failed", files, errors, f"{len(errors)} of {len(files)} file(s) failed"
     return "succeeded", files, errors, None

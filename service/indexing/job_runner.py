@@ -118,10 +118,15 @@ def ask_to_stop(process: subprocess.Popen[str], listening: threading.Event,
             return
 
 
+# (the finished jobs, the build's summary or None, succeeded/failed/cancelled, message)
+BuildEnded = Callable[[list[dict[str, Any]], Mapping[str, Any] | None, str, str | None], None]
+
+
 class JobRunner:
     def __init__(self, store: JobStore, index_dir: Path, build: BuildFunction,
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, on_build_end: BuildEnded | None = None) -> None:
         self.store = store
+        self.on_build_end = on_build_end  # e.g. the webhook (service/indexing/webhook.py)
         self.index_dir = index_dir
         self.build = build
         self.poll_s = poll_s
@@ -205,7 +210,14 @@ class JobRunner:
         for job in jobs:
             status, files, errors, message = outcome(job, result.summary)
             self.store.finish(job, status, files, errors, message, report, progress.final())
+        self._announce(jobs, result.summary, "succeeded", None)
         return True
+
+    def _announce(self, jobs: list[dict[str, Any]], summary: Mapping[str, Any] | None,
+                  status: str, message: str | None) -> None:
+        if self.on_build_end is not None:
+            self.on_build_end([self.store.get(job["id"]) or job for job in jobs], summary,
+                              status, message)
 
     def _cancelled(self, jobs: list[dict[str, Any]], progress: Progress) -> None:
         """The jobs asked to stop are cancelled; the rest of their batch runs again."""
@@ -219,6 +231,8 @@ class JobRunner:
         self.store.requeue_jobs([job_id for job_id, job in current.items()
                                  if not job["cancel_requested"]])
         log.info("build cancelled by job(s) %s", ", ".join(j["id"] for j in stopped))
+        self._announce(stopped, None, "cancelled", "cancelled while running; the live "
+                       "generation is unchanged")
 
     def _fail(self, jobs: list[dict[str, Any]], reason: str, retry: bool) -> None:
         try:
@@ -244,6 +258,7 @@ class JobRunner:
                                                      for f in job["files"]],
                               message, None, {**job["progress"], "phase": "failed"})
         log.warning("job(s) %s failed: %s", ", ".join(j["id"] for j in jobs), message)
+        self._announce(jobs, None, "failed", message)
 
 
 @contextmanager

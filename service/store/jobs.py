@@ -1,7 +1,7 @@
-"""Admin jobs (upload, delete, reindex) in `<index>/jobs.sqlite`: outside the
-generations, so they survive restarts and rebuilds, and shared by every worker process.
-Reading never creates the file, so listing jobs works on a full disk; a write the disk
-refuses raises DiskFull."""
+"""Admin jobs (upload, delete, reindex, and the watched folder's builds) in
+`<index>/jobs.sqlite`: outside the generations, so they survive restarts and rebuilds,
+and shared by every worker process. Reading never creates the file, so listing jobs works
+on a full disk; a write the disk refuses raises DiskFull."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from service.store.disk import DiskFull, refused_for_space
 log = logging.getLogger(__name__)
 
 DATABASE = "jobs.sqlite"
-KINDS = ("upload", "delete", "reindex")
+KINDS = ("upload", "delete", "reindex", "watch")  # watch: the corpus folder changed
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
@@ -167,6 +167,13 @@ class JobStore:
                 if entry.get("sha256") == sha256:
                     return job, entry
         return None
+
+    def pending_names(self) -> set[str]:
+        """The corpus paths that queued or running uploads and deletes are about: the
+        watched folder sees those files come and go, and leaves them to their own jobs."""
+        rows = self._rows("SELECT files FROM jobs WHERE kind IN ('upload', 'delete') AND "
+                          "status IN ('queued', 'running')")
+        return {entry["name"] for row in rows for entry in json.loads(row["files"])}
 
     def claim_queued(self) -> tuple[str, list[dict[str, Any]]]:
         """Mark every queued job running as one batch: they share one build."""

@@ -35,6 +35,7 @@ ACCESS: dict[str, str] = {
     "api.compare": READ,
     "api.search_csv": READ,
     "api.feedback": READ,  # stores feedback; never returns any
+    "api.documents_feed": READ,  # titles and areas, as /api/documents
     "admin_api.upload": ADMIN,
     "admin_api.delete_document": ADMIN,
     "admin_api.reindex": ADMIN,

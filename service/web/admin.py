@@ -14,6 +14,7 @@ from service.indexing import uploads
 from service.indexing.job_runner import JobRunner, SubprocessBuild
 from service.indexing.self_repair import SelfRepair
 from service.indexing.uploads import StagedFile, UploadRejected
+from service.indexing.webhook import build_announcer
 from service.store import DiskFull, IndexNotReady
 from service.store.disk import check_room
 from service.store.jobs import JobStore
@@ -34,7 +35,8 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     """Register the blueprints and this process's job runner."""
     index_dir = Path(app.config["INDEX_DIR"])
     build = app.config["JOB_BUILDER"] or SubprocessBuild(app.config)
-    runner = JobRunner(JobStore(index_dir), index_dir, build)
+    runner = JobRunner(JobStore(index_dir), index_dir, build,
+                       on_build_end=build_announcer(app.config))
     app.extensions["plansearch_jobs"] = runner
     # no usable generation left (damage): one full rebuild, queued by the server itself
     app.extensions["plansearch"].repair = SelfRepair(runner, app.config["JOB_RUNNER_THREAD"])

@@ -17,6 +17,7 @@ from service.store import DocumentRecord
 from service.web.access import client_identity
 from service.web.bodies import read_body
 from service.web.errors import ApiError
+from service.web.feed import atom_feed, feed_filters
 from service.web.health import health_report
 from service.web.openapi import openapi_spec
 from service.web.question_log import record_search
@@ -207,6 +208,15 @@ def documents() -> Response:
     listed = live().answer(lambda s: (s.generation.documents(), s.generation.failures()))
     return jsonify({"documents": [public_document(d) for d in listed[0]],
                     "failed": [f.to_dict() for f in listed[1]]})
+
+
+@blueprint.get("/documents/feed.atom")
+def documents_feed() -> Response:
+    """Newly indexed documents as Atom (issue 27); see service/web/feed.py."""
+    filters = feed_filters(request.args)
+    listed = live().answer(lambda searcher: searcher.generation.documents())
+    return Response(atom_feed(listed, filters, request.url_root),
+                    content_type="application/atom+xml; charset=utf-8")
 
 
 @blueprint.get("/documents/<doc_id>")

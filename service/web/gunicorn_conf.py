@@ -4,9 +4,14 @@ worker warmed (model and index loaded) before it takes its first request."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from flask import Flask
 
 from service.config import load_config
 from service.embedding import ModelNotAvailable
+from service.indexing.sync import start_sync_schedule
+from service.indexing.watch import start_watching
 from service.store import IndexNotReady
 
 _settings = load_config()
@@ -62,3 +67,33 @@ def post_worker_init(worker: object) -> None:
         searcher.candidates.query_vector("warm up")
     except (IndexNotReady, ModelNotAvailable) as error:  # the worker still starts; 503s
         worker.log.warning("worker started without a usable index: %s", error)  # type: ignore
+    start_watcher(app)
+    if float(app.config["SYNC_HOURS"]) > 0 and app.config["JOB_RUNNER_THREAD"]:
+        app.extensions["plansearch_sync"] = start_sync_schedule(
+            Path(app.config["CORPUS_DIR"]), Path(app.config["INDEX_DIR"]),
+            float(app.config["SYNC_HOURS"]))
+
+
+def start_watcher(app: Flask) -> None:
+    """Every worker offers to watch the corpus folder; the one that takes the lock does
+    (PLANSEARCH_WATCH). Tests that run jobs step by step never watch."""
+    config = app.config
+    if config["WATCH"] and config["JOB_RUNNER_THREAD"]:
+        app.extensions["plansearch_watch"] = start_watching(
+            Path(config["CORPUS_DIR"]), Path(config["INDEX_DIR"]),
+            app.extensions["plansearch_jobs"], float(config["WATCH_QUIET_S"]),
+            float(config["WATCH_RESCAN_S"]), lambda: indexed_files(app))
+
+
+def indexed_files(app: Flask) -> dict[str, tuple[int | None, str]] | None:
+    """What the live index holds, for the watcher to compare the folder with: each
+    document's path, size and SHA-256, and each failed file's (its size is not kept);
+    None with no usable index."""
+    try:
+        generation = app.extensions["plansearch"].searcher().generation
+        files: dict[str, tuple[int | None, str]] = {
+            f.path: (None, f.sha256) for f in generation.failures()}
+        files.update({d.path: (d.size, d.sha256) for d in generation.documents()})
+    except IndexNotReady:
+        return None
+    return files

@@ -154,7 +154,8 @@ QUERY_PARAMETERS = [
 
 # What opens the read operations; the empty alternative is PLANSEARCH_ACCESS=open. The
 # browser's session cookie (with X-CSRF-Token on a POST) is for the page, not for tools.
-READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document", *COMPARE_READS}
+READ_OPERATIONS = {"searchGet", "searchPost", "chat", "documents", "document", "documentsFeed",
+                   *COMPARE_READS}
 READ_SECURITY: list[dict[str, list[str]]] = [{"apiKey": []}, {"apiKeyHeader": []},
                                              {"adminToken": []}, {}]
 
@@ -167,13 +168,24 @@ def mark_read_security(paths: dict[str, Any]) -> None:
                 operation["security"] = READ_SECURITY
 
 
+def feed_operation() -> dict[str, Any]:
+    """GET /api/documents/feed.atom (issue 27): Atom, not JSON, except for its errors."""
+    return {"summary": "Atom feed of newly indexed documents, newest first",
+            "operationId": "documentsFeed", "parameters": [
+                {"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200},
+                 "description": f"only documents of this {name} (case-insensitive)"}
+                for name in ("area", "type")],
+            "responses": {"200": {"description": "Atom 1.0 (RFC 4287)", "content": {
+                "application/atom+xml": {"schema": {"type": "string"}}}},
+                **error_responses(400, 401, 503)}}
+
+
+def body(schema: str) -> dict[str, Any]:
+    """A required JSON request body of the named schema."""
+    return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
+
+
 def openapi_spec() -> dict[str, Any]:
-    json_body = {"required": True, "content": {"application/json": {"schema": None}}}
-
-    def body(schema: str) -> dict[str, Any]:
-        copy = {**json_body, "content": {"application/json": {"schema": ref(schema)}}}
-        return copy
-
     doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -222,7 +234,8 @@ def openapi_spec() -> dict[str, Any]:
             "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                              "description": "the same read key, in its own header"}}},
     }
-    spec["paths"].update(compare_operations(QUERY_PARAMETERS))
+    spec["paths"].update(compare_operations(QUERY_PARAMETERS)
+                         | {"/api/documents/feed.atom": {"get": feed_operation()}})
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)

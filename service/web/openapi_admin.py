@@ -12,7 +12,10 @@ JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
     "sha256": {"type": "string"}, "size": {"type": "integer"},
     "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed",
                                           "cancelled"]},
-    "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING}}
+    "reason": {"type": "string"}, "job_id": NULLABLE_STRING, "moved_to": NULLABLE_STRING,
+    # a watch job's files: what the watched corpus folder saw happen to each
+    "change": {"type": "string", "enum": ["added", "changed", "moved", "removed"]},
+    "moved_from": {"type": "string"}}}
 NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
 ADMIN_SCHEMAS: dict[str, Any] = {
     "Upload": {"type": "object", "required": ["file"], "properties": {
@@ -35,7 +38,7 @@ ADMIN_SCHEMAS: dict[str, Any] = {
     "Job": {"type": "object", "required": ["id", "kind", "status", "files", "progress", "errors",
                                            "created_at"], "properties": {
         "id": {"type": "string"}, "kind": {"type": "string", "enum": ["upload", "delete",
-                                                                      "reindex"]},
+                                                                      "reindex", "watch"]},
         # "cancelling" only in the answer to DELETE of a running job
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed",
                                               "cancelled", "cancelling"]},

@@ -23,7 +23,7 @@ def test_no_script_edits_the_module_path() -> None:
 
 
 @pytest.mark.parametrize("script", ["build_index.py", "evaluate.py", "bench.py", "chaos.py",
-                                    "slow_clients.py"])
+                                    "slow_clients.py", "sync_sources.py"])
 def test_a_script_run_as_documented_answers_help(script: str) -> None:
     run = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)

@@ -24,7 +24,8 @@ class Worker:
 
 def test_a_worker_warms_up_on_a_built_index(bundled_index: Path, embedder: Any) -> None:
     app = create_app({"INDEX_DIR": str(bundled_index / "index"),
-                      "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder})
+                      "CORPUS_DIR": str(bundled_index / "corpus"), "EMBEDDER": embedder,
+                      "WATCH": False})
     worker = Worker(app)
     gunicorn_conf.post_worker_init(worker)
     assert worker.log.warnings == []
@@ -35,8 +36,23 @@ def test_a_worker_warms_up_on_a_built_index(bundled_index: Path, embedder: Any) 
 def test_a_worker_without_an_index_starts_and_says_why(tmp_path: Path,
                                                        fake_embedder: Any) -> None:
     app = create_app({"INDEX_DIR": str(tmp_path / "index"), "CORPUS_DIR": str(tmp_path),
-                      "EMBEDDER": fake_embedder})
+                      "EMBEDDER": fake_embedder, "WATCH": False})
     worker = Worker(app)
     gunicorn_conf.post_worker_init(worker)
     assert len(worker.log.warnings) == 1
     assert worker.log.warnings[0].startswith("worker started without a usable index: no index")
+
+
+def test_a_worker_offers_to_watch_the_corpus_unless_told_not_to(tmp_path: Path,
+                                                                fake_embedder: Any) -> None:
+    """PLANSEARCH_WATCH (issue 27): on by default under gunicorn, off with 0, and never
+    where jobs run step by step (the tests' JOB_RUNNER_THREAD=False)."""
+    settings = {"INDEX_DIR": str(tmp_path / "index"), "CORPUS_DIR": str(tmp_path),
+                "EMBEDDER": fake_embedder}
+    for config, watching in [({}, True), ({"WATCH": False}, False),
+                             ({"JOB_RUNNER_THREAD": False}, False)]:
+        app = create_app({**settings, **config})
+        gunicorn_conf.post_worker_init(Worker(app))
+        assert ("plansearch_watch" in app.extensions) == watching
+        if watching:
+            app.extensions["plansearch_watch"].set()  # stop its thread

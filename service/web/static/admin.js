@@ -101,7 +101,9 @@
   }
 
   function filesText(job) {
-    const lines = (job.files || []).map((f) => f.name + ": " + f.status + (f.reason ? " (" + f.reason + ")" : ""));
+    // a watch job's files say what the folder saw happen: added, changed, moved, removed
+    const lines = (job.files || []).map((f) => f.name + (f.change ? " (" + f.change + ")" : "") + ": "
+      + f.status + (f.reason ? " (" + f.reason + ")" : ""));
     if (job.kind === "reindex") {
       (job.errors || []).forEach((e) => lines.push(e.file + ": " + e.reason));
     }

@@ -129,10 +129,17 @@ function pageText(result) {
   return pages + printed;
 }
 
+function publishedAt(doc) {
+  const url = (doc && doc.source_url) || "";
+  return /^https?:\/\//i.test(url) ? url : null;
+}
+
 function citationText(result) {
-  if (result.citation) return result.citation;
+  // a document fetched from its publisher (make sync) is cited with where it was published
+  const link = publishedAt(result.document) ? ` ${publishedAt(result.document)}` : "";
+  if (result.citation) return result.citation + link;
   const section = result.section ? `, §${result.section.split(" > ").pop()}` : "";
-  return `${result.document.title}, p.${result.page}${section}`;
+  return `${result.document.title}, p.${result.page}${section}${link}`;
 }
 
 function cardId(turn, rank) {
@@ -238,7 +245,19 @@ export function sourceCard(result, turn, askedArea) {
     where,
     relevanceBar(result.score),
     ...passageBlock(result, `${cardId(turn, result.rank)}-passage`),
-    el("div", { className: "card__actions" }, [open, copyButton(result)]),
+    el("div", { className: "card__actions" }, [open, publishedLink(doc), copyButton(result)]),
+  ]);
+}
+
+function publishedLink(doc) {
+  const url = publishedAt(doc);
+  if (!url) return null;
+  return el("a", {
+    className: "button button--link card__published",
+    attrs: { href: url, rel: "noopener noreferrer", target: "_blank" },
+  }, [
+    "Where it was published",
+    el("span", { className: "visually-hidden", text: ` (${doc.title || "the document"}, opens in a new tab)` }),
   ]);
 }
 
