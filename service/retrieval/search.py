@@ -22,6 +22,8 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
+from service.retrieval.facets import FacetCounter
+from service.retrieval.filters import Library, nothing_matches
 from service.retrieval.options import (
     DEFAULT_MODE,
     MODES,
@@ -36,6 +38,7 @@ from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.store import ChunkRow, IndexReader
 from service.store.records import SentenceVectors
 from service.text import topic_phrase
+from service.text.published_dates import parse_published
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
            "SearchResult", "Searcher"]
@@ -72,9 +75,12 @@ class Searcher:
         self._sentences = LRU(SENTENCE_CACHE)
         self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
-                                            d.published, d.publisher, d.doc_type)
+                                            d.published, d.publisher, d.doc_type,
+                                            parse_published(d.published))
                           for d in self.generation.documents()}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
+        self.library = Library(self.documents.values(), self.gazetteer.areas)
+        self.facets = FacetCounter(self.library)
 
     def search(self, query: str, k: int = 5, mode: str = DEFAULT_MODE,
                filters: Filters = NO_FILTERS, options: SearchOptions | None = None,
@@ -83,8 +89,13 @@ class Searcher:
         if mode not in MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
         self.check_filters(filters)
+        facets = self.facets.count(filters)
+        scope = self.library.scope(filters)
+        if scope is None:  # never a silent empty list: say which filter excluded everything
+            return SearchResult(query, mode, [], {}, {}, Coverage(
+                "not_found", nothing_matches(filters)), facets)
         watch = Stopwatch()
-        allowed = self.candidates.allowed_ids(filters)
+        allowed = self.candidates.allowed_ids(scope)
         interpreted: dict[str, Any] = {}
         area = None if filters.areas else self.gazetteer.detect_query_area(query)
         if area and options.area_boost > 0 and area in self.areas:
@@ -96,7 +107,7 @@ class Searcher:
             vector = self.candidates.query_vector(query)
             watch.lap("embed")
             budget.checkpoint("embedding the query")
-            area_filter = Filters(areas=(area,), documents=filters.documents) \
+            area_filter = Filters(areas=(area,), documents=scope.documents) \
                 if "area" in interpreted and area else None
             dense = self.candidates.dense(vector, options, allowed, area_filter)
             watch.lap("dense")
@@ -129,7 +140,7 @@ class Searcher:
             vector = self.candidates.query_vector(query)  # keyword mode calibrates too
         hits, coverage = self.judge(query, hits, vector, area)
         watch.lap("coverage")
-        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage)
+        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage, facets)
 
     def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
               area: str | None) -> tuple[list[Hit], Coverage]:
@@ -162,14 +173,7 @@ class Searcher:
                                names_area(hit.text, hit.section, area or "", self.gazetteer))
 
     def check_filters(self, filters: Filters) -> None:
-        unknown_areas = [a for a in filters.areas if a not in self.areas]
-        if unknown_areas:
-            raise InvalidFilter(f"unknown area filter {unknown_areas[0]!r}; indexed areas: "
-                                f"{', '.join(self.areas) or 'none'}")
-        unknown_docs = [d for d in filters.documents if d not in self.documents]
-        if unknown_docs:
-            raise InvalidFilter(f"unknown document filter {unknown_docs[0]!r}; see "
-                                "/api/documents for document ids")
+        self.library.check(filters)  # InvalidFilter naming the parameter
 
     def boost_area(self, fused: list[Candidate], area: str, options: SearchOptions
                    ) -> list[Candidate]:

@@ -34,7 +34,7 @@ SECURITY_HEADERS = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from defaults, PLANSEARCH_* variables, then `config`."""
-    from service.web import admin, api, pages, signin, sso
+    from service.web import admin, api, library, pages, signin, sso
 
     settings = load_config(config)
     app = Flask(__name__)
@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(library.blueprint)
     install_error_handlers(app)
     app.register_blueprint(signin.blueprint)
     app.register_blueprint(sso.blueprint)

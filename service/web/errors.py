@@ -16,16 +16,19 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None,
+                 field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or HTTP_CODES.get(status, "error")
+        self.field = field  # the parameter to fix, when one is to blame
 
 
-def error_response(status: int, message: str, code: str | None = None) -> Response:
-    response = jsonify({"error": {"code": code or HTTP_CODES.get(status, "error"),
-                                  "message": message}})
+def error_response(status: int, message: str, code: str | None = None,
+                   field: str | None = None) -> Response:
+    error = {"code": code or HTTP_CODES.get(status, "error"), "message": message}
+    response = jsonify({"error": {**error, "field": field} if field else error})
     response.status_code = status
     return response
 
@@ -37,11 +40,11 @@ def wants_json() -> bool:
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.message, error.code)
+        return error_response(error.status, error.message, error.code, error.field)
 
     @app.errorhandler(InvalidQuery)
     def invalid_query(error: InvalidQuery) -> Response:
-        return error_response(400, str(error), error.code)
+        return error_response(400, str(error), error.code, getattr(error, "field", None))
 
     @app.errorhandler(BudgetExceeded)
     def over_budget(error: BudgetExceeded) -> Response:

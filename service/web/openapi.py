@@ -6,6 +6,7 @@ from typing import Any
 
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
+from service.web.openapi_library import add_library
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
 
 SCHEMAS: dict[str, Any] = {
@@ -218,6 +219,7 @@ def openapi_spec() -> dict[str, Any]:
             "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                              "description": "the same read key, in its own header"}}},
     }
+    add_library(spec)
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
