@@ -104,6 +104,9 @@ def describe(filters: Filters) -> str:
 
 def span(dates: DateRange) -> str:
     first, last = dates
+    if first and last and (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) \
+            and first.year == last.year:
+        return f"in {first.year}"
     if first and last:
         return f"{first.isoformat()} to {last.isoformat()}"
     return f"from {first.isoformat()}" if first else f"until {last.isoformat() if last else ''}"

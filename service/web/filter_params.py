@@ -15,7 +15,7 @@ from service.web.errors import ApiError
 
 # parameter -> Filters field; published_from/published_to make `published` ranges
 LISTS = {"area": "areas", "document": "documents", "type": "types", "publisher": "publishers"}
-DATES = ("published_from", "published_to")
+DATES = ("published_from", "published_to", "year")  # year=2019: published in 2019
 KEYS = (*LISTS, *DATES)
 MAX_VALUES = 100  # values of one filter parameter
 SHAPE = "filters must be an object with optional " + ", ".join(f"'{k}'" for k in KEYS) + \
@@ -55,8 +55,13 @@ def build(lists: dict[str, Any], prefix: str) -> Filters:
             raise ApiError(400, f"{prefix}{key} may hold at most {MAX_VALUES} values",
                            "invalid_filter", key)
     fields = {name: tuple(v.strip() for v in lists[key]) for key, name in LISTS.items()}
+    if any(len(y.strip()) != 4 for y in lists["year"]):
+        raise ApiError(400, f"{prefix}year must be a year such as 2019", "invalid_filter",
+                       "year")
+    years = tuple((bound(y, "year", prefix, end=False), bound(y, "year", prefix, end=True))
+                  for y in lists["year"])
     return Filters(**fields, published=date_ranges(lists["published_from"],
-                                                   lists["published_to"], prefix))
+                                                   lists["published_to"], prefix) + years)
 
 
 def date_ranges(starts: list[str], ends: list[str], prefix: str) -> tuple[DateRange, ...]:

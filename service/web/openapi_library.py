@@ -24,6 +24,8 @@ FILTER_DESCRIPTIONS = {
     "published_from": "published on or after: " + BOUND["description"],
     "published_to": "published on or before (a year reaches 31 December): " +
                     BOUND["description"],
+    "year": "published in this year (2019); the values of the year facet. Each is one "
+            "more range, like a published_from and published_to pair",
 }
 FACET_VALUES = {"type": "array", "items": {
     "type": "object", "required": ["value", "count"], "properties": {
