@@ -54,7 +54,7 @@ class Library:
         known = {folded(t) for t in (*DOCUMENT_TYPES, *self.types)}
         unknown_types = [t for t in filters.types if folded(t) not in known]
         if unknown_types:
-            names = sorted({*DOCUMENT_TYPES, *self.types})
+            names = sorted(known)
             raise InvalidFilter(f"unknown type filter {unknown_types[0]!r}; types: "
                                 f"{', '.join(names)}", "type")
 
