@@ -106,7 +106,8 @@ def test_the_library_page_and_its_coverage_table(page: Page, recorder: Recorder,
     coverage = page.locator("#coverage tbody tr")
     expect(coverage).to_have_count(42)  # every ICS, indexed or not
     expect(page.get_by_text("4 of 42 areas have documents.")).to_be_visible()
-    gloucestershire = coverage.filter(has=page.get_by_role("rowheader", name="Gloucestershire", exact=True))
+    gloucestershire = coverage.filter(has=page.get_by_role("rowheader", name="Gloucestershire",
+                                                           exact=True))
     expect(gloucestershire.locator("td").first).to_have_text("1")
     cornwall = coverage.filter(has=page.get_by_role("rowheader",
                                                     name="Cornwall and the Isles of Scilly"))

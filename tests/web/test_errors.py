@@ -124,7 +124,7 @@ def test_unknown_filter_key(client: FlaskClient) -> None:
                                                 "filters": {"region": ["Midlands"]}})
     assert_json_error(response, 400, error(
         "invalid_filter", "unknown filter 'region'; use 'area', 'document', 'type', "
-                          "'publisher', 'published_from', 'published_to'", "region"))
+                          "'publisher', 'published_from', 'published_to', 'year'", "region"))
 
 
 @pytest.mark.parametrize("filters", [["Gloucestershire"], "Gloucestershire", 3, True])
@@ -132,7 +132,7 @@ def test_filters_must_be_an_object(client: FlaskClient, filters: Any) -> None:
     response = client.post("/api/search", json={"query": QUESTION, "filters": filters})
     assert_json_error(response, 400, error(
         "invalid_filter", "filters must be an object with optional 'area', 'document', 'type', "
-                          "'publisher', 'published_from', 'published_to' lists", "filters"))
+                          "'publisher', 'published_from', 'published_to', 'year' lists", "filters"))
 
 
 @pytest.mark.parametrize(("filters", "key"), [
