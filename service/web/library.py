@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from service.retrieval.catalogue import MAX_LIMIT, Catalogue, InvalidListing
+from service.retrieval.options import InvalidQuery
 from service.retrieval.search import Searcher
 from service.store import DocumentRecord
 from service.text.published_dates import parse_published
+from service.web.errors import ApiError
 from service.web.filter_params import KEYS, filters_from_query
 
 blueprint = Blueprint("library", __name__)
@@ -69,9 +71,12 @@ def public_document(document: DocumentRecord) -> dict[str, Any]:
 @blueprint.get("/library")
 def library_page() -> str:
     live = current_app.extensions["plansearch"]
-    listed, coverage = live.answer(lambda s: (
-        document_listing(s, public_document, PAGE_SIZE),
-        catalogue_of(s).area_coverage(live.gazetteer.areas)))
+    try:
+        listed, coverage = live.answer(lambda s: (
+            document_listing(s, public_document, PAGE_SIZE),
+            catalogue_of(s).area_coverage(live.gazetteer.areas)))
+    except (ApiError, InvalidQuery) as error:  # an HTML page keeps HTML errors
+        abort(400, description=getattr(error, "message", None) or str(error))
     chosen = {key: request.args.getlist(key) for key in KEYS}
     return render_template("library.html", listed=listed, coverage=coverage, chosen=chosen,
                            sort=request.args.get("sort") or "title", page_link=page_link,

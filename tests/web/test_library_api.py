@@ -225,3 +225,9 @@ def test_the_library_page_lists_documents_and_every_area(client: FlaskClient) ->
     assert "Showing 1–1 of 1 document." in narrowed
     assert "Search in this document" in client.get(
         "/documents/glos-plan-txt").get_data(as_text=True)
+
+
+def test_a_bad_filter_on_the_library_page_is_an_html_400(client: FlaskClient) -> None:
+    response = client.get("/library?type=leaflet")
+    assert (response.status_code, response.mimetype) == (400, "text/html")
+    assert "unknown type filter &#39;leaflet&#39;" in response.get_data(as_text=True)
