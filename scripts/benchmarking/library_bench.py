@@ -1,0 +1,92 @@
+"""The library at scale (issue 26): a filtered search against an unfiltered one, the cost
+of counting facets, and the /library page and a page of /api/documents, over a synthetic
+generation of many small documents with types, publishers and dates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchmarking.measure import percentiles
+from benchmarking.query_bench import run_queries, searcher_for
+from service.embedding import Embedder
+from service.retrieval import Filters, Searcher
+from service.retrieval.facets import FacetCounter
+from service.retrieval.filters import Library
+from service.web.app import create_app
+
+# a type (a quarter of the library), a year (a tenth), an area (about 1/42), and two
+# together: the shapes a person ticks
+FILTERS = {
+    "type_plan": Filters(types=("plan",)),
+    "year_2019": Filters(published=((date(2019, 1, 1), date(2019, 12, 31)),)),
+    "type_and_years": Filters(types=("plan", "bulletin"),
+                              published=((date(2018, 1, 1), date(2021, 12, 31)),)),
+}
+
+
+def library_benchmark(index_dir: Path, corpus_dir: Path, embedder: Embedder,
+                      questions: Sequence[str]) -> dict[str, Any]:
+    searcher = searcher_for(index_dir, embedder)
+    for question in questions:  # query encoding is excluded, as in the scale section
+        searcher.candidates.query_vector(question)
+    area = max(searcher.areas, key=lambda a: sum(d.area == a for d in searcher.documents
+                                                  .values()))
+    filters = {**FILTERS, "area": Filters(areas=(area,))}
+    result: dict[str, Any] = {"documents": len(searcher.documents),
+                              "chunks": searcher.generation.chunk_count}
+    run_queries(searcher, questions[:5], highlight=False)  # warm the engines
+    result["unfiltered"] = run_queries(searcher, questions, highlight=False)["total"]
+    result["filtered"] = {}
+    for name, chosen in filters.items():
+        started = time.perf_counter()
+        searcher.search(questions[0], filters=chosen, highlight=False)
+        first_ms = round((time.perf_counter() - started) * 1000, 1)  # the filter's ids
+        timed = run_queries(searcher, questions, highlight=False, filters=chosen)["total"]
+        result["filtered"][name] = {**timed, "first_search_ms": first_ms,
+                                    "documents": len(searcher.library.select(chosen)),
+                                    "vs_unfiltered_p50": round(
+                                        timed["p50"] / result["unfiltered"]["p50"], 2)}
+    result["facets"] = facet_costs(searcher, list(filters.values()))
+    result["pages"] = page_costs(index_dir, corpus_dir, embedder)
+    searcher.generation.close()
+    return result
+
+
+def facet_costs(searcher: Searcher, filters: list[Filters]) -> dict[str, Any]:
+    """Counting facets for a filter not seen before (a new counter each time: nothing
+    cached), and again from the per-generation cache, as every later search does."""
+    fresh, cached = [], []
+    counter = FacetCounter(searcher.library)
+    for chosen in [Filters(), *filters] * 5:
+        started = time.perf_counter()
+        FacetCounter(Library(searcher.documents.values())).count(chosen)
+        fresh.append((time.perf_counter() - started) * 1000)
+        counter.count(chosen)
+        started = time.perf_counter()
+        counter.count(chosen)
+        cached.append((time.perf_counter() - started) * 1000)
+    return {"uncached_ms": percentiles(fresh), "cached_ms": percentiles(cached)}
+
+
+def page_costs(index_dir: Path, corpus_dir: Path, embedder: Embedder) -> dict[str, Any]:
+    """The /library page (first page of 50, facets, coverage table) and a page of
+    /api/documents, through the app: the first request reads the rows from the store."""
+    app = create_app({"INDEX_DIR": str(index_dir), "CORPUS_DIR": str(corpus_dir),
+                      "EMBEDDER": embedder, "RATE_LIMIT_SEARCH": "1000000/minute"})
+    client = app.test_client()
+    timings: dict[str, Any] = {}
+    for name, url in (("library_page", "/library"),
+                      ("library_page_sorted_filtered", "/library?sort=-published&type=plan"),
+                      ("api_documents_50", "/api/documents?limit=50&sort=title")):
+        times = []
+        for _ in range(11):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.get_data(as_text=True)[:200]
+        timings[name] = {"first_ms": round(times[0], 1), **percentiles(times[1:])}
+    return timings
