@@ -315,9 +315,14 @@ class Benchmark:
         """Filters, facets and the library page over `size` chunks in documents of 20
         (200k chunks: 10,000 documents), with types, publishers and dates."""
         folder = self.workdir / f"library-{size}"
-        generation = scale_bench.synthetic_generation(
-            folder / "index", folder / "corpus", size, self.perturber, self.anchors,
-            self.embedder, per_document=20, metadata=True)
+        record = folder / "generation.json"
+        if record.exists() and open_store(folder / "index").current() is not None:
+            generation = {**json.loads(record.read_text()), "reused": True}
+        else:
+            generation = scale_bench.synthetic_generation(
+                folder / "index", folder / "corpus", size, self.perturber, self.anchors,
+                self.embedder, per_document=20, metadata=True)
+            record.write_text(json.dumps(generation))
         with serving_threads():
             result = library_bench.library_benchmark(folder / "index", folder / "corpus",
                                                      self.embedder, self.questions)

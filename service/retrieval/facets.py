@@ -9,24 +9,18 @@ GOV.UK's finders). Counts are cached per filter for the life of the generation."
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from service.retrieval.candidates import LRU
 from service.retrieval.filters import Library, without
 from service.retrieval.options import Filters
-from service.retrieval.results import DocumentRef
 
 FACET_CACHE = 256
 Facets = dict[str, list[dict[str, Any]]]
-# facet -> (the filter field it narrows, the document's value for it)
-FIELDS: dict[str, tuple[str, Callable[[DocumentRef], Any]]] = {
-    "area": ("areas", lambda d: d.area),
-    "type": ("types", lambda d: d.doc_type),
-    "publisher": ("publishers", lambda d: d.publisher),
-    "year": ("published", lambda d: str(d.published_date.year) if d.published_date
-                          else None),
-}
+# facet -> (the filter field it narrows, where a Library row holds its value)
+FIELDS = {"area": ("areas", 1), "type": ("types", 5), "publisher": ("publishers", 6),
+          "year": ("published", 7)}
 
 
 class FacetCounter:
@@ -44,8 +38,8 @@ class FacetCounter:
         return counted
 
     def values(self, name: str, filters: Filters) -> list[dict[str, Any]]:
-        field, value_of = FIELDS[name]
-        counts = Counter(value_of(d) for d in self.library.select(without(filters, field)))
+        field, position = FIELDS[name]
+        counts = Counter(map(itemgetter(position), self.library.rows(without(filters, field))))
         counts.pop(None, None)  # undated, or no area: nothing to choose
         if name == "year":  # newest first, as a timeline reads
             ordered = sorted(counts.items(), key=lambda pair: -int(pair[0]))

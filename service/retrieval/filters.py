@@ -18,16 +18,12 @@ from service.retrieval.results import DocumentRef
 # the types front matter and sidecars use (docs/operations.md); an index may add others
 DOCUMENT_TYPES = ("plan", "bulletin", "case study", "news item")
 SELECTION_CACHE = 256  # filters whose documents are remembered, per generation
+Row = tuple[DocumentRef, str | None, str, str, date | None, str | None, str | None, str | None]
 
 
 def folded(text: str | None) -> str:
     """How two spellings of a type or publisher compare: "News  Item" is "news item"."""
     return " ".join((text or "").casefold().split())
-
-
-def within(day: date | None, ranges: Sequence[DateRange]) -> bool:
-    return day is not None and any((first is None or first <= day) and
-                                   (last is None or day <= last) for first, last in ranges)
 
 
 class Library:
@@ -40,6 +36,12 @@ class Library:
         self.known_areas = set(known_areas) | set(self.areas)  # the gazetteer's ICSs too
         self.types = sorted({d.doc_type for d in self.documents.values() if d.doc_type})
         self._selected = LRU(SELECTION_CACHE)
+        # what filters compare and facets count, worked out once per generation:
+        # (document, area, folded type, folded publisher, date, type, publisher, year)
+        self._rows: list[Row] = [
+            (d, d.area, folded(d.doc_type), folded(d.publisher), d.published_date,
+             d.doc_type, d.publisher, str(d.published_date.year) if d.published_date
+             else None) for d in self.documents.values()]
 
     def check(self, filters: Filters) -> None:
         """Refuse a filter naming what no document here could have."""
@@ -60,22 +62,42 @@ class Library:
 
     def select(self, filters: Filters) -> list[DocumentRef]:
         """The documents the filter allows, in title order (cached per filter)."""
+        return [row[0] for row in self.rows(filters)]
+
+    def rows(self, filters: Filters) -> list[Row]:
+        """The rows of the documents the filter allows (cached per filter)."""
         chosen = self._selected.fetch(filters)
         if chosen is None:
-            chosen = [d for d in self.documents.values() if self.allows(filters, d)]
+            chosen = self.matching(filters)
             self._selected.store(filters, chosen)
-        return list(chosen)
+        return chosen
 
-    @staticmethod
-    def allows(filters: Filters, document: DocumentRef) -> bool:
-        return ((not filters.areas or document.area in filters.areas) and
-                (not filters.documents or document.id in filters.documents) and
-                (not filters.types or folded(document.doc_type) in
-                 {folded(t) for t in filters.types}) and
-                (not filters.publishers or folded(document.publisher) in
-                 {folded(p) for p in filters.publishers}) and
-                (not filters.published or within(document.published_date,
-                                                   filters.published)))
+    def matching(self, filters: Filters) -> list[Row]:
+        """One pass over the documents, each test skipped when its filter is empty (a
+        library of 10,000 is read in a few milliseconds: BENCHMARKS.md)."""
+        rows = self._rows
+        if filters.documents:
+            wanted = set(filters.documents)
+            rows = [r for r in rows if r[0].id in wanted]
+        if filters.areas:
+            areas = set(filters.areas)
+            rows = [r for r in rows if r[1] in areas]
+        if filters.types:
+            types = {folded(t) for t in filters.types}
+            rows = [r for r in rows if r[2] in types]
+        if filters.publishers:
+            publishers = {folded(p) for p in filters.publishers}
+            rows = [r for r in rows if r[3] in publishers]
+        if filters.published:
+            bounds = [(first or date.min, last or date.max)
+                      for first, last in filters.published]
+            if len(bounds) == 1:  # the usual case, without a generator per document
+                low, high = bounds[0]
+                rows = [r for r in rows if r[4] is not None and low <= r[4] <= high]
+            else:
+                rows = [r for r in rows if r[4] is not None and
+                        any(first <= r[4] <= last for first, last in bounds)]
+        return rows
 
     def scope(self, filters: Filters) -> Filters | None:
         """What the store is asked to search: the filter itself when the store can read
