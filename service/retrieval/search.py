@@ -74,10 +74,11 @@ class Searcher:
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
         self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
+        self.records = self.generation.documents()  # the library page lists them
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
                                             d.published, d.publisher, d.doc_type,
                                             parse_published(d.published))
-                          for d in self.generation.documents()}
+                          for d in self.records}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
         self.library = Library(self.documents.values(), self.gazetteer.areas)
         self.facets = FacetCounter(self.library)

@@ -23,10 +23,10 @@ PAGE_SIZE = 50  # rows on one page of /library
 
 
 def catalogue_of(searcher: Searcher) -> Catalogue:
-    """The searcher's generation listed, read from the store once per generation."""
+    """The searcher's generation listed, from the rows it read from the store."""
     found = getattr(searcher, "_catalogue", None)
     if found is None:
-        found = Catalogue(searcher.generation.documents(), searcher.library)
+        found = Catalogue(searcher.records, searcher.library)
         searcher._catalogue = found  # type: ignore[attr-defined]
     return found
 
