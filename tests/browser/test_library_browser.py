@@ -105,7 +105,11 @@ def test_the_library_page_and_its_coverage_table(page: Page, recorder: Recorder,
     page.goto(server.url + "/library")
     coverage = page.locator("#coverage tbody tr")
     expect(coverage).to_have_count(42)  # every ICS, indexed or not
-    expect(page.get_by_text("4 of 42 areas have documents.")).to_be_visible()
+    expect(page.locator(".library__coverage > p")).to_contain_text(
+        "4 of 42 areas have documents.")
+    # the lead links to the table: what staff check before trusting an answer
+    page.get_by_role("link", name="4 of 42 areas").click()
+    expect(page.get_by_role("heading", name="Area coverage")).to_be_focused()
     gloucestershire = coverage.filter(has=page.get_by_role("rowheader", name="Gloucestershire",
                                                            exact=True))
     expect(gloucestershire.locator("td").first).to_have_text("1")
