@@ -12,7 +12,7 @@ from typing import Any
 from benchmarking.measure import percentiles
 from service.areas import Gazetteer
 from service.embedding import Embedder
-from service.retrieval import Searcher, SearchOptions
+from service.retrieval import Filters, Searcher, SearchOptions
 from service.store import open_store
 
 STAGES = ("embed", "dense", "keyword", "fuse", "rerank", "hydrate")
@@ -62,13 +62,14 @@ def searcher_for(index_dir: Path, embedder: Embedder) -> Searcher:
 
 
 def run_queries(searcher: Searcher, queries: Sequence[str], mode: str = "hybrid",
-                highlight: bool = True, k: int = 5, options: SearchOptions | None = None
-                ) -> dict[str, Any]:
+                highlight: bool = True, k: int = 5, options: SearchOptions | None = None,
+                filters: Filters | None = None) -> dict[str, Any]:
     per_stage: dict[str, list[float]] = {stage: [] for stage in STAGES}
     totals = []
     for query in queries:
         started = time.perf_counter()
-        result = searcher.search(query, k=k, mode=mode, highlight=highlight, options=options)
+        result = searcher.search(query, k=k, mode=mode, highlight=highlight, options=options,
+                                 filters=filters or Filters())
         totals.append((time.perf_counter() - started) * 1000)
         for stage, value in result.timings.items():
             per_stage.setdefault(stage, []).append(value)

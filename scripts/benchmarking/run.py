@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmarking import build_bench, http_bench, keyword_engines, query_bench, scale_bench
+from benchmarking import (
+    build_bench,
+    http_bench,
+    keyword_engines,
+    library_bench,
+    query_bench,
+    scale_bench,
+)
 from benchmarking.measure import load_average, machine
 from benchmarking.synthetic import Perturber, source_paragraphs
 from service.embedding import SentenceTransformerEmbedder
@@ -159,6 +166,8 @@ class Benchmark:
             self.section(f"ann_{size}", partial(self.ann, size))
         for size in plan.generation_sizes:
             self.section(f"scale_{size}", partial(self.scale, size))
+        for size in plan.generation_sizes:
+            self.section(f"scale_library_{size}", partial(self.library, size))
         for size in plan.keyword_sizes:
             self.section(f"keywords_{size}", partial(self.keyword_engines, size))
         if not plan.quick:
@@ -301,3 +310,20 @@ class Benchmark:
             result["server"] = http_bench.http_benchmark(
                 folder / "index", questions, [], (1,), 10.0, self.http_tool)
         return result
+
+    def library(self, size: int) -> dict[str, Any]:
+        """Filters, facets and the library page over `size` chunks in documents of 20
+        (200k chunks: 10,000 documents), with types, publishers and dates."""
+        folder = self.workdir / f"library-{size}"
+        record = folder / "generation.json"
+        if record.exists() and open_store(folder / "index").current() is not None:
+            generation = {**json.loads(record.read_text()), "reused": True}
+        else:
+            generation = scale_bench.synthetic_generation(
+                folder / "index", folder / "corpus", size, self.perturber, self.anchors,
+                self.embedder, per_document=20, metadata=True)
+            record.write_text(json.dumps(generation))
+        with serving_threads():
+            result = library_bench.library_benchmark(folder / "index", folder / "corpus",
+                                                     self.embedder, self.questions)
+        return {"generation": generation, **result}

@@ -147,8 +147,8 @@ def _ivf(data: np.ndarray, ids: np.ndarray, codec: str | None) -> Any:
 
 
 def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturber: Perturber,
-                         anchors: np.ndarray, embedder: Embedder, per_document: int = 100
-                         ) -> dict[str, Any]:
+                         anchors: np.ndarray, embedder: Embedder, per_document: int = 100,
+                         metadata: bool = False) -> dict[str, Any]:
     """A published generation of `count` chunks, written through the store (no chunker, no
     model): perturbed real text for the keyword index and hydration, clustered vectors for
     the vector index, and corpus files whose hashes match, so a real incremental build can
@@ -166,7 +166,7 @@ def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturbe
             started = time.perf_counter()
             for number in range(documents):
                 document, pages, chunks = synthetic_document(
-                    number, perturber, corpus_dir, chunk_vectors, per_document)
+                    number, perturber, corpus_dir, chunk_vectors, per_document, metadata)
                 writer.add_document(document, pages, chunks)
             text_s = time.perf_counter() - started
             started = time.perf_counter()
@@ -182,22 +182,32 @@ def synthetic_generation(index_dir: Path, corpus_dir: Path, count: int, perturbe
             "vector_index": store.manifest(name)["vector_index"]}
 
 
+def synthetic_metadata(number: int) -> dict[str, str]:
+    """A library's spread (issue 26): four types, 40 publishers, ten years of dates."""
+    kinds = ("plan", "bulletin", "case study", "news item")
+    return {"type": kinds[number % 4], "publisher": f"Partnership {number % 40}",
+            "published": f"{2015 + number % 10}-{number % 12 + 1:02d}-01"}
+
+
 def synthetic_document(number: int, perturber: Perturber, corpus_dir: Path,
-                       chunk_vectors: np.ndarray, per_document: int
+                       chunk_vectors: np.ndarray, per_document: int, metadata: bool = False
                        ) -> tuple[DocumentRecord, list[PageRecord], list[NewChunk]]:
     """One plan of `per_document` chunks, three to a page, and its corpus file."""
     title, area, _ = perturber.document(pages=1, words_per_page=1)
+    meta = synthetic_metadata(number) if metadata else {}
     texts = perturber.chunk_texts(per_document)
     relative = f"plan-{number:06d}.md"
     grouped = [texts[i:i + 3] for i in range(0, len(texts), 3)]
     body = "\f".join("\n\n".join(page) for page in grouped)
-    raw = f"---\ntitle: {title}\narea: {area}\n---\n{body}".encode()
+    front = "".join(f"{key}: {value}\n" for key, value in meta.items())
+    raw = f"---\ntitle: {title}\narea: {area}\n{front}---\n{body}".encode()
     (corpus_dir / relative).write_bytes(raw)
     document = DocumentRecord(
         id=relative.removesuffix(".md"), path=relative, title=title, area=area,
-        source_url=None, published=None, sha256=hashlib.sha256(raw).hexdigest(),
-        size=len(raw), pages=len(grouped), chunks=len(texts),
-        indexed_at="2026-01-01T00:00:00+00:00")
+        source_url=None, published=meta.get("published"),
+        sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), pages=len(grouped),
+        chunks=len(texts), indexed_at="2026-01-01T00:00:00+00:00",
+        publisher=meta.get("publisher"), doc_type=meta.get("type"))
     pages = [PageRecord(p + 1, str(p + 1), "\n\n".join(page)) for p, page in enumerate(grouped)]
     chunks = []
     for ordinal, text in enumerate(texts):

@@ -14,9 +14,10 @@ from service.abstention import fit_logistic
 from service.evalsets.folds import FOLDS, HELD_OUT, question_fold
 from service.evaluation import Question, is_hit
 from service.retrieval.features import FEATURES
+from service.retrieval.ordering import APPARATUS
 from service.retrieval.passages import Candidate
 from service.retrieval.ranker import LinearRanker, reorder
-from service.retrieval.search import APPARATUS, Searcher
+from service.retrieval.search import Searcher
 
 WINDOWS = Path(__file__).resolve().parents[2] / "tests" / "data" / "ranker-training.npz"
 L2 = 1.0  # on standardised features; pairs are many and alike, so a firm prior helps

@@ -104,7 +104,7 @@ def without_area(filters: Filters, documents: dict[str, DocumentRef], area: str 
         return filters
     kept = [d for d, ref in documents.items() if ref.area != area and
             (not filters.documents or d in filters.documents)]
-    return Filters(documents=tuple(kept)) if kept else filters
+    return replace(filters, documents=tuple(kept)) if kept else filters
 
 
 def verdict_answer(query: str, hits: list[Hit], coverage: Coverage | None) -> Answer:

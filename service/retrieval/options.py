@@ -4,6 +4,7 @@ errors a caller must fix."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
 DEFAULT_MODE = "hybrid"
@@ -18,9 +19,14 @@ class InvalidQuery(Exception):
 
 
 class InvalidFilter(InvalidQuery):
-    """A filter names an area or document that is not in the index."""
+    """A filter names an area or document that is not in the index, a type no document
+    can have, or a date that doesn't parse. `field` names the parameter to fix."""
 
     code = "invalid_filter"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,25 @@ class SearchOptions:
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 
 
+DateRange = tuple[date | None, date | None]  # first and last day, either may be open
+
+
 @dataclass(frozen=True)
 class Filters:
+    """Which documents a search reads. Values within one field are alternatives (any
+    may match); the fields narrow together (all must)."""
+
     areas: tuple[str, ...] = ()
     documents: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    publishers: tuple[str, ...] = ()
+    published: tuple[DateRange, ...] = ()  # a document's parsed date in any of them
 
     def __bool__(self) -> bool:
-        return bool(self.areas or self.documents)
+        return bool(self.areas or self.documents or self.types or self.publishers or
+                    self.published)
+
+    @property
+    def by_metadata(self) -> bool:
+        """It filters on more than the store's own area and document columns."""
+        return bool(self.types or self.publishers or self.published)

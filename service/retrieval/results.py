@@ -4,6 +4,7 @@ all render these objects."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from service.retrieval.coverage import Coverage
@@ -19,6 +20,7 @@ class DocumentRef:
     published: str | None = None  # as the document states it
     publisher: str | None = None
     doc_type: str | None = None  # plan, bulletin, case study, news item
+    published_date: date | None = None  # `published` read as a date, when it states one
 
     @property
     def is_pdf(self) -> bool:
@@ -93,6 +95,8 @@ class Hit:
                          "area": self.document.area, "path": self.document.path,
                          "source_url": self.document.source_url,
                          "published": self.document.published,
+                         "published_date": self.document.published_date.isoformat()
+                         if self.document.published_date else None,
                          "publisher": self.document.publisher,
                          "type": self.document.doc_type},
             "other_area": self.other_area,
@@ -110,3 +114,5 @@ class SearchResult:
     interpreted: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
     coverage: Coverage | None = None
+    # for each of area, type, publisher and year: [{"value", "count"}] (facets.py)
+    facets: dict[str, list[dict[str, Any]]] | None = None

@@ -22,9 +22,9 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
-from service.retrieval.features import FEATURES, Library, candidate_features
-from service.retrieval.features import Question as RankedQuestion
+from service.retrieval.facets import FacetCounter
 from service.retrieval.feedback import expanded_vector
+from service.retrieval.filters import Library, nothing_matches
 from service.retrieval.options import (
     DEFAULT_MODE,
     MODES,
@@ -33,18 +33,19 @@ from service.retrieval.options import (
     InvalidQuery,
     SearchOptions,
 )
+from service.retrieval.ordering import RankLibrary, apparatus_after_body, learned_order
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
-from service.retrieval.ranker import LinearRanker, apparatus_last, bundled_ranker, reorder
+from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
 from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
 from service.text import topic_phrase
-from service.text.kinds import BODY, kinds_asked_for, passage_kind
+from service.text.kinds import passage_kind
+from service.text.published_dates import parse_published
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
            "SearchResult", "Searcher"]
 NO_FILTERS = Filters()
-APPARATUS = [FEATURES.index(name) for name in ("references", "contents", "glossary")]
 
 
 @dataclass
@@ -68,9 +69,11 @@ class Searcher:
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
         self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
+        self.records = self.generation.documents()  # the library page lists them
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
-                                            d.published, d.publisher, d.doc_type)
-                          for d in self.generation.documents()}
+                                            d.published, d.publisher, d.doc_type,
+                                            parse_published(d.published))
+                          for d in self.records}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
         kinds = LRU(SENTENCE_CACHE * 4)  # chunk id -> passage kind; text never changes
 
@@ -81,8 +84,10 @@ class Searcher:
                 kinds.store(row.id, found)
             return str(found)
 
-        self.library = Library({d.id: d.area for d in self.documents.values()},
-                               {d.id: d.chunks for d in self.generation.documents()}, kind_of)
+        self.ranking = RankLibrary({d.id: d.area for d in self.records},
+                                   {d.id: d.chunks for d in self.records}, kind_of)
+        self.library = Library(self.documents.values(), self.gazetteer.areas)
+        self.facets = FacetCounter(self.library)
 
     def search(self, query: str, k: int = 5, mode: str = DEFAULT_MODE,
                filters: Filters = NO_FILTERS, options: SearchOptions | None = None,
@@ -91,8 +96,13 @@ class Searcher:
         if mode not in MODES:
             raise InvalidQuery(f"mode must be one of {', '.join(MODES)}")
         self.check_filters(filters)
+        facets = self.facets.count(filters)
+        scope = self.library.scope(filters)
+        if scope is None:  # never a silent empty list: say which filter excluded everything
+            return SearchResult(query, mode, [], {}, {}, Coverage(
+                "not_found", nothing_matches(filters)), facets)
         watch = Stopwatch()
-        allowed = self.candidates.allowed_ids(filters)
+        allowed = self.candidates.allowed_ids(scope)
         interpreted: dict[str, Any] = {}
         area = None if filters.areas else self.gazetteer.detect_query_area(query)
         if area and options.area_boost > 0 and area in self.areas:
@@ -102,7 +112,7 @@ class Searcher:
         if vector is not None:
             watch.lap("embed")
             budget.checkpoint("embedding the query")
-        area_filter = Filters(areas=(area,), documents=filters.documents) \
+        area_filter = Filters(areas=(area,), documents=scope.documents) \
             if "area" in interpreted and area else None
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
         dense, keyword, fused = self.retrieve(vector, analysed, mode, options, allowed,
@@ -114,13 +124,14 @@ class Searcher:
             if moved is not None:
                 dense, keyword, fused = self.retrieve(moved, analysed, mode, options, allowed,
                                                       area_filter, interpreted, watch)
-        learned = self.learned_order(query, interpreted.get("area"), fused, dense, keyword,
-                                     vector, options, sentences) \
+        learned = learned_order(self, query, interpreted.get("area"), fused, dense, keyword,
+                                vector, options, sentences) \
             if mode == "hybrid" and options.ranker == "learned" and vector is not None \
             else None
         fused = learned or self.rescore(query, fused, vector, mode, options, watch, sentences)
         if options.apparatus_last:
-            fused = self.apparatus_after_body(query, fused, options.ranker_depth)
+            fused = apparatus_after_body(self.generation, self.ranking, query, fused,
+                                         options.ranker_depth)
         watch.lap("rank")
 
         if vector is None and highlight:
@@ -133,7 +144,7 @@ class Searcher:
             vector = self.candidates.query_vector(query)  # keyword mode calibrates too
         hits, coverage = self.judge(query, hits, vector, area)
         watch.lap("coverage")
-        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage)
+        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage, facets)
 
     def retrieve(self, vector: np.ndarray | None, analysed: KeywordQuery | None, mode: str,
                  options: SearchOptions, allowed: list[int] | None,
@@ -158,37 +169,6 @@ class Searcher:
         watch.lap("fuse")
         budget.checkpoint("fusion")
         return dense, keyword, fused
-
-    def learned_order(self, query: str, area: str | None, fused: list[Candidate],
-                      dense: list[tuple[int, float]], keyword: list[tuple[int, float]],
-                      vector: np.ndarray, options: SearchOptions, sentences: SentenceMemo
-                      ) -> list[Candidate] | None:
-        """The fused window re-ordered by the learned ranker (ranker.py), the rest after
-        it; None when no model is loaded (the features are still logged for fitting)."""
-        window = fused[:options.ranker_depth]
-        ids = [c.chunk_id for c in window]
-        question = RankedQuestion(topic_terms(query, self.gazetteer), area,
-                                  kinds_asked_for(query))
-        table = candidate_features(question, window, dict(dense), dict(keyword),
-                                   self.generation.chunks(ids), sentences.fetch(ids),
-                                   sentences.quotable(ids), vector, self.library)
-        if self.feature_log is not None:
-            self.feature_log.append((query, ids, table))
-        if self.learned is None:
-            return None
-        apparatus = [bool(row.any()) for row in table[:, APPARATUS] > 0]
-        return reorder(window, self.learned.score(table), apparatus) + fused[len(window):]
-
-    def apparatus_after_body(self, query: str, fused: list[Candidate], depth: int
-                             ) -> list[Candidate]:
-        """A bibliography repeats every topic word; unless asked for, it (and a contents
-        page or glossary) follows the body passages of the top window."""
-        window = fused[:depth]
-        rows = self.generation.chunks([c.chunk_id for c in window])
-        wanted = {BODY} | kinds_asked_for(query)
-        flags = [c.chunk_id in rows and self.library.kind_of(rows[c.chunk_id]) not in wanted
-                 for c in window]
-        return apparatus_last(window, flags) + fused[depth:] if any(flags) else fused
 
     def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
               area: str | None) -> tuple[list[Hit], Coverage]:
@@ -221,14 +201,7 @@ class Searcher:
                                names_area(hit.text, hit.section, area or "", self.gazetteer))
 
     def check_filters(self, filters: Filters) -> None:
-        unknown_areas = [a for a in filters.areas if a not in self.areas]
-        if unknown_areas:
-            raise InvalidFilter(f"unknown area filter {unknown_areas[0]!r}; indexed areas: "
-                                f"{', '.join(self.areas) or 'none'}")
-        unknown_docs = [d for d in filters.documents if d not in self.documents]
-        if unknown_docs:
-            raise InvalidFilter(f"unknown document filter {unknown_docs[0]!r}; see "
-                                "/api/documents for document ids")
+        self.library.check(filters)  # InvalidFilter naming the parameter
 
     def boost_area(self, fused: list[Candidate], area: str, options: SearchOptions
                    ) -> list[Candidate]:

@@ -23,6 +23,12 @@ WRITER_HEAP = 64_000_000
 # applied after ranking (this many more hits fetched) rather than sent as a term set
 FILTER_TERMS = 50_000
 FILTERED_FETCH = 10
+# A filter allowing at least this share of the chunks (a type, a span of years: issue 26)
+# is applied after ranking, fetching enough hits for k to survive it; a term set of tens
+# of thousands of ids cost 50 ms a search at 200k chunks (BENCHMARKS.md, "The library").
+# Should too few survive, the exact term set answers after all.
+BROAD_FILTER_SHARE = 0.1
+BROAD_FETCH_MARGIN = 3  # hits fetched: k / share * this
 # tantivy weighs a phrase by the sum of its words' IDFs, FTS5 by the phrase's own rarity,
 # so phrases count for more than they did under FTS5. Of the factors tried (0.5 to 1.0),
 # this one keeps every mode of both evaluation sets within 0.01 of FTS5 or better
@@ -156,6 +162,12 @@ class KeywordSearcher:
     def search(self, query: TantivyQuery, k: int, allowed: Sequence[int] | None = None
                ) -> list[tuple[int, float]]:
         """BM25 top-k chunk ids, optionally only among `allowed` ids."""
+        if allowed is not None and len(allowed) >= BROAD_FILTER_SHARE * self.count > 0:
+            permitted = set(allowed)
+            fetch = int(k * self.count / len(permitted) * BROAD_FETCH_MARGIN) + k
+            ranked = [pair for pair in self._hits(query.query, fetch) if pair[0] in permitted]
+            if len(ranked) >= k or fetch >= self.count:
+                return ranked[:k]
         if allowed is not None and len(allowed) <= FILTER_TERMS:
             return self._hits(self._among(query, allowed), k) if allowed else []
         ranked = self._hits(query.query, k if allowed is None else k * FILTERED_FETCH)

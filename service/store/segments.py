@@ -90,7 +90,7 @@ class Segment:
         finally:
             conn.close()
 
-    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | None
+    def dense(self, vector: np.ndarray, k: int, allowed: Sequence[int] | np.ndarray | None
               ) -> list[tuple[int, float]]:
         if self.live <= 0:
             return []
@@ -134,11 +134,16 @@ class SegmentSet:
     def routed(self, ids: Sequence[int]) -> Iterator[tuple[Segment, list[int]]]:
         """(segment, the ids within its id range) for every segment holding some. An area
         filter can pass tens of thousands of ids: they are split by range in NumPy."""
+        for segment, mine in self.routed_arrays(ids):
+            yield segment, mine.tolist()
+
+    def routed_arrays(self, ids: Sequence[int]) -> Iterator[tuple[Segment, np.ndarray]]:
+        """As `routed`, the ids left in NumPy: the vector search reads them as they are."""
         wanted = np.asarray(ids, dtype=np.int64)
         for segment in self.segments.values():
             mine = wanted[(wanted >= segment.info.min_id) & (wanted <= segment.info.max_id)]
             if len(mine):
-                yield segment, mine.tolist()
+                yield segment, mine
 
     def rows(self, sql: str, ids: Sequence[int]) -> list[sqlite3.Row]:
         return [row for segment, mine in self.routed(ids) for row in segment.rows(sql, mine)]
@@ -150,7 +155,7 @@ class SegmentSet:
             for segment in self.segments.values():
                 found += segment.dense(vector, k, None)
         else:
-            for segment, mine in self.routed(allowed):
+            for segment, mine in self.routed_arrays(allowed):
                 found += segment.dense(vector, k, mine)
         found.sort(key=lambda pair: -pair[1])
         return found[:k]

@@ -25,6 +25,7 @@ ACCESS: dict[str, str] = {
     "sso.callback": PUBLIC,
     "admin.admin_page": PUBLIC,  # a static shell: everything it shows needs the admin token
     "web.index": READ,  # lists every title and area
+    "library.library_page": READ,  # every title, area and date
     "web.reading_view": READ,
     "web.document_file": READ,
     "web.pdf_page_view": READ,

@@ -12,13 +12,14 @@ from service.retrieval import budget
 from service.retrieval.chat import Turn
 from service.retrieval.chat import answer as answer_chat
 from service.retrieval.options import MAX_K, MAX_QUERY
-from service.retrieval.search import DEFAULT_MODE, MODES, Filters, SearchResult
-from service.store import DocumentRecord
+from service.retrieval.search import DEFAULT_MODE, MODES, SearchResult
 from service.web.access import client_identity
 from service.web.bodies import read_body
 from service.web.errors import ApiError
 from service.web.feed import atom_feed, feed_filters
+from service.web.filter_params import filters_from_body, filters_from_query, is_encodable
 from service.web.health import health_report
+from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
 from service.web.question_log import record_search
 
@@ -57,15 +58,6 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def is_encodable(text: str) -> bool:
-    """False for strings JSON can carry but UTF-8 cannot: lone surrogates such as \\ud800."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def check_query(value: Any, name: str = "query") -> str:
     if value is None:
         raise ApiError(400, f"{name} is required", "invalid_query")
@@ -100,28 +92,6 @@ def check_mode(value: Any) -> str:
     return str(value)
 
 
-def check_filters(value: Any) -> Filters:
-    if value is None:
-        return Filters()
-    if not isinstance(value, dict):
-        raise ApiError(400, "filters must be an object with optional 'area' and 'document' lists",
-                       "invalid_filter")
-    unknown = set(value) - {"area", "document"}
-    if unknown:
-        raise ApiError(400, f"unknown filter {sorted(unknown)[0]!r}; use 'area' or 'document'",
-                       "invalid_filter")
-    lists = {}
-    for key in ("area", "document"):
-        items = value.get(key) or []
-        if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, list) or not all(
-                isinstance(i, str) and i and is_encodable(i) for i in items):
-            raise ApiError(400, f"filters.{key} must be a list of strings", "invalid_filter")
-        lists[key] = tuple(items)
-    return Filters(areas=lists["area"], documents=lists["document"])
-
-
 def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
     return {
         "query": result.query,
@@ -131,6 +101,7 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
         "timings_ms": result.timings,
         "coverage": result.coverage.to_dict() if result.coverage else None,
         "results": [hit.to_dict() for hit in result.hits],
+        "facets": result.facets,
     }
 
 
@@ -140,13 +111,12 @@ def search() -> Response:
     if request.method == "POST":
         body = json_body()
         query, k = check_query(body.get("query")), check_k(body.get("k"))
-        mode, filters = check_mode(body.get("mode")), check_filters(body.get("filters"))
+        mode, filters = check_mode(body.get("mode")), filters_from_body(body.get("filters"))
     else:
         query = check_query(request.args.get("q"), "q")
         k = check_k(request.args.get("k"), from_query_string=True)
         mode = check_mode(request.args.get("mode"))
-        filters = check_filters({"area": request.args.getlist("area"),
-                                 "document": request.args.getlist("document")})
+        filters = filters_from_query(request.args)
     result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
     budget.checkpoint("search")
     record_search("search", query, filters, verdict_of(result), result.hits)
@@ -191,7 +161,7 @@ def chat() -> Response:
     with current_app.extensions["plansearch_chat_slots"].hold(client_identity()):
         body = json_body()
         turns = check_messages(body.get("messages"))
-        k, filters = check_k(body.get("k")), check_filters(body.get("filters"))
+        k, filters = check_k(body.get("k")), filters_from_body(body.get("filters"))
         mode = check_mode(body.get("mode"))
         answered = answer_chat(live(), turns, k, mode, filters)
         payload = result_payload(answered.search_result, started)
@@ -205,9 +175,7 @@ def chat() -> Response:
 
 @blueprint.get("/documents")
 def documents() -> Response:
-    listed = live().answer(lambda s: (s.generation.documents(), s.generation.failures()))
-    return jsonify({"documents": [public_document(d) for d in listed[0]],
-                    "failed": [f.to_dict() for f in listed[1]]})
+    return jsonify(live().answer(lambda searcher: document_listing(searcher, public_document)))
 
 
 @blueprint.get("/documents/feed.atom")
@@ -225,14 +193,6 @@ def document(doc_id: str) -> Response:
     if found is None:
         raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
     return jsonify(public_document(found))
-
-
-def public_document(document: DocumentRecord) -> dict[str, Any]:
-    keys = ("id", "title", "area", "path", "source_url", "published", "publisher", "pages",
-            "chunks", "indexed_at", "sha256", "size", "warnings", "active_content")
-    values = document.to_dict()
-    return {**{key: values[key] for key in keys}, "type": document.doc_type,
-            "file_url": f"/documents/{document.id}/file"}
 
 
 @blueprint.get("/health")

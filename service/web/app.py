@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         compare,
         feedback,
         insights,
+        library,
         pages,
         question_log,
         signin,
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     question_log.init_app(app)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(library.blueprint)
     install_error_handlers(app)
     app.register_blueprint(signin.blueprint)
     app.register_blueprint(sso.blueprint)

@@ -12,9 +12,10 @@ from flask import Response, current_app, jsonify
 from service.retrieval import budget
 from service.retrieval.compare import Column, compare, compare_topic, read_compare_question
 from service.web.access import client_identity
-from service.web.api import blueprint, check_filters, check_k, check_mode, check_query, json_body
+from service.web.api import blueprint, check_k, check_mode, check_query, json_body
 from service.web.api import live as live_index
 from service.web.errors import ApiError
+from service.web.filter_params import filters_from_body
 from service.web.question_log import record_columns
 
 EXAMPLE = "compare Gloucestershire and Staffordshire urgent care"
@@ -47,7 +48,7 @@ def compare_view() -> Response:
         areas, documents = check_names(body.get("areas"), "areas"), \
             check_names(body.get("documents"), "documents")
         k, mode, filters = check_k(body.get("k")), check_mode(body.get("mode")), \
-            check_filters(body.get("filters"))
+            filters_from_body(body.get("filters"))
         topic = compare_topic(question, live_index().gazetteer)
         if areas is None and documents is None:
             typed = read_compare_question(question, live_index().gazetteer)

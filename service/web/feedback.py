@@ -10,8 +10,9 @@ from flask import Response, jsonify
 
 from service.retrieval.options import MAX_K
 from service.store.question_log import REASONS, VERDICTS
-from service.web.api import blueprint, check_filters, check_query, json_body, live
+from service.web.api import blueprint, check_query, json_body, live
 from service.web.errors import ApiError
+from service.web.filter_params import filters_from_body
 from service.web.question_log import filters_dict, logger
 
 MAX_CHUNKS = 5 * MAX_K  # a merged passage has several chunks
@@ -61,7 +62,8 @@ def feedback_view() -> Response | tuple[Response, int]:
         raise ApiError(400, "reason is only for an answer that was not helpful",
                        "invalid_feedback", "reason")
     verdict = check_choice(body.get("verdict"), "verdict", VERDICTS)
-    filters, chunk_ids = check_filters(body.get("filters")), check_chunk_ids(body.get("chunk_ids"))
+    filters = filters_from_body(body.get("filters"))
+    chunk_ids = check_chunk_ids(body.get("chunk_ids"))
     questions = logger()
     if not questions.enabled:
         return jsonify({"recorded": False, "message": "the question log is turned off on "

@@ -8,6 +8,7 @@ from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
+from service.web.openapi_library import add_library
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
 
 SCHEMAS: dict[str, Any] = {
@@ -236,6 +237,7 @@ def openapi_spec() -> dict[str, Any]:
     }
     spec["paths"].update(compare_operations(QUERY_PARAMETERS)
                          | {"/api/documents/feed.atom": {"get": feed_operation()}})
+    add_library(spec)
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)

@@ -11,11 +11,16 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from service.retrieval.live import LiveIndex
+from service.retrieval.options import Filters, InvalidQuery
 from service.store import DocumentRecord, IndexNotReady
+from service.web.errors import ApiError
+from service.web.filter_params import KEYS as FILTER_KEYS
+from service.web.filter_params import filters_from_query
 
 blueprint = Blueprint("web", __name__)
 SQLITE_INT_LIMIT = 2 ** 63  # larger ids can't even be bound as SQLite parameters
 T = TypeVar("T")
+FACET_KEYS = ("area", "type", "publisher", "year")  # the parameters facets tick
 
 
 def searcher() -> Any:
@@ -39,14 +44,29 @@ def requested_chunks() -> list[int]:
 
 @blueprint.get("/")
 def index() -> str:
+    chosen = {key: request.args.getlist(key) for key in FILTER_KEYS}
     try:
         current = searcher()
         areas = current.areas
-        documents = [{"id": d.id, "title": d.title} for d in current.documents.values()]
+        documents = [{"id": d.id, "title": d.title, "area": d.area}
+                     for d in current.documents.values()]
+        facets = page_facets(current)
     except IndexNotReady:
-        areas, documents = [], []
-    return render_template("index.html", areas=areas,
+        areas, documents, facets = [], [], {}
+    return render_template("index.html", areas=areas, facets=facets, chosen=chosen,
+                           chosen_count=sum(len(chosen[k]) for k in FACET_KEYS),
                            documents=sorted(documents, key=lambda d: d["title"].lower()))
+
+
+def page_facets(current: Any) -> Any:
+    """The facets of the filters a shared link holds; of the whole library when they
+    are not valid (the page's search then says what is wrong with them)."""
+    try:
+        filters = filters_from_query(request.args)
+        current.check_filters(filters)
+        return current.facets.count(filters)
+    except (ApiError, InvalidQuery):
+        return current.facets.count(Filters())
 
 
 def corpus_file(doc_id: str) -> tuple[DocumentRecord, Path]:

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -32,10 +32,17 @@ def timestamp(moment: float) -> str:
 
 
 def filters_dict(filters: Filters) -> dict[str, Any]:
-    """The filters that were set, as lists: whatever fields `Filters` has."""
+    """The filters that were set, as JSON lists: whatever fields `Filters` has (a date
+    range as its two ISO dates, an open end as null)."""
     values = dataclasses.asdict(filters)
-    return {name: list(value) if isinstance(value, tuple) else value
-            for name, value in values.items() if value not in ((), None, "", [])}
+    return {name: plain(value) for name, value in values.items()
+            if value not in ((), None, "", [])}
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    return value.isoformat() if isinstance(value, date) else value
 
 
 class QuestionLogger:
@@ -131,7 +138,7 @@ def record_columns(topic: str, filters: Filters, columns: Sequence[Column]) -> N
     """Log a compare as one question per column ("urgent care in Dorset"), so a column
     the library can't answer shows up among the gaps."""
     for column in columns:
-        narrowed = dataclasses.replace(filters, **({"areas": (column.key,)} if column.kind
-                                                   == "area" else {"documents": (column.key,)}))
+        narrowed = dataclasses.replace(filters, areas=(column.key,)) if column.kind == "area" \
+            else dataclasses.replace(filters, documents=(column.key,))
         record_search("compare", f"{topic} in {column.title}", narrowed,
                       column.coverage.status, column.hits, column.answer.citations)

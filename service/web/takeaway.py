@@ -10,7 +10,8 @@ import io
 from flask import Response, request
 
 from service.retrieval import Hit, budget
-from service.web.api import blueprint, check_filters, check_k, check_mode, check_query, live
+from service.web.api import blueprint, check_k, check_mode, check_query, live
+from service.web.filter_params import filters_from_query
 
 COLUMNS = ("rank", "document", "page", "section", "score", "url", "text", "document_id",
            "area", "citation")
@@ -42,8 +43,7 @@ def search_csv() -> Response:
     query = check_query(request.args.get("q"), "q")
     k = check_k(request.args.get("k"), from_query_string=True)
     mode = check_mode(request.args.get("mode"))
-    filters = check_filters({"area": request.args.getlist("area"),
-                             "document": request.args.getlist("document")})
+    filters = filters_from_query(request.args)
     result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
     budget.checkpoint("search")
     # a byte order mark, so Excel reads the file as UTF-8

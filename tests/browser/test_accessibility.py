@@ -8,6 +8,7 @@ git ignores, for a person to look at."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -91,6 +92,32 @@ def chat_not_found(page: Page, live: LiveServer) -> None:
     expect(page.get_by_role("heading", name="Closest passages")).to_be_visible()
 
 
+def chat_facets_narrowed(page: Page, live: LiveServer) -> None:
+    """A shared link with filters (issue 26): the facets open, ticked, and answered."""
+    page.goto(live.url + "/?q=planned+care&type=news+item&area=Staffordshire+and+Stoke-on-Trent")
+    expect(page.locator("article.turn .card").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_role("checkbox", name=re.compile("^news item"))).to_be_checked()
+
+
+def chat_filter_excludes_everything(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "/?q=urgent+care&year=2030")
+    expect(page.locator("article.turn .coverage--not_found")).to_be_visible(
+        timeout=ANSWER_TIMEOUT_MS)
+
+
+def library_page(page: Page, live: LiveServer) -> None:
+    page.goto(live.url + "/library")
+    expect(page.locator("#coverage tbody tr")).to_have_count(42)
+
+
+def library_filtered(page: Page, live: LiveServer) -> None:
+    """A facet ticked: the page reloads narrowed, focus back on the box."""
+    library_page(page, live)
+    page.get_by_role("checkbox", name=re.compile("^plan")).check()
+    expect(page.locator("#documents tbody tr")).to_have_count(1)
+    expect(page.get_by_role("checkbox", name=re.compile("^plan"))).to_be_focused()
+
+
 def reading_view(page: Page, live: LiveServer) -> None:
     found = page.request.get(f"{live.url}/api/search", params={"q": QUESTION, "k": 1}).json()
     page.goto(live.url + found["results"][0]["url"])
@@ -171,6 +198,12 @@ STATES = [
     pytest.param(State("chat-empty", chat_empty), id="chat-empty"),
     pytest.param(State("chat-answered", chat_answered), id="chat-answered"),
     pytest.param(State("chat-not-found", chat_not_found), id="chat-not-found"),
+    pytest.param(State("chat-facets-narrowed", chat_facets_narrowed),
+                 id="chat-facets-narrowed"),
+    pytest.param(State("chat-filter-excludes-everything", chat_filter_excludes_everything),
+                 id="chat-filter-excludes-everything"),
+    pytest.param(State("library", library_page), id="library"),
+    pytest.param(State("library-filtered", library_filtered), id="library-filtered"),
     pytest.param(State("reading-view", reading_view), id="reading-view"),
     pytest.param(State("pdf-page-view", pdf_page_view), id="pdf-page-view"),
     pytest.param(State("admin-before-token", admin_before_token), id="admin-before-token"),

@@ -53,7 +53,7 @@ def test_two_turn_conversation(page: Page, context: BrowserContext, recorder: Re
     page.goto(server.url + "/")
     expect(page.get_by_role("button", name="What are Gloucestershire's urgent care plans?")
            ).to_be_visible()
-    expect(page.get_by_label("Area")).to_be_visible()
+    expect(page.get_by_text("Filters", exact=True)).to_be_visible()
     expect(page.get_by_label("Document")).to_be_visible()
 
     ask(page, "what are Gloucestershire's urgent care plans")
@@ -189,7 +189,8 @@ def test_filters_and_keyboard(page: Page, recorder: Recorder, server: LiveServer
     expect(page.locator("article.turn")).to_have_count(0)
 
     area = "Staffordshire and Stoke-on-Trent"
-    page.get_by_label("Area").select_option(area)
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_role("group", name="Area").get_by_role("checkbox", name=re.compile(area)).check()
     documents = page.get_by_label("Document")
     # the document list narrows to the chosen area once /api/documents has answered
     expect(documents.locator("option:not([hidden])")).to_have_count(3)  # "All" and two plans

@@ -138,9 +138,11 @@ WEB_FACE_OF_RETRIEVAL = {
     "service.retrieval.compare": {"MAX_COLUMNS", "Column", "compare", "compare_topic",
                                   "read_compare_question"},
     "service.retrieval.insights": {"csv_rows", "insights"},
+    # the library listing (issue 26): what it validates against and the one listing type
+    "service.retrieval.catalogue": {"MAX_LIMIT", "SORTS", "Catalogue", "InvalidListing"},
     "service.retrieval.live": {"LiveIndex"},
     "service.retrieval.options": {"DEFAULT_MODE", "MAX_K", "MAX_QUERY", "MODES", "Filters",
-                                  "InvalidQuery", "SearchOptions"},
+                                  "InvalidQuery", "SearchOptions", "DateRange"},
     "service.retrieval.rerank": {"CrossEncoderReranker"},
     "service.retrieval.search": {"DEFAULT_MODE", "MODES", "Filters", "Searcher",
                                  "SearchResult"},

@@ -165,7 +165,7 @@ def test_follow_up_query_used_carries_the_earlier_topic(follow_up: dict[str, Any
 
 def test_chat_response_has_the_search_fields(follow_up: dict[str, Any]) -> None:
     assert set(follow_up) == {"query", "mode", "took_ms", "interpreted", "timings_ms",
-                              "coverage", "results", "query_used", "answer"}
+                              "coverage", "results", "query_used", "answer", "facets"}
     assert set(follow_up["answer"]) == {"text", "citations"}
     assert len(follow_up["results"]) == 5
     assert follow_up["interpreted"] == {"area": "Staffordshire and Stoke-on-Trent"}

@@ -40,7 +40,8 @@ def served(chat: ChatResult) -> dict[str, Any]:
     payload = {"query": result.query, "mode": result.mode, "interpreted": result.interpreted,
                "coverage": result.coverage.to_dict() if result.coverage else None,
                "results": [hit.to_dict() for hit in result.hits],
-               "query_used": chat.query_used, "answer": chat.answer.to_dict()}
+               "query_used": chat.query_used, "answer": chat.answer.to_dict(),
+               "facets": result.facets}
     parsed: dict[str, Any] = json.loads(json.dumps(payload))
     return parsed
 

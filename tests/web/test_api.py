@@ -27,9 +27,9 @@ RESULT_FIELDS = {"rank", "score", "text", "page", "page_end", "page_label", "sec
                  "chunk_ids", "highlights", "document", "url", "citation", "ocr",
                  "other_area", "highlight_page"}
 DOCUMENT_REF_FIELDS = {"id", "title", "area", "path", "source_url", "published", "publisher",
-                       "type"}
+                       "type", "published_date"}
 SEARCH_FIELDS = {"query", "mode", "took_ms", "interpreted", "timings_ms", "coverage",
-                 "results"}
+                 "results", "facets"}
 TEMPLATES = SERVICE / "web" / "templates"
 
 
@@ -295,7 +295,8 @@ def test_documents_lists_the_five_plans(client: FlaskClient, bundled_index: Path
     response = client.get("/api/documents")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"documents", "failed"}
+    assert set(body) == {"documents", "failed", "total", "limit", "offset", "facets"}
+    assert (body["total"], body["limit"], body["offset"]) == (5, None, 0)  # every one
     assert body["failed"] == []
     paths = sorted(p.name for p in (bundled_index / "corpus").iterdir())
     assert sorted(d["path"] for d in body["documents"]) == paths

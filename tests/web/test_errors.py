@@ -20,8 +20,9 @@ REPAIR_HINT = "run `make index` (or `python scripts/build_index.py --full` to re
 QUESTION = "what are Gloucestershire's urgent care plans"
 
 
-def error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    body = {"code": code, "message": message}
+    return {"error": {**body, "field": field} if field else body}
 
 
 def assert_json_error(response: TestResponse, status: int, payload: dict[str, Any]) -> None:
@@ -96,7 +97,8 @@ def test_unknown_mode(client: FlaskClient) -> None:
 # --- filters --------------------------------------------------------------------------
 
 def test_unknown_area_filter(client: FlaskClient) -> None:
-    payload = error("invalid_filter", f"unknown area filter 'Narnia'; indexed areas: {AREAS}")
+    payload = error("invalid_filter", f"unknown area filter 'Narnia'; indexed areas: {AREAS}",
+                    "area")
     assert_json_error(client.get("/api/search", query_string={"q": QUESTION, "area": "Narnia"}),
                       400, payload)
     assert_json_error(client.post("/api/search", json={"query": QUESTION,
@@ -109,7 +111,7 @@ def test_unknown_area_filter(client: FlaskClient) -> None:
 
 def test_unknown_document_filter(client: FlaskClient) -> None:
     payload = error("invalid_filter", "unknown document filter 'no-such-plan'; see "
-                                      "/api/documents for document ids")
+                                      "/api/documents for document ids", "document")
     assert_json_error(client.get("/api/search", query_string={"q": QUESTION,
                                                               "document": "no-such-plan"}),
                       400, payload)
@@ -121,14 +123,16 @@ def test_unknown_filter_key(client: FlaskClient) -> None:
     response = client.post("/api/search", json={"query": QUESTION,
                                                 "filters": {"region": ["Midlands"]}})
     assert_json_error(response, 400, error(
-        "invalid_filter", "unknown filter 'region'; use 'area' or 'document'"))
+        "invalid_filter", "unknown filter 'region'; use 'area', 'document', 'type', "
+                          "'publisher', 'published_from', 'published_to', 'year'", "region"))
 
 
 @pytest.mark.parametrize("filters", [["Gloucestershire"], "Gloucestershire", 3, True])
 def test_filters_must_be_an_object(client: FlaskClient, filters: Any) -> None:
     response = client.post("/api/search", json={"query": QUESTION, "filters": filters})
     assert_json_error(response, 400, error(
-        "invalid_filter", "filters must be an object with optional 'area' and 'document' lists"))
+        "invalid_filter", "filters must be an object with optional 'area', 'document', 'type', "
+                          "'publisher', 'published_from', 'published_to', 'year' lists", "filters"))
 
 
 @pytest.mark.parametrize(("filters", "key"), [
@@ -139,7 +143,7 @@ def test_filter_values_must_be_strings(client: FlaskClient, filters: dict[str, A
                                        key: str) -> None:
     response = client.post("/api/search", json={"query": QUESTION, "filters": filters})
     assert_json_error(response, 400, error("invalid_filter",
-                                           f"filters.{key} must be a list of strings"))
+                                           f"filters.{key} must be a list of strings", key))
 
 
 # --- the body -------------------------------------------------------------------------
@@ -408,7 +412,7 @@ def test_a_lone_surrogate_in_a_filter_is_a_400(client: FlaskClient) -> None:
     response = client.post("/api/search", json={"query": "care",
                                                  "filters": {"area": ["\udfff"]}})
     assert_json_error(response, 400, error("invalid_filter",
-                                           "filters.area must be a list of strings"))
+                                           "filters.area must be a list of strings", "area"))
 
 
 @pytest.mark.parametrize("path", ["/api/search", "/api/chat"])

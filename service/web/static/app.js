@@ -6,6 +6,9 @@ import {
 import { compareRequest, postCompare, renderComparison, spokenComparison } from "./compare.js";
 import { citedChunks, feedbackBox, feedbackOn } from "./feedback.js";
 import { markPrintLinks, takeawayBar } from "./takeaway.js";
+import {
+  applyFilters, chosenFilters, clearFilters, recordSearch, renderFacets, stateFromURL, updateSummary,
+} from "./facets.js";
 
 const RESULTS_PER_QUESTION = 5;
 
@@ -16,7 +19,7 @@ const question = document.getElementById("question");
 const askButton = document.getElementById("ask-button");
 const askLabel = askButton.querySelector(".button__label");
 const newConversation = document.getElementById("new-conversation");
-const areaSelect = document.getElementById("filter-area");
+const facetsPanel = document.getElementById("facets-panel");
 const documentSelect = document.getElementById("filter-document");
 const main = document.getElementById("main");
 const composer = document.querySelector(".composer-wrap");
@@ -28,16 +31,16 @@ let inFlight = null; // AbortController of the running request
 // ---- Talking to the API -----------------------------------------------
 
 function currentFilters() {
-  const filters = {};
+  const filters = chosenFilters();
   const chosen = {};
-  if (areaSelect && areaSelect.value) {
-    filters.area = [areaSelect.value];
-    chosen.area = areaSelect.value;
-  }
-  if (documentSelect && documentSelect.value) {
-    filters.document = [documentSelect.value];
+  if (filters.area) chosen.area = filters.area.join(" or ");
+  if (filters.document && documentSelect.selectedOptions[0]) {
     chosen.documentTitle = documentSelect.selectedOptions[0].textContent.trim();
   }
+  const others = [["type", "Type"], ["publisher", "Publisher"], ["year", "Year"],
+    ["published_from", "From"], ["published_to", "To"]]
+    .filter(([name]) => filters[name]).map(([name, label]) => `${label}: ${filters[name].join(" or ")}`);
+  if (others.length) chosen.other = others.join("; ");
   return { filters, chosen };
 }
 
@@ -104,7 +107,7 @@ function showThread() {
   newConversation.hidden = false;
 }
 
-async function ask(asked) {
+async function ask(asked, replaceURL = false) {
   if (inFlight) return;
   const { filters, chosen } = currentFilters();
   turnCount += 1;
@@ -135,6 +138,9 @@ async function ask(asked) {
     if (comparing) {
       announce(`Comparison ready. ${spokenComparison(data)}`);
     } else {
+      renderFacets(data.facets);
+      // the address holds the search as it was run, so a link reproduces a follow-up too
+      recordSearch(data.query_used || asked, filters, replaceURL);
       history = messages;
       if (data.answer && data.answer.text) history.push({ role: "assistant", content: data.answer.text });
       addTakeaway(body, data, asked, filters, turn);
@@ -193,7 +199,7 @@ function submitQuestion() {
   ask(asked);
 }
 
-function reset() {
+function reset(quiet = false) {
   if (inFlight) inFlight.abort();
   inFlight = null;
   setBusy(false);
@@ -203,39 +209,33 @@ function reset() {
   emptyState.hidden = false;
   newConversation.hidden = true;
   question.value = "";
+  if (quiet) return;
   question.focus();
   announce("Started a new conversation.");
+  recordSearch("", chosenFilters());
 }
 
-// ---- Filters: narrow the document list to the chosen area --------------
-
-async function loadDocumentAreas() {
-  if (!areaSelect || !documentSelect) return;
-  let data;
-  try {
-    const response = await fetch("/api/documents", { headers: { Accept: "application/json" } });
-    if (!response.ok) return;
-    data = await response.json();
-  } catch (error) {
-    return; // the filters still work, just without narrowing
-  }
-  const areaOf = new Map((data.documents || []).map((d) => [d.id, d.area || ""]));
-  for (const option of documentSelect.options) {
-    if (option.value) option.dataset.area = areaOf.get(option.value) || "";
-  }
-  narrowDocuments();
-}
+// ---- Filters: the document list narrows to the chosen areas ----------------
 
 function narrowDocuments() {
-  const area = areaSelect.value;
+  if (!documentSelect) return;
+  const areas = chosenFilters().area || [];
   for (const option of documentSelect.options) {
-    if (!option.value || option.dataset.area === undefined) continue;
-    const fits = !area || option.dataset.area === area;
+    if (!option.value) continue;
+    const fits = !areas.length || areas.includes(option.dataset.area);
     option.hidden = !fits;
     option.disabled = !fits;
   }
-  const chosen = documentSelect.selectedOptions[0];
-  if (chosen && chosen.disabled) documentSelect.value = "";
+  const picked = documentSelect.selectedOptions[0];
+  if (picked && picked.disabled) documentSelect.value = "";
+}
+
+/** Run the search an address holds: on opening a shared link, and on Back/Forward. */
+function searchFromURL(replaceURL) {
+  const { q, filters } = stateFromURL();
+  applyFilters(filters);
+  narrowDocuments();
+  if (q) ask(q, replaceURL);
 }
 
 // ---- Wiring ------------------------------------------------------------
@@ -277,6 +277,20 @@ function padForComposer() {
 new ResizeObserver(padForComposer).observe(composer);
 window.addEventListener("resize", padForComposer);
 
-newConversation.addEventListener("click", reset);
-if (areaSelect) areaSelect.addEventListener("change", narrowDocuments);
-loadDocumentAreas();
+newConversation.addEventListener("click", () => reset());
+if (facetsPanel) {
+  facetsPanel.addEventListener("change", () => {
+    updateSummary();
+    narrowDocuments();
+  });
+}
+document.getElementById("facets-clear")?.addEventListener("click", () => {
+  clearFilters();
+  narrowDocuments();
+  announce("Filters cleared.");
+});
+window.addEventListener("popstate", () => {
+  reset(true);
+  searchFromURL(true);
+});
+searchFromURL(true);

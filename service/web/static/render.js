@@ -337,6 +337,7 @@ function metaLine(data, asked, filters) {
   }
   if (filters.area) items.push(el("li", { className: "meta__item", text: `Area filter: ${filters.area}` }));
   if (filters.documentTitle) items.push(el("li", { className: "meta__item", text: `Document filter: ${filters.documentTitle}` }));
+  if (filters.other) items.push(el("li", { className: "meta__item", text: filters.other }));
   const count = (data.results || []).length;
   const took = typeof data.took_ms !== "number" ? ""
     : data.took_ms >= 1000 ? ` in ${(data.took_ms / 1000).toFixed(1)} s` : ` in ${Math.round(data.took_ms)} ms`;

@@ -1,0 +1,58 @@
+"""The order of the fused window after fusion: the learned ranker's (when chosen), and
+apparatus after body text (always, unless turned off). Kept apart from search.py, which
+runs the stages, so that each stays readable."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from service.retrieval.coverage import topic_terms
+from service.retrieval.features import FEATURES, candidate_features
+from service.retrieval.features import Library as RankLibrary
+from service.retrieval.features import Question as RankedQuestion
+from service.retrieval.options import SearchOptions
+from service.retrieval.passages import Candidate
+from service.retrieval.ranker import apparatus_last, reorder
+from service.retrieval.sentences import SentenceMemo
+from service.store import IndexReader, Ranked
+from service.text.kinds import BODY, kinds_asked_for
+
+if TYPE_CHECKING:
+    from service.retrieval.search import Searcher
+
+__all__ = ["APPARATUS", "RankLibrary", "apparatus_after_body", "learned_order"]
+APPARATUS = [FEATURES.index(name) for name in ("references", "contents", "glossary")]
+
+
+def learned_order(searcher: Searcher, query: str, area: str | None, fused: list[Candidate],
+                  dense: Ranked, keyword: Ranked, vector: np.ndarray, options: SearchOptions,
+                  sentences: SentenceMemo) -> list[Candidate] | None:
+    """The fused window re-ordered by the searcher's learned ranker (ranker.py), the rest
+    after it; None when no model is loaded (the features are still logged for fitting)."""
+    window = fused[:options.ranker_depth]
+    ids = [c.chunk_id for c in window]
+    question = RankedQuestion(topic_terms(query, searcher.gazetteer), area,
+                              kinds_asked_for(query))
+    table = candidate_features(question, window, dict(dense), dict(keyword),
+                               searcher.generation.chunks(ids), sentences.fetch(ids),
+                               sentences.quotable(ids), vector, searcher.ranking)
+    if searcher.feature_log is not None:
+        searcher.feature_log.append((query, ids, table))
+    if searcher.learned is None:
+        return None
+    apparatus = [bool(row.any()) for row in table[:, APPARATUS] > 0]
+    return reorder(window, searcher.learned.score(table), apparatus) + fused[len(window):]
+
+
+def apparatus_after_body(generation: IndexReader, ranking: RankLibrary, query: str,
+                         fused: list[Candidate], depth: int) -> list[Candidate]:
+    """A bibliography repeats every topic word; unless asked for, it (and a contents page
+    or glossary) follows the body passages of the top window."""
+    window = fused[:depth]
+    rows = generation.chunks([c.chunk_id for c in window])
+    wanted = {BODY} | kinds_asked_for(query)
+    flags = [c.chunk_id in rows and ranking.kind_of(rows[c.chunk_id]) not in wanted
+             for c in window]
+    return apparatus_last(window, flags) + fused[depth:] if any(flags) else fused
