@@ -4,29 +4,37 @@ runs the stages, so that each stays readable."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from service.areas import Gazetteer
 from service.retrieval.coverage import topic_terms
 from service.retrieval.features import FEATURES, candidate_features
 from service.retrieval.features import Library as RankLibrary
 from service.retrieval.features import Question as RankedQuestion
 from service.retrieval.options import SearchOptions
 from service.retrieval.passages import Candidate
-from service.retrieval.ranker import apparatus_last, reorder
+from service.retrieval.ranker import LinearRanker, apparatus_last, reorder
 from service.retrieval.sentences import SentenceMemo
 from service.store import IndexReader, Ranked
 from service.text.kinds import BODY, kinds_asked_for
-
-if TYPE_CHECKING:
-    from service.retrieval.search import Searcher
 
 __all__ = ["APPARATUS", "RankLibrary", "apparatus_after_body", "learned_order"]
 APPARATUS = [FEATURES.index(name) for name in ("references", "contents", "glossary")]
 
 
-def learned_order(searcher: Searcher, query: str, area: str | None, fused: list[Candidate],
+class Ranking(Protocol):
+    """What the learned order reads of the searcher (search.Searcher)."""
+
+    gazetteer: Gazetteer
+    generation: IndexReader
+    ranking: RankLibrary
+    learned: LinearRanker | None
+    feature_log: list[tuple[str, list[int], np.ndarray]] | None
+
+
+def learned_order(searcher: Ranking, query: str, area: str | None, fused: list[Candidate],
                   dense: Ranked, keyword: Ranked, vector: np.ndarray, options: SearchOptions,
                   sentences: SentenceMemo) -> list[Candidate] | None:
     """The fused window re-ordered by the searcher's learned ranker (ranker.py), the rest
