@@ -160,8 +160,9 @@ def compare_one_area_lacking(page: Page, live: LiveServer) -> None:
 def compare_control_open(page: Page, live: LiveServer) -> None:
     chat_empty(page, live)
     page.get_by_text("Compare areas").click()
-    page.get_by_label("Gloucestershire").check()
-    page.get_by_label("Birmingham and Solihull").check()
+    # exact: the area facet's box is labelled "Gloucestershire (1)"
+    page.get_by_role("checkbox", name="Gloucestershire", exact=True).check()
+    page.get_by_role("checkbox", name="Birmingham and Solihull", exact=True).check()
 
 
 def feedback_reasons(page: Page, live: LiveServer) -> None:

@@ -52,7 +52,7 @@ def test_the_scale_section_at_any_size_writes_the_headline_keys(tmp_path: Path) 
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(output.read_text())
-    assert set(results["sections"]) == {"scale_2000"}
+    assert set(results["sections"]) == {"scale_2000", "scale_library_2000"}
     assert results["chunks"] == 2000
     for key in ("search_p50_ms", "search_p99_ms", "add_document_s", "add_document_encode_s",
                 "start_to_first_answer_s", "worker_pss_mb"):
