@@ -22,6 +22,7 @@ from service.web.health import health_report
 from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
 from service.web.question_log import record_search
+from service.web.versions import api_path
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -191,7 +192,7 @@ def documents_feed() -> Response:
 def document(doc_id: str) -> Response:
     found = live().answer(lambda searcher: searcher.generation.document(doc_id))
     if found is None:
-        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+        raise ApiError(404, f"no document with id {doc_id!r}; see {api_path('/documents')}")
     return jsonify(public_document(found))
 
 

@@ -10,6 +10,8 @@ from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_library import add_library
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
+from service.web.openapi_versions import versioned_paths
+from service.web.versions import package_version
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -190,9 +192,12 @@ def openapi_spec() -> dict[str, Any]:
     doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "Plansearch API", "version": "1.0.0",
+        "info": {"title": "Plansearch API", "version": package_version(),
                  "description": "Search NHS health-and-care plans; every passage carries its "
-                                "document, page, section and a link that opens it there."},
+                                "document, page, section and a link that opens it there. "
+                                "The contract is /api/v1; each /api/v1/X is also served at "
+                                "/api/X, deprecated (Deprecation and Link headers). "
+                                "info.version is the package version."},
         "paths": {
             "/api/search": {
                 "get": {"summary": "Search passages", "operationId": "searchGet",
@@ -241,4 +246,5 @@ def openapi_spec() -> dict[str, Any]:
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
+    spec["paths"] = versioned_paths(spec["paths"])
     return spec
