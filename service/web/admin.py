@@ -21,8 +21,9 @@ from service.store.jobs import JobStore
 from service.web.access import require_admin
 from service.web.bodies import has_body, read_body
 from service.web.errors import ApiError
+from service.web.paging import DEFAULT_LIMIT, encode_cursor, page_limit, read_cursor
 from service.web.upload_form import flag, too_large_message, upload_metadata
-from service.web.versions import V1_BLUEPRINTS, V1_PREFIX, api_path, unversioned_endpoint
+from service.web.versions import V1_BLUEPRINTS, V1_PREFIX, api_path, is_v1, unversioned_endpoint
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)
@@ -228,7 +229,13 @@ def reindex() -> tuple[Response, int]:
 
 @api.get("/jobs")
 def jobs() -> Response:
-    return jsonify({"jobs": runner().store.recent()})
+    """Newest first, a page at a time (the unversioned path's page is 20 long by default)."""
+    limit = page_limit(DEFAULT_LIMIT if is_v1() else 20)
+    before = read_cursor("jobs", str, str)
+    found = runner().store.recent(limit + 1, (before[0], before[1]) if before else None)
+    last = found[limit - 1] if len(found) > limit else None
+    return jsonify({"jobs": found[:limit], "next_cursor": encode_cursor(
+        "jobs", last["created_at"], last["id"]) if last else None})
 
 
 @api.get("/jobs/<job_id>")

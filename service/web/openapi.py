@@ -10,7 +10,7 @@ from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_library import add_library
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
-from service.web.openapi_versions import versioned_paths
+from service.web.openapi_versions import add_error_catalogue, versioned_paths
 from service.web.versions import package_version
 
 SCHEMAS: dict[str, Any] = {
@@ -188,16 +188,18 @@ def body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
+DESCRIPTION = ("Search NHS health-and-care plans; every passage carries its document, page, "
+               "section and a link that opens it there. The contract is /api/v1; each "
+               "/api/v1/X is also served at /api/X, deprecated (Deprecation and Link "
+               "headers). info.version is the package version.")
+
+
 def openapi_spec() -> dict[str, Any]:
     doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Plansearch API", "version": package_version(),
-                 "description": "Search NHS health-and-care plans; every passage carries its "
-                                "document, page, section and a link that opens it there. "
-                                "The contract is /api/v1; each /api/v1/X is also served at "
-                                "/api/X, deprecated (Deprecation and Link headers). "
-                                "info.version is the package version."},
+                 "description": DESCRIPTION},
         "paths": {
             "/api/search": {
                 "get": {"summary": "Search passages", "operationId": "searchGet",
@@ -222,9 +224,11 @@ def openapi_spec() -> dict[str, Any]:
                 "responses": {**ok("Document"), **error_responses(401, 404, 503)}}},
             "/api/health": {"get": {
                 "summary": "Service and index status", "operationId": "health",
-                "responses": {**ok("Health"), "503": {"description": "No usable index",
-                                                      "content": {"application/json": {
-                                                          "schema": ref("Health")}}}}}},
+                "responses": {**ok("Health"), "503": {
+                    "description": "No usable index: the health fields, and the error object "
+                                   "(index_not_ready, or store_unavailable with Retry-After)",
+                    "content": {"application/json": {"schema": {
+                        "allOf": [ref("Health"), ref("Error")]}}}}}}},
             "/api/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3.1",
@@ -247,4 +251,5 @@ def openapi_spec() -> dict[str, Any]:
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
     spec["paths"] = versioned_paths(spec["paths"])
+    add_error_catalogue(spec["components"]["schemas"]["Error"])
     return spec

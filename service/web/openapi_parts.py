@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.web.error_codes import codes_for
+
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -20,8 +22,9 @@ def error_responses(*statuses: int) -> dict[str, Any]:
                  "Milvus server could not be reached (these three with Retry-After)",
             507: "The disk is too full to take the upload or record the job "
                  "(insufficient_storage); nothing was written"}
-    return {str(s): {"description": text[s], "content": {"application/json": {
-        "schema": ref("Error")}}} for s in statuses}
+    return {str(s): {"description": f"{text[s]}. Codes: {', '.join(codes_for(s))}",
+                     "content": {"application/json": {"schema": ref("Error")}}}
+            for s in statuses}
 
 
 def ok(schema: str, description: str = "OK") -> dict[str, Any]:

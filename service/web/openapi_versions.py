@@ -1,11 +1,13 @@
-"""The versions in the OpenAPI description (issue 28): every operation under /api/v1 with
-its own operationId, and its unversioned twin kept, marked deprecated."""
+"""The contract parts of the OpenAPI description (issue 28): every operation under /api/v1
+with its own operationId, its unversioned twin kept and marked deprecated, and the error
+catalogue on the Error schema."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from service.web.error_codes import ERROR_CODES
 from service.web.versions import successor_path
 
 DEPRECATED_HEADERS = {
@@ -35,3 +37,13 @@ def versioned_paths(paths: dict[str, Any]) -> dict[str, Any]:
                          for method, operation in operations.items()}
                   for path, operations in paths.items()}
     return v1 | deprecated
+
+
+def add_error_catalogue(error: dict[str, Any]) -> None:
+    """Every code the API answers with, as an enum with a table of status and meaning."""
+    rows = "\n".join(f"| `{code}` | {', '.join(map(str, entry.statuses)) or 'any other'} | "
+                     f"{entry.meaning} |" for code, entry in ERROR_CODES.items())
+    error["properties"]["error"]["properties"]["code"] = {
+        "type": "string", "enum": list(ERROR_CODES),
+        "description": "What went wrong, to branch on (the message is for people and may "
+                       "change):\n\n| code | status | meaning |\n|---|---|---|\n" + rows}

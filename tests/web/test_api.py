@@ -295,8 +295,10 @@ def test_documents_lists_the_five_plans(client: FlaskClient, bundled_index: Path
     response = client.get("/api/documents")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"documents", "failed", "total", "limit", "offset", "facets"}
-    assert (body["total"], body["limit"], body["offset"]) == (5, None, 0)  # every one
+    assert set(body) == {"documents", "failed", "total", "limit", "offset", "next_cursor",
+                         "facets"}
+    assert (body["total"], body["limit"], body["offset"], body["next_cursor"]) == \
+        (5, None, 0, None)  # every one
     assert body["failed"] == []
     paths = sorted(p.name for p in (bundled_index / "corpus").iterdir())
     assert sorted(d["path"] for d in body["documents"]) == paths

@@ -179,9 +179,22 @@
     });
   }
 
+  // Every document: /api/v1/documents answers a page at a time, with next_cursor.
+  async function allDocuments() {
+    const page = await call("GET", "/api/v1/documents?limit=500");
+    let cursor = page.next_cursor;
+    while (cursor) {
+      const next = await call("GET", "/api/v1/documents?limit=500&cursor=" +
+                              encodeURIComponent(cursor));
+      page.documents.push(...next.documents);
+      cursor = next.next_cursor;
+    }
+    return page;
+  }
+
   async function refreshDocuments() {
     try {
-      renderDocuments(await call("GET", "/api/v1/documents"));
+      renderDocuments(await allDocuments());
     } catch (error) {
       if (error.status === 503) {
         renderDocuments({ documents: [], failed: [] });
