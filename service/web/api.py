@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest
 from service.retrieval import budget
 from service.retrieval.chat import Turn
 from service.retrieval.chat import answer as answer_chat
-from service.retrieval.options import MAX_K, MAX_QUERY
+from service.retrieval.options import MAX_K, MAX_QUERY, MAX_RESULTS
 from service.retrieval.search import DEFAULT_MODE, MODES, SearchResult
 from service.web.access import client_identity
 from service.web.bodies import read_body
@@ -106,6 +106,20 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
     }
 
 
+def check_offset(value: Any, k: int, from_query_string: bool = False) -> int:
+    """Results skipped before this page (issue 28); k + offset is at most MAX_RESULTS."""
+    if value is None or value == "":
+        return 0
+    if from_query_string and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= \
+            MAX_RESULTS - k:
+        raise ApiError(400, f"offset must be a whole number from 0 to {MAX_RESULTS} - k "
+                            f"(k + offset at most {MAX_RESULTS})", "invalid_parameter",
+                       "offset")
+    return value
+
+
 @blueprint.route("/search", methods=["GET", "POST"])
 def search() -> Response:
     started = time.perf_counter()
@@ -113,12 +127,15 @@ def search() -> Response:
         body = json_body()
         query, k = check_query(body.get("query")), check_k(body.get("k"))
         mode, filters = check_mode(body.get("mode")), filters_from_body(body.get("filters"))
+        offset = check_offset(body.get("offset"), k)
     else:
         query = check_query(request.args.get("q"), "q")
         k = check_k(request.args.get("k"), from_query_string=True)
         mode = check_mode(request.args.get("mode"))
         filters = filters_from_query(request.args)
-    result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
+        offset = check_offset(request.args.get("offset"), k, from_query_string=True)
+    result = live().answer(lambda searcher: searcher.search(query, k + offset, mode, filters))
+    result.hits = result.hits[offset:]  # the ranks stay those of the whole list
     budget.checkpoint("search")
     record_search("search", query, filters, verdict_of(result), result.hits)
     return jsonify(result_payload(result, started))

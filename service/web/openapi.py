@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.retrieval.options import MAX_K, MAX_QUERY, MODES
+from service.retrieval.options import MAX_K, MAX_QUERY, MAX_RESULTS, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
@@ -13,6 +13,9 @@ from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_resp
 from service.web.openapi_versions import add_error_catalogue, versioned_paths
 from service.web.versions import package_version
 
+OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_RESULTS - 1, "default": 0,
+          "description": f"results skipped before this page; k + offset at most "
+                         f"{MAX_RESULTS}. Ranks count from the first result of all"}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
@@ -73,6 +76,7 @@ SCHEMAS: dict[str, Any] = {
     "SearchRequest": {"type": "object", "required": ["query"], "properties": {
         "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
+        "offset": OFFSET,
         "mode": {"type": "string", "enum": list(MODES)},
         "filters": ref("Filters")}},
     "SearchResponse": {"type": "object", "required": ["query", "took_ms", "coverage", "results"],
@@ -203,7 +207,8 @@ def openapi_spec() -> dict[str, Any]:
         "paths": {
             "/api/search": {
                 "get": {"summary": "Search passages", "operationId": "searchGet",
-                        "parameters": QUERY_PARAMETERS,
+                        "parameters": [*QUERY_PARAMETERS, {"name": "offset", "in": "query",
+                                                           "schema": OFFSET}],
                         "responses": {**ok("SearchResponse"),
                                       **error_responses(400, 401, 429, 503)}},
                 "post": {"summary": "Search passages (JSON body)", "operationId": "searchPost",

@@ -108,3 +108,30 @@ def test_v1_documents_default_to_a_page_of_50(app: Flask) -> None:
         "limit": 1, "offset": 1, "cursor": encode_cursor("documents", 1)})
     assert (both.status_code, both.get_json()["error"]["message"]) == (
         400, "give cursor or offset, not both")
+
+
+def test_search_pages_with_offset_keeping_the_ranks(app: Flask) -> None:
+    client = app.test_client()
+    question = {"q": "urgent treatment centres care", "mode": "dense"}
+    whole = client.get("/api/v1/search", query_string={**question, "k": 4}).get_json()
+    assert len(whole["results"]) == 4
+    page = client.get("/api/v1/search", query_string={**question, "k": 2, "offset": 2})
+    assert page.status_code == 200
+    assert [(r["rank"], r["chunk_id"]) for r in page.get_json()["results"]] == \
+        [(r["rank"], r["chunk_id"]) for r in whole["results"][2:]] and \
+        [r["rank"] for r in page.get_json()["results"]] == [3, 4]
+    posted = client.post("/api/v1/search", json={"query": question["q"], "mode": "dense",
+                                                 "k": 2, "offset": 2}).get_json()
+    assert [r["chunk_id"] for r in posted["results"]] == \
+        [r["chunk_id"] for r in whole["results"][2:]]
+
+
+@pytest.mark.parametrize("offset", ["-1", "96", "x", "²"])
+def test_an_offset_past_100_results_is_a_400(app: Flask, offset: str) -> None:
+    response = app.test_client().get("/api/v1/search", query_string={
+        "q": "care", "k": 5, "offset": offset})
+    assert (response.status_code, response.get_json()) == (400, {"error": {
+        "code": "invalid_parameter", "field": "offset",
+        "message": "offset must be a whole number from 0 to 100 - k (k + offset at most 100)"}})
+    posted = app.test_client().post("/api/v1/search", json={"query": "care", "offset": True})
+    assert posted.get_json()["error"]["field"] == "offset"
