@@ -10,7 +10,6 @@ MODES = ("dense", "keyword", "hybrid", "hybrid+rerank")
 DEFAULT_MODE = "hybrid"
 MAX_QUERY = 1000  # characters searched, for a search and for a chat's standalone query
 MAX_K = 50  # passages one request may ask for
-MAX_RESULTS = 100  # k + offset: how deep the API pages through one search's results
 
 
 class InvalidQuery(Exception):

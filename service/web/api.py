@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest
 from service.retrieval import budget
 from service.retrieval.chat import Turn
 from service.retrieval.chat import answer as answer_chat
-from service.retrieval.options import MAX_K, MAX_QUERY, MAX_RESULTS
+from service.retrieval.options import MAX_K, MAX_QUERY
 from service.retrieval.search import DEFAULT_MODE, MODES, SearchResult
 from service.web.access import client_identity
 from service.web.bodies import read_body
@@ -21,6 +21,7 @@ from service.web.filter_params import filters_from_body, filters_from_query, is_
 from service.web.health import health_report
 from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
+from service.web.paging import MAX_RESULTS
 from service.web.question_log import record_search
 from service.web.versions import api_path
 

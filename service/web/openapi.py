@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.retrieval.options import MAX_K, MAX_QUERY, MAX_RESULTS, MODES
+from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_library import add_library
 from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
 from service.web.openapi_versions import add_error_catalogue, versioned_paths
+from service.web.paging import MAX_RESULTS
 from service.web.versions import package_version
 
 OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_RESULTS - 1, "default": 0,

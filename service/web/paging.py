@@ -14,6 +14,7 @@ from flask import request
 from service.web.errors import ApiError
 
 DEFAULT_LIMIT, MAX_PAGE = 50, 500
+MAX_RESULTS = 100  # k + offset: how deep a search pages through its results
 
 
 def page_limit(default: int = DEFAULT_LIMIT, largest: int = MAX_PAGE) -> int:
