@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.retrieval import DEFAULT_MODE
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
@@ -17,6 +18,7 @@ from service.web.versions import package_version
 OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_RESULTS - 1, "default": 0,
           "description": f"results skipped before this page; k + offset at most "
                          f"{MAX_RESULTS}. Ranks count from the first result of all"}
+MODE = {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
@@ -51,7 +53,8 @@ SCHEMAS: dict[str, Any] = {
                                     "documents": {"type": "integer", "minimum": 0}}}}},
     "Result": {"type": "object", "required": [
         "rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
-        "highlights", "document", "url"], "properties": {
+        "highlights", "document", "url", "highlight_page", "chunk_ids", "other_area",
+        "citation", "ocr"], "properties": {
         "rank": {"type": "integer", "minimum": 1},
         "score": {"type": "number", "minimum": 0, "maximum": 1,
                   "description": "Calibrated relevance: the estimated probability that the "
@@ -78,9 +81,11 @@ SCHEMAS: dict[str, Any] = {
         "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
         "offset": OFFSET,
-        "mode": {"type": "string", "enum": list(MODES)},
+        "mode": MODE,
         "filters": ref("Filters")}},
-    "SearchResponse": {"type": "object", "required": ["query", "took_ms", "coverage", "results"],
+    "SearchResponse": {"type": "object", "required": ["query", "mode", "took_ms", "interpreted",
+                                                      "timings_ms", "coverage", "results",
+                                                      "facets"],
                        "properties": {
                            "query": {"type": "string"}, "mode": {"type": "string"},
                            "took_ms": {"type": "number"},
@@ -92,11 +97,12 @@ SCHEMAS: dict[str, Any] = {
                            "results": {"type": "array", "items": ref("Result")}}},
     "Message": {"type": "object", "required": ["role", "content"], "properties": {
         "role": {"type": "string", "enum": ["user", "assistant"]},
-        "content": {"type": "string", "minLength": 1}}},
+        "content": {"type": "string", "minLength": 1, "description": "a user message is at "
+                    f"most {MAX_QUERY} characters; an assistant message has no limit"}}},
     "ChatRequest": {"type": "object", "required": ["messages"], "properties": {
         "messages": {"type": "array", "minItems": 1, "maxItems": 50, "items": ref("Message")},
         "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
-        "mode": {"type": "string", "enum": list(MODES)},
+        "mode": MODE,
         "filters": ref("Filters")}},
     "ChatResponse": {"allOf": [ref("SearchResponse"), {
         "type": "object", "required": ["query_used", "answer"], "properties": {
@@ -151,8 +157,9 @@ SCHEMAS: dict[str, Any] = {
 QUERY_PARAMETERS = [
     {"name": "q", "in": "query", "required": True,
      "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY}},
-    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K}},
-    {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
+    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K,
+                                            "default": 5}},
+    {"name": "mode", "in": "query", "schema": MODE},
     {"name": "area", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
      "style": "form", "explode": True},
     {"name": "document", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},

@@ -379,3 +379,18 @@ def test_openapi_documents_every_api_route(app: Flask, client: FlaskClient) -> N
 def test_openapi_error_schema_matches_real_errors(client: FlaskClient) -> None:
     body = client.get("/api/search").get_json()
     assert_matches_schema(client, body, "Error")
+
+
+def test_the_spec_requires_every_field_a_search_always_sends() -> None:
+    """Issue 28: fields always sent are `required`, so a client may rely on them; and the
+    defaults a GET search applies are stated."""
+    from service.web.openapi import openapi_spec
+
+    spec = openapi_spec()
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Result"]["required"]) == RESULT_FIELDS
+    assert set(schemas["SearchResponse"]["required"]) == SEARCH_FIELDS
+    assert set(schemas["DocumentRef"]["required"]) <= DOCUMENT_REF_FIELDS
+    parameters = {p["name"]: p["schema"] for p in
+                  spec["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert (parameters["k"]["default"], parameters["mode"]["default"]) == (5, "hybrid")
