@@ -375,8 +375,8 @@ def test_upload_then_job_then_searchable_with_metadata(app: Flask, client: Flask
     assert hit["document"] == {"id": "zebra-md", "title": "Wessex crossings plan",
                                "area": "Dorset", "path": "zebra.md",
                                "source_url": "https://example.nhs.uk/zebra",
-                               "published": "March 2024", "publisher": "NHS Dorset",
-                               "type": "plan", "published_date": "2024-03-01"}
+                               "published": "March 2024", "published_date": "2024-03-01",
+                               "publisher": "NHS Dorset", "type": "plan"}
     assert hit["citation"].startswith("Wessex crossings plan (NHS Dorset, March 2024), p.1")
 
 
