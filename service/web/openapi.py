@@ -10,7 +10,15 @@ from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_library import add_library
-from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
+from service.web.openapi_parts import (
+    DOCUMENT_TYPE,
+    NULLABLE_STRING,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error_responses,
+    ok,
+    ref,
+)
 from service.web.openapi_versions import add_error_catalogue, versioned_paths
 from service.web.paging import MAX_RESULTS
 from service.web.versions import package_version
@@ -120,7 +128,7 @@ SCHEMAS: dict[str, Any] = {
                      "source_url": NULLABLE_STRING, "published": NULLABLE_STRING,
                      "publisher": NULLABLE_STRING, "type": DOCUMENT_TYPE,
                      "pages": {"type": "integer"}, "chunks": {"type": "integer"},
-                     "indexed_at": {"type": "string"}, "sha256": {"type": "string"},
+                     "indexed_at": TIMESTAMP, "sha256": {"type": "string"},
                      "size": {"type": "integer"}, "file_url": {"type": "string"},
                      "warnings": {"type": "array", "items": {"type": "string"}},
                      # what a PDF would run in a viewer; flagged, still indexed (issue 23)
@@ -131,13 +139,13 @@ SCHEMAS: dict[str, Any] = {
         "failed": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],
                                               "properties": {"path": {"type": "string"},
                                                              "reason": {"type": "string"},
-                                                             "failed_at": {"type": "string"}}}}}},
+                                                             "failed_at": TIMESTAMP}}}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
         "problem": NULLABLE_STRING, "bad_generation": NULLABLE_STRING,
         "documents": {"type": "integer"},
         "chunks": {"type": "integer"}, "generation": {"type": "string"},
-        "model": {"type": "string"}, "built_at": NULLABLE_STRING,
+        "model": {"type": "string"}, "built_at": NULLABLE_TIMESTAMP,
         "store": {"type": "object", "required": ["backend"], "properties": {
             "backend": {"type": "string", "enum": ["embedded", "milvus-lite", "milvus"]},
             "connected": {"type": "boolean"}}},
@@ -150,7 +158,7 @@ SCHEMAS: dict[str, Any] = {
                               "job when it failed, and why in words; null once one succeeds",
                               "properties": {"job_id": {"type": "string"},
                                              "kind": {"type": "string"},
-                                             "finished_at": {"type": "string"},
+                                             "finished_at": TIMESTAMP,
                                              "reason": NULLABLE_STRING}}}},
 }
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.web.openapi_parts import NULLABLE_STRING, error_responses, ok, ref
+from service.web.openapi_parts import (
+    NULLABLE_STRING,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error_responses,
+    ok,
+    ref,
+)
 from service.web.paging import DEFAULT_LIMIT, MAX_PAGE
 
 PAGE_PARAMETERS = [
@@ -64,8 +71,8 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
         # why the server queued this job itself (no usable index generation), else null
         "cause": NULLABLE_STRING,
-        "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
-        "finished_at": NULLABLE_STRING}},
+        "created_at": TIMESTAMP, "started_at": NULLABLE_TIMESTAMP,
+        "finished_at": NULLABLE_TIMESTAMP}},
     "JobList": {"type": "object", "required": ["jobs", "next_cursor"], "properties": {
         "jobs": {"type": "array", "items": ref("Job")},
         "next_cursor": {**NULLABLE_STRING, "description": "pass as `cursor` for the next "

@@ -33,5 +33,8 @@ def ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+# every timestamp the API sends is ISO 8601 in UTC, e.g. 2026-12-07T13:52:59.803+00:00
+TIMESTAMP = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
+NULLABLE_TIMESTAMP = {**TIMESTAMP, "type": ["string", "null"]}
 DOCUMENT_TYPE = {"type": ["string", "null"], "description": "what kind of document it is, as "
                  "its front matter says: plan, bulletin, case study, news item, ..."}

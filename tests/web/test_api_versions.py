@@ -151,3 +151,40 @@ def test_the_spec_lists_v1_paths_and_marks_the_unversioned_deprecated(
                 assert old["operationId"] == operation["operationId"] + "Unversioned"
             else:
                 assert "/api/v1" + path.removeprefix("/api") in spec["paths"], path
+
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(\+00:00|Z)")
+
+
+def timestamps(value: object, key: str = "") -> list[tuple[str, object]]:
+    """(name, value) of every `*_at` field in a JSON answer, at any depth."""
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in timestamps(v, k)]
+    if isinstance(value, list):
+        return [found for item in value for found in timestamps(item, key)]
+    return [(key, value)] if key.endswith("_at") else []
+
+
+def test_every_timestamp_is_iso_8601_utc_in_the_answers_and_the_spec(corpus: Path) -> None:  # noqa: F811
+    client = make(corpus).test_client()
+    client.post("/api/v1/reindex", headers=ADMIN)
+    found = [pair for path in ("/documents", "/jobs", "/health")
+             for pair in timestamps(client.get("/api/v1" + path, headers=ADMIN).get_json())]
+    assert {name for name, _ in found} >= {"indexed_at", "created_at", "built_at"}
+    assert [(name, value) for name, value in found
+            if value is not None and not ISO_UTC.fullmatch(str(value))] == []
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    untyped = [name for schema in schemas.values() for name, field in walk_properties(schema)
+               if name.endswith("_at") and field.get("format") != "date-time"]
+    assert untyped == []
+
+
+def walk_properties(schema: object) -> list[tuple[str, dict[str, object]]]:
+    """(name, schema) of every property in a schema, at any depth."""
+    if isinstance(schema, list):
+        return [found for item in schema for found in walk_properties(item)]
+    if not isinstance(schema, dict):
+        return []
+    own = [(name, field) for name, field in (schema.get("properties") or {}).items()
+           if isinstance(field, dict)]
+    return own + [found for value in schema.values() for found in walk_properties(value)]
