@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -136,7 +137,7 @@ def search() -> Response:
         filters = filters_from_query(request.args)
         offset = check_offset(request.args.get("offset"), k, from_query_string=True)
     result = live().answer(lambda searcher: searcher.search(query, k + offset, mode, filters))
-    result.hits = result.hits[offset:]  # the ranks stay those of the whole list
+    result = replace(result, hits=result.hits[offset:])  # ranks stay those of the whole list
     budget.checkpoint("search")
     record_search("search", query, filters, verdict_of(result), result.hits)
     return jsonify(result_payload(result, started))

@@ -47,6 +47,7 @@ def read_cursor(listing: str, *kinds: type) -> list[Any] | None:
     if not isinstance(decoded, list) or len(decoded) != len(kinds) + 1 \
             or decoded[0] != listing or not all(
                 isinstance(value, kind) and not isinstance(value, bool)
+                and not (isinstance(value, int) and value < 0)
                 for value, kind in zip(decoded[1:], kinds, strict=True)):
         raise ApiError(400, f"cursor is not a cursor of this list: pass back the "
                             f"next_cursor of the previous page of {listing}",

@@ -76,6 +76,9 @@ def test_v1_jobs_default_to_50_and_the_unversioned_list_to_20(app: Flask) -> Non
     ({"limit": "0"}, "limit", "limit must be a whole number from 1 to 500"),
     ({"cursor": "not-a-cursor"}, "cursor", "cursor is not a cursor of this list: pass back "
                                            "the next_cursor of the previous page of jobs"),
+    ({"cursor": encode_cursor("jobs", "2026-12-07", 5)}, "cursor",
+     "cursor is not a cursor of this list: pass back the next_cursor of the previous page "
+     "of jobs"),
     ({"cursor": encode_cursor("documents", 5)}, "cursor",
      "cursor is not a cursor of this list: pass back the next_cursor of the previous page "
      "of jobs"),
@@ -104,6 +107,9 @@ def test_v1_documents_default_to_a_page_of_50(app: Flask) -> None:
     assert (body["limit"], body["next_cursor"], len(body["documents"])) == (50, None, 2)
     refused = client.get("/api/v1/documents?limit=501", headers=ADMIN)
     assert refused.get_json()["error"]["field"] == "limit"
+    negative = client.get("/api/v1/documents", headers=ADMIN, query_string={
+        "cursor": encode_cursor("documents", -1)})
+    assert negative.get_json()["error"]["field"] == "cursor"
     both = client.get("/api/v1/documents", headers=ADMIN, query_string={
         "limit": 1, "offset": 1, "cursor": encode_cursor("documents", 1)})
     assert (both.status_code, both.get_json()["error"]["message"]) == (
