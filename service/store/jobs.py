@@ -154,9 +154,15 @@ class JobStore:
         rows = self._rows("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return job_dict(rows[0]) if rows else None
 
-    def recent(self, limit: int = 20) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 20, before: tuple[str, str] | None = None
+               ) -> list[dict[str, Any]]:
+        """Newest first; `before` (created_at, id) starts after that job, for paging."""
+        if before is None:
+            return [job_dict(row) for row in self._rows(
+                "SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))]
         return [job_dict(row) for row in self._rows(
-            "SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,))]
+            "SELECT * FROM jobs WHERE created_at < ? OR (created_at = ? AND id < ?) "
+            "ORDER BY created_at DESC, id DESC LIMIT ?", (before[0], *before, limit))]
 
     def pending_upload(self, sha256: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """A queued or running upload of these exact bytes: (job, file entry)."""

@@ -37,13 +37,15 @@ from service.web.sessions import (
     key_session_id,
     session_current,
 )
+from service.web.versions import v1_endpoints
 
 ENABLE_ADMIN = ("admin endpoints are disabled; set PLANSEARCH_ADMIN_TOKEN to a long random "
                 "secret (e.g. `python -c \"import secrets; print(secrets.token_urlsafe(32))\"`) "
                 "and restart the server")
 SEND_KEY = "send a read key as `Authorization: Bearer <key>` or `X-API-Key: <key>`"
-SEARCH_ENDPOINTS = ("api.search", "api.chat", "api.compare", "api.search_csv",
-                    "api.feedback")
+SEARCH = dict.fromkeys(("api.search", "api.chat", "api.compare", "api.search_csv",
+                        "api.feedback"), "search")
+SEARCH_ENDPOINTS = (*SEARCH, *v1_endpoints(SEARCH))  # one budget over /api and /api/v1
 SIGN_IN_LIMIT = "20/minute"  # per address: a pasted key is a guess an attacker can repeat
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 RATE_FILE = "ratelimits.sqlite"

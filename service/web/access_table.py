@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from service.web.versions import v1_endpoints
+
 OPEN, KEYS, SSO = "open", "keys", "sso"
 MODES = (OPEN, KEYS, SSO)
 PUBLIC, READ, ADMIN = "public", "read", "admin"
@@ -46,6 +48,7 @@ ACCESS: dict[str, str] = {
     "admin_api.insights": ADMIN,  # what staff asked: never for read keys
     "admin_api.insights_csv": ADMIN,
 }
+ACCESS.update(v1_endpoints(ACCESS))  # /api/v1/... needs exactly what /api/... needs
 
 
 def split_list(text: Any) -> list[str]:

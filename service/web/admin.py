@@ -21,7 +21,9 @@ from service.store.jobs import JobStore
 from service.web.access import require_admin
 from service.web.bodies import has_body, read_body
 from service.web.errors import ApiError
+from service.web.paging import DEFAULT_LIMIT, encode_cursor, page_limit, read_cursor
 from service.web.upload_form import flag, too_large_message, upload_metadata
+from service.web.versions import V1_BLUEPRINTS, V1_PREFIX, api_path, is_v1, unversioned_endpoint
 
 api = Blueprint("admin_api", __name__, url_prefix="/api")
 page = Blueprint("admin", __name__)
@@ -40,8 +42,10 @@ def init_app(app: Flask, limiter: Limiter) -> None:
     app.extensions["plansearch_jobs"] = runner
     # no usable generation left (damage): one full rebuild, queued by the server itself
     app.extensions["plansearch"].repair = SelfRepair(runner, app.config["JOB_RUNNER_THREAD"])
-    limiter.limit(app.config["RATE_LIMIT_ADMIN"])(api)
+    # one count per endpoint, whether it is called on /api/... or /api/v1/...
+    limiter.shared_limit(app.config["RATE_LIMIT_ADMIN"], scope=unversioned_endpoint)(api)
     app.register_blueprint(api)
+    app.register_blueprint(api, name=V1_BLUEPRINTS["admin_api"], url_prefix=V1_PREFIX)
     app.register_blueprint(page)
     if app.config["JOB_RUNNER_THREAD"]:
         # started on a worker's first request: threads don't survive gunicorn's fork
@@ -128,7 +132,7 @@ def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str
             job_id = queue_upload(committed, corpus, new_names)
     described = [{**e, "job_id": job_id} if e["status"] == "queued" else e for e in described]
     body = {"status": "queued" if fresh else "duplicate", "job_id": job_id,
-            "job_url": f"/api/jobs/{job_id}" if job_id else None,
+            "job_url": api_path(f"/jobs/{job_id}") if job_id else None,
             "document_id": described[0]["document_id"] if len(described) == 1 else None,
             "files": described}
     return jsonify(body), 202 if fresh else 200
@@ -192,7 +196,7 @@ def delete_document(doc_id: str) -> tuple[Response, int]:
     corpus = Path(current_app.config["CORPUS_DIR"])
     path = corpus_path(doc_id, corpus)
     if path is None:
-        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+        raise ApiError(404, f"no document with id {doc_id!r}; see {api_path('/documents')}")
     source = (corpus / path).resolve()
     if not source.is_relative_to(corpus.resolve()):
         raise ApiError(404, f"document {doc_id!r} is not in the corpus folder")
@@ -203,8 +207,9 @@ def delete_document(doc_id: str) -> tuple[Response, int]:
     job = runner().store.create("delete", [{"name": path, "document_id": doc_id,
                                             "moved_to": moved}])
     runner().notify()
-    return jsonify({"status": "queued", "job_id": job["id"], "job_url": f"/api/jobs/{job['id']}",
-                    "document_id": doc_id, "moved_to": moved}), 202
+    return jsonify({"status": "queued", "job_id": job["id"],
+                    "job_url": api_path(f"/jobs/{job['id']}"), "document_id": doc_id,
+                    "moved_to": moved}), 202
 
 
 @api.post("/reindex")
@@ -219,12 +224,18 @@ def reindex() -> tuple[Response, int]:
     job = runner().store.create("reindex", full=flag(full, "full"))
     runner().notify()
     return jsonify({"status": "queued", "job_id": job["id"],
-                    "job_url": f"/api/jobs/{job['id']}"}), 202
+                    "job_url": api_path(f"/jobs/{job['id']}")}), 202
 
 
 @api.get("/jobs")
 def jobs() -> Response:
-    return jsonify({"jobs": runner().store.recent()})
+    """Newest first, a page at a time (the unversioned path's page is 20 long by default)."""
+    limit = page_limit(DEFAULT_LIMIT if is_v1() else 20)
+    before = read_cursor("jobs", str, str)
+    found = runner().store.recent(limit + 1, (before[0], before[1]) if before else None)
+    last = found[limit - 1] if len(found) > limit else None
+    return jsonify({"jobs": found[:limit], "next_cursor": encode_cursor(
+        "jobs", last["created_at"], last["id"]) if last else None})
 
 
 @api.get("/jobs/<job_id>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -21,7 +22,9 @@ from service.web.filter_params import filters_from_body, filters_from_query, is_
 from service.web.health import health_report
 from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
+from service.web.paging import MAX_RESULTS
 from service.web.question_log import record_search
+from service.web.versions import api_path
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -105,6 +108,20 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
     }
 
 
+def check_offset(value: Any, k: int, from_query_string: bool = False) -> int:
+    """Results skipped before this page (issue 28); k + offset is at most MAX_RESULTS."""
+    if value is None or value == "":
+        return 0
+    if from_query_string and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= \
+            MAX_RESULTS - k:
+        raise ApiError(400, f"offset must be a whole number from 0 to {MAX_RESULTS} - k "
+                            f"(k + offset at most {MAX_RESULTS})", "invalid_parameter",
+                       "offset")
+    return value
+
+
 @blueprint.route("/search", methods=["GET", "POST"])
 def search() -> Response:
     started = time.perf_counter()
@@ -112,12 +129,15 @@ def search() -> Response:
         body = json_body()
         query, k = check_query(body.get("query")), check_k(body.get("k"))
         mode, filters = check_mode(body.get("mode")), filters_from_body(body.get("filters"))
+        offset = check_offset(body.get("offset"), k)
     else:
         query = check_query(request.args.get("q"), "q")
         k = check_k(request.args.get("k"), from_query_string=True)
         mode = check_mode(request.args.get("mode"))
         filters = filters_from_query(request.args)
-    result = live().answer(lambda searcher: searcher.search(query, k, mode, filters))
+        offset = check_offset(request.args.get("offset"), k, from_query_string=True)
+    result = live().answer(lambda searcher: searcher.search(query, k + offset, mode, filters))
+    result = replace(result, hits=result.hits[offset:])  # ranks stay those of the whole list
     budget.checkpoint("search")
     record_search("search", query, filters, verdict_of(result), result.hits)
     return jsonify(result_payload(result, started))
@@ -191,7 +211,7 @@ def documents_feed() -> Response:
 def document(doc_id: str) -> Response:
     found = live().answer(lambda searcher: searcher.generation.document(doc_id))
     if found is None:
-        raise ApiError(404, f"no document with id {doc_id!r}; see /api/documents")
+        raise ApiError(404, f"no document with id {doc_id!r}; see {api_path('/documents')}")
     return jsonify(public_document(found))
 
 

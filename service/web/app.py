@@ -18,6 +18,7 @@ from service.store import open_store
 from service.web.access import install_access_controls
 from service.web.access_table import SSO
 from service.web.errors import install_error_handlers
+from service.web.versions import V1_BLUEPRINTS, V1_PREFIX, mark_deprecated
 
 access_log = logging.getLogger("plansearch.access")
 
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["plansearch_chat_slots"] = Slots(int(settings["CHAT_SLOTS"]), "chats")
     question_log.init_app(app)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(api.blueprint, name=V1_BLUEPRINTS["api"], url_prefix=V1_PREFIX)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(library.blueprint)
     install_error_handlers(app)
@@ -73,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     admin.init_app(app, install_access_controls(app))
     if app.extensions["plansearch_access"].mode == SSO:
         sso.init_sso(app)
+
+    app.after_request(mark_deprecated)
 
     @app.before_request
     def start_timer() -> None:

@@ -8,11 +8,7 @@ from werkzeug.exceptions import HTTPException
 from service.retrieval.budget import BudgetExceeded, ServerBusy
 from service.retrieval.options import InvalidQuery
 from service.store import DiskFull, IndexNotReady, StoreUnavailable
-
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-              415: "unsupported_media_type", 429: "rate_limited", 500: "internal_error",
-              503: "index_not_ready", 507: "insufficient_storage"}
+from service.web.error_codes import FALLBACK_CODE, HTTP_CODES
 
 
 class ApiError(Exception):
@@ -21,14 +17,20 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.code = code or HTTP_CODES.get(status, "error")
+        self.code = code or HTTP_CODES.get(status, FALLBACK_CODE)
         self.field = field  # the request parameter to fix, when there is one
+
+
+def error_body(status: int, message: str, code: str | None = None,
+               field: str | None = None) -> dict[str, str]:
+    """The `error` object: code (from the catalogue in error_codes), message, field?"""
+    body = {"code": code or HTTP_CODES.get(status, FALLBACK_CODE), "message": message}
+    return {**body, "field": field} if field else body
 
 
 def error_response(status: int, message: str, code: str | None = None,
                    field: str | None = None) -> Response:
-    body = {"code": code or HTTP_CODES.get(status, "error"), "message": message}
-    response = jsonify({"error": {**body, "field": field} if field else body})
+    response = jsonify({"error": error_body(status, message, code, field)})
     response.status_code = status
     return response
 

@@ -12,6 +12,7 @@ from flask import current_app
 from service.retrieval.live import LiveIndex
 from service.store import IndexNotReady, StoreUnavailable
 from service.store.disk import MIB, DiskState, disk_state
+from service.web.errors import error_body
 
 
 def index_disk() -> DiskState:
@@ -39,8 +40,11 @@ def health_report(index: LiveIndex) -> tuple[dict[str, Any], dict[str, str]]:
     except IndexNotReady as error:  # health must answer even when nothing can be served
         retry = {"Retry-After": str(error.retry_after_s)} \
             if isinstance(error, StoreUnavailable) else {}
+        # the one error shape, beside the fields health has always answered with
         return {"status": "down", "problem": str(error), "model": index.embedder.name,
-                "store": index.store.state(), **extra}, retry
+                "store": index.store.state(), **extra,
+                "error": error_body(503, str(error), "store_unavailable" if retry else None)
+                }, retry
     manifest = searcher.generation.manifest
     return {
         "status": "degraded" if index.problem or disk_problem else "ok",

@@ -17,6 +17,8 @@ from service.store import DocumentRecord
 from service.text.published_dates import parse_published
 from service.web.errors import ApiError
 from service.web.filter_params import KEYS, filters_from_query
+from service.web.paging import DEFAULT_LIMIT, MAX_PAGE, encode_cursor, page_limit, read_cursor
+from service.web.versions import is_v1
 
 blueprint = Blueprint("library", __name__)
 PAGE_SIZE = 50  # rows on one page of /library
@@ -47,13 +49,21 @@ def document_listing(searcher: Searcher, public: Callable[[DocumentRecord], dict
     """The filtered, sorted page of documents with its total, the failed files and the
     facets; every document at once when no limit is asked for (the original shape)."""
     filters = filters_from_query(request.args)
+    if is_v1():  # /api/v1 pages by default, as the unversioned list never did
+        page_size = page_limit(DEFAULT_LIMIT, MAX_PAGE)
     limit = whole_number("limit", page_size, MAX_LIMIT)
     offset = whole_number("offset", 0, 10 ** 9) or 0
+    cursor = read_cursor("documents", int)
+    if cursor is not None and request.args.get("offset"):
+        raise ApiError(400, "give cursor or offset, not both", "invalid_parameter", "cursor")
+    offset = cursor[0] if cursor is not None else offset
     catalogue = catalogue_of(searcher)
     listing = catalogue.listing(filters, request.args.get("sort"), limit, offset)
     failed = [f.to_dict() for f in searcher.generation.failures()]
+    following = offset + limit if limit is not None and offset + limit < listing.total else None
     return {"documents": [public(r) for r in listing.rows], "failed": failed,
             "total": listing.total, "limit": limit, "offset": offset,
+            "next_cursor": encode_cursor("documents", following) if following else None,
             "facets": searcher.facets.count(filters)}
 
 

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.retrieval import DEFAULT_MODE
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.web.openapi_admin import ADMIN_SCHEMAS, admin_operations
 from service.web.openapi_compare import COMPARE_SCHEMAS, compare_operations
 from service.web.openapi_compare import READ_OPERATIONS as COMPARE_READS
 from service.web.openapi_library import add_library
-from service.web.openapi_parts import DOCUMENT_TYPE, NULLABLE_STRING, error_responses, ok, ref
+from service.web.openapi_parts import (
+    DOCUMENT_TYPE,
+    NULLABLE_STRING,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error_responses,
+    ok,
+    ref,
+)
+from service.web.openapi_versions import add_error_catalogue, versioned_paths
+from service.web.paging import MAX_RESULTS
+from service.web.versions import package_version
 
+OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_RESULTS - 1, "default": 0,
+          "description": f"results skipped before this page; k + offset at most "
+                         f"{MAX_RESULTS}. Ranks count from the first result of all"}
+MODE = {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE}
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
@@ -45,7 +61,8 @@ SCHEMAS: dict[str, Any] = {
                                     "documents": {"type": "integer", "minimum": 0}}}}},
     "Result": {"type": "object", "required": [
         "rank", "score", "text", "page", "page_end", "page_label", "section", "chunk_id",
-        "highlights", "document", "url"], "properties": {
+        "highlights", "document", "url", "highlight_page", "chunk_ids", "other_area",
+        "citation", "ocr"], "properties": {
         "rank": {"type": "integer", "minimum": 1},
         "score": {"type": "number", "minimum": 0, "maximum": 1,
                   "description": "Calibrated relevance: the estimated probability that the "
@@ -71,9 +88,12 @@ SCHEMAS: dict[str, Any] = {
     "SearchRequest": {"type": "object", "required": ["query"], "properties": {
         "query": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
-        "mode": {"type": "string", "enum": list(MODES)},
+        "offset": OFFSET,
+        "mode": MODE,
         "filters": ref("Filters")}},
-    "SearchResponse": {"type": "object", "required": ["query", "took_ms", "coverage", "results"],
+    "SearchResponse": {"type": "object", "required": ["query", "mode", "took_ms", "interpreted",
+                                                      "timings_ms", "coverage", "results",
+                                                      "facets"],
                        "properties": {
                            "query": {"type": "string"}, "mode": {"type": "string"},
                            "took_ms": {"type": "number"},
@@ -85,11 +105,12 @@ SCHEMAS: dict[str, Any] = {
                            "results": {"type": "array", "items": ref("Result")}}},
     "Message": {"type": "object", "required": ["role", "content"], "properties": {
         "role": {"type": "string", "enum": ["user", "assistant"]},
-        "content": {"type": "string", "minLength": 1}}},
+        "content": {"type": "string", "minLength": 1, "description": "a user message is at "
+                    f"most {MAX_QUERY} characters; an assistant message has no limit"}}},
     "ChatRequest": {"type": "object", "required": ["messages"], "properties": {
         "messages": {"type": "array", "minItems": 1, "maxItems": 50, "items": ref("Message")},
         "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
-        "mode": {"type": "string", "enum": list(MODES)},
+        "mode": MODE,
         "filters": ref("Filters")}},
     "ChatResponse": {"allOf": [ref("SearchResponse"), {
         "type": "object", "required": ["query_used", "answer"], "properties": {
@@ -107,7 +128,7 @@ SCHEMAS: dict[str, Any] = {
                      "source_url": NULLABLE_STRING, "published": NULLABLE_STRING,
                      "publisher": NULLABLE_STRING, "type": DOCUMENT_TYPE,
                      "pages": {"type": "integer"}, "chunks": {"type": "integer"},
-                     "indexed_at": {"type": "string"}, "sha256": {"type": "string"},
+                     "indexed_at": TIMESTAMP, "sha256": {"type": "string"},
                      "size": {"type": "integer"}, "file_url": {"type": "string"},
                      "warnings": {"type": "array", "items": {"type": "string"}},
                      # what a PDF would run in a viewer; flagged, still indexed (issue 23)
@@ -118,13 +139,13 @@ SCHEMAS: dict[str, Any] = {
         "failed": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],
                                               "properties": {"path": {"type": "string"},
                                                              "reason": {"type": "string"},
-                                                             "failed_at": {"type": "string"}}}}}},
+                                                             "failed_at": TIMESTAMP}}}}},
     "Health": {"type": "object", "required": ["status"], "properties": {
         "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
         "problem": NULLABLE_STRING, "bad_generation": NULLABLE_STRING,
         "documents": {"type": "integer"},
         "chunks": {"type": "integer"}, "generation": {"type": "string"},
-        "model": {"type": "string"}, "built_at": NULLABLE_STRING,
+        "model": {"type": "string"}, "built_at": NULLABLE_TIMESTAMP,
         "store": {"type": "object", "required": ["backend"], "properties": {
             "backend": {"type": "string", "enum": ["embedded", "milvus-lite", "milvus"]},
             "connected": {"type": "boolean"}}},
@@ -137,15 +158,16 @@ SCHEMAS: dict[str, Any] = {
                               "job when it failed, and why in words; null once one succeeds",
                               "properties": {"job_id": {"type": "string"},
                                              "kind": {"type": "string"},
-                                             "finished_at": {"type": "string"},
+                                             "finished_at": TIMESTAMP,
                                              "reason": NULLABLE_STRING}}}},
 }
 
 QUERY_PARAMETERS = [
     {"name": "q", "in": "query", "required": True,
      "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY}},
-    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K}},
-    {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
+    {"name": "k", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K,
+                                            "default": 5}},
+    {"name": "mode", "in": "query", "schema": MODE},
     {"name": "area", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
      "style": "form", "explode": True},
     {"name": "document", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
@@ -186,17 +208,23 @@ def body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
+DESCRIPTION = ("Search NHS health-and-care plans; every passage carries its document, page, "
+               "section and a link that opens it there. The contract is /api/v1; each "
+               "/api/v1/X is also served at /api/X, deprecated (Deprecation and Link "
+               "headers). info.version is the package version.")
+
+
 def openapi_spec() -> dict[str, Any]:
     doc_id = [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "Plansearch API", "version": "1.0.0",
-                 "description": "Search NHS health-and-care plans; every passage carries its "
-                                "document, page, section and a link that opens it there."},
+        "info": {"title": "Plansearch API", "version": package_version(),
+                 "description": DESCRIPTION},
         "paths": {
             "/api/search": {
                 "get": {"summary": "Search passages", "operationId": "searchGet",
-                        "parameters": QUERY_PARAMETERS,
+                        "parameters": [*QUERY_PARAMETERS, {"name": "offset", "in": "query",
+                                                           "schema": OFFSET}],
                         "responses": {**ok("SearchResponse"),
                                       **error_responses(400, 401, 429, 503)}},
                 "post": {"summary": "Search passages (JSON body)", "operationId": "searchPost",
@@ -217,9 +245,11 @@ def openapi_spec() -> dict[str, Any]:
                 "responses": {**ok("Document"), **error_responses(401, 404, 503)}}},
             "/api/health": {"get": {
                 "summary": "Service and index status", "operationId": "health",
-                "responses": {**ok("Health"), "503": {"description": "No usable index",
-                                                      "content": {"application/json": {
-                                                          "schema": ref("Health")}}}}}},
+                "responses": {**ok("Health"), "503": {
+                    "description": "No usable index: the health fields, and the error object "
+                                   "(index_not_ready, or store_unavailable with Retry-After)",
+                    "content": {"application/json": {"schema": {
+                        "allOf": [ref("Health"), ref("Error")]}}}}}}},
             "/api/openapi.json": {"get": {
                 "summary": "This document", "operationId": "openapi",
                 "responses": {"200": {"description": "OpenAPI 3.1",
@@ -241,4 +271,6 @@ def openapi_spec() -> dict[str, Any]:
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
+    spec["paths"] = versioned_paths(spec["paths"])
+    add_error_catalogue(spec["components"]["schemas"]["Error"])
     return spec

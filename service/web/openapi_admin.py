@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.web.openapi_parts import NULLABLE_STRING, error_responses, ok, ref
+from service.web.openapi_parts import (
+    NULLABLE_STRING,
+    NULLABLE_TIMESTAMP,
+    TIMESTAMP,
+    error_responses,
+    ok,
+    ref,
+)
+from service.web.paging import DEFAULT_LIMIT, MAX_PAGE
+
+PAGE_PARAMETERS = [
+    {"name": "limit", "in": "query", "description": f"jobs in this page (default "
+     f"{DEFAULT_LIMIT}; 20 on the deprecated /api/jobs)",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+    {"name": "cursor", "in": "query", "description": "the previous page's next_cursor",
+     "schema": {"type": "string"}}]
 
 JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
     "name": {"type": "string"}, "document_id": {"type": "string"},
@@ -56,10 +71,12 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "builder_pid": {"type": ["integer", "null"]}, "retry_of": NULLABLE_STRING,
         # why the server queued this job itself (no usable index generation), else null
         "cause": NULLABLE_STRING,
-        "created_at": {"type": "string"}, "started_at": NULLABLE_STRING,
-        "finished_at": NULLABLE_STRING}},
-    "JobList": {"type": "object", "required": ["jobs"], "properties": {
-        "jobs": {"type": "array", "items": ref("Job")}}},
+        "created_at": TIMESTAMP, "started_at": NULLABLE_TIMESTAMP,
+        "finished_at": NULLABLE_TIMESTAMP}},
+    "JobList": {"type": "object", "required": ["jobs", "next_cursor"], "properties": {
+        "jobs": {"type": "array", "items": ref("Job")},
+        "next_cursor": {**NULLABLE_STRING, "description": "pass as `cursor` for the next "
+                        "page; null on the last"}}},
 }
 
 
@@ -90,8 +107,9 @@ def admin_operations() -> dict[str, dict[str, Any]]:
             "responses": {"202": {"description": "Queued", "content": {"application/json": {
                 "schema": ref("JobQueued")}}}, **denied, **error_responses(400, 507)}}},
         "/api/jobs": {"get": {
-            **secured, "summary": "Recent jobs, newest first", "operationId": "jobs",
-            "responses": {**ok("JobList"), **denied}}},
+            **secured, "summary": "Recent jobs, newest first, a page at a time",
+            "operationId": "jobs", "parameters": PAGE_PARAMETERS,
+            "responses": {**ok("JobList"), **denied, **error_responses(400)}}},
         "/api/jobs/{job_id}": {"get": {
             **secured, "summary": "One job's status, progress and per-file errors",
             "operationId": "job", "parameters": job_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.retrieval import DEFAULT_MODE
 from service.retrieval.compare import MAX_COLUMNS
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.store.question_log import REASONS, VERDICTS
@@ -28,7 +29,7 @@ COMPARE_SCHEMAS: dict[str, Any] = {
                                           "not_found column)"},
         "documents": {**NAMES, "description": "Instead of areas: one column per document id"},
         "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5},
-        "mode": {"type": "string", "enum": list(MODES)},
+        "mode": {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE},
         "filters": ref("Filters")}},
     "CompareColumn": {"type": "object", "required": ["coverage", "answer", "results"],
                       "properties": {

@@ -9,6 +9,7 @@ from typing import Any
 from service.retrieval.catalogue import MAX_LIMIT, SORTS
 from service.web.filter_params import MAX_VALUES
 from service.web.openapi_parts import NULLABLE_STRING, ref
+from service.web.paging import DEFAULT_LIMIT, MAX_PAGE
 
 STRINGS = {"type": "array", "maxItems": MAX_VALUES, "items": {"type": "string", "minLength": 1}}
 ONE_OR_MORE = {"oneOf": [{"type": "string", "minLength": 1}, STRINGS]}
@@ -50,9 +51,13 @@ LISTING_PARAMETERS = [
      "reverses it. Documents without the value (no area, no date) come last. Default title"},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                 "maximum": MAX_LIMIT},
-     "description": "documents in this page; without it, every document"},
+     "description": f"documents in this page: on /api/v1 default {DEFAULT_LIMIT}, at most "
+                    f"{MAX_PAGE}; on the deprecated /api/documents at most {MAX_LIMIT}, and "
+                    "without it, every document"},
     {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0},
      "description": "documents skipped before this page"},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+     "description": "the previous page's next_cursor (instead of offset)"},
 ]
 
 
@@ -84,7 +89,10 @@ def add_library(spec: dict[str, Any]) -> None:
                                                           "over every page"}
     listing["limit"] = {"type": ["integer", "null"]}
     listing["offset"] = {"type": "integer", "minimum": 0}
+    listing["next_cursor"] = {**NULLABLE_STRING, "description": "pass as `cursor` for the "
+                              "next page; null on the last, or without a limit"}
     listing["facets"] = ref("Facets")
+    schemas["DocumentList"]["required"] = list(listing)  # every one is always sent
     paths = spec["paths"]
     search = paths["/api/search"]["get"]
     search["parameters"] = [*[p for p in search["parameters"] if p["name"] not in

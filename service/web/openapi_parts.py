@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.web.error_codes import codes_for
+
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -20,8 +22,9 @@ def error_responses(*statuses: int) -> dict[str, Any]:
                  "Milvus server could not be reached (these three with Retry-After)",
             507: "The disk is too full to take the upload or record the job "
                  "(insufficient_storage); nothing was written"}
-    return {str(s): {"description": text[s], "content": {"application/json": {
-        "schema": ref("Error")}}} for s in statuses}
+    return {str(s): {"description": f"{text[s]}. Codes: {', '.join(codes_for(s))}",
+                     "content": {"application/json": {"schema": ref("Error")}}}
+            for s in statuses}
 
 
 def ok(schema: str, description: str = "OK") -> dict[str, Any]:
@@ -30,5 +33,8 @@ def ok(schema: str, description: str = "OK") -> dict[str, Any]:
 
 
 NULLABLE_STRING = {"type": ["string", "null"]}
+# every timestamp the API sends is ISO 8601 in UTC, e.g. 2026-12-07T13:52:59.803+00:00
+TIMESTAMP = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
+NULLABLE_TIMESTAMP = {**TIMESTAMP, "type": ["string", "null"]}
 DOCUMENT_TYPE = {"type": ["string", "null"], "description": "what kind of document it is, as "
                  "its front matter says: plan, bulletin, case study, news item, ..."}

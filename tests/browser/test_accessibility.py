@@ -364,7 +364,7 @@ def test_focus_moves_to_a_new_answer_and_the_question_box_is_one_key_away(
 
     # a follow-up typed while the answer is on its way keeps its focus
     held: list[Any] = []
-    page.route("**/api/chat", lambda route: held.append(route))
+    page.route("**/api/v1/chat", lambda route: held.append(route))
     box.fill("and what about Staffordshire?")
     box.press("Enter")
     page.keyboard.type("and Coventry")

@@ -159,7 +159,7 @@ def test_loading_state_while_a_request_runs(page: Page, recorder: Recorder,
                                             server: LiveServer) -> None:
     held: list[Any] = []
     # hold the real request at the browser so the in-between state can be seen
-    page.route("**/api/chat", lambda route: held.append(route))
+    page.route("**/api/v1/chat", lambda route: held.append(route))
     page.goto(server.url + "/")
     ask(page, "How is Staffordshire reducing waiting times for planned care?")
     button = page.get_by_role("button", name="Searching…")

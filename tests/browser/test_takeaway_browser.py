@@ -73,7 +73,7 @@ def test_compare_with_one_area_lacking_documents(page: Page, recorder: Recorder,
     expect(page.get_by_role("status")).to_contain_text("Dorset: No documents about Dorset")
     # a column with sources can be copied and downloaded on its own
     csv_link = gloucestershire.get_by_role("link", name="Download sources (CSV)")
-    expect(csv_link).to_have_attribute("href", "/api/search.csv?q=urgent+care&k=5&area="
+    expect(csv_link).to_have_attribute("href", "/api/v1/search.csv?q=urgent+care&k=5&area="
                                                "Gloucestershire")
     expect(dorset.locator(".takeaway")).to_have_count(0)
     # the columns sit side by side on a wide screen

@@ -183,7 +183,7 @@ def test_jobs_read_on_a_full_disk_and_a_job_that_cannot_be_recorded_is_507(
         app: Flask, disk: Path) -> None:
     client = app.test_client()
     filler = fill(disk)
-    assert client.get("/api/jobs", headers=AUTH).get_json() == {"jobs": []}
+    assert client.get("/api/jobs", headers=AUTH).get_json() == {"jobs": [], "next_cursor": None}
     filler.unlink()
     queued = client.post("/api/reindex", headers=AUTH).get_json()
     run_jobs(app)

@@ -5,6 +5,7 @@ the start with one clear line."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,23 @@ def sso_app(corpus: Path) -> Flask:  # noqa: F811
     flows past the first redirect, which a refused connection turns into a 502 page)."""
     return make(corpus, ACCESS="sso", SSO_ISSUER="http://127.0.0.1:9", SSO_CLIENT_ID="plansearch",
                 SSO_CLIENT_SECRET="s", SSO_DOMAINS="nhs.net", API_KEYS=KEY)
+
+
+def test_the_spec_states_the_security_the_access_table_enforces(keys_app: Flask) -> None:  # noqa: F811
+    """Issue 28: every operation declares what opens it: the admin token for admin
+    endpoints; a read key (either header), the admin token or nothing (the open mode) for
+    read ones; nothing at all for public ones."""
+    from service.web.openapi import READ_SECURITY, openapi_spec
+
+    paths = openapi_spec()["paths"]
+    wanted = {ADMIN: [{"adminToken": []}], READ: READ_SECURITY, PUBLIC: None}
+    checked = 0
+    for rule in keys_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api"):
+            continue
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = paths[path][method.lower()]
+            assert operation.get("security") == wanted[ACCESS[rule.endpoint]], (method, path)
+            checked += 1
+    assert checked == sum(len(operations) for operations in paths.values())

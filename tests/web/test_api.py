@@ -295,8 +295,10 @@ def test_documents_lists_the_five_plans(client: FlaskClient, bundled_index: Path
     response = client.get("/api/documents")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == {"documents", "failed", "total", "limit", "offset", "facets"}
-    assert (body["total"], body["limit"], body["offset"]) == (5, None, 0)  # every one
+    assert set(body) == {"documents", "failed", "total", "limit", "offset", "next_cursor",
+                         "facets"}
+    assert (body["total"], body["limit"], body["offset"], body["next_cursor"]) == \
+        (5, None, 0, None)  # every one
     assert body["failed"] == []
     paths = sorted(p.name for p in (bundled_index / "corpus").iterdir())
     assert sorted(d["path"] for d in body["documents"]) == paths
@@ -377,3 +379,18 @@ def test_openapi_documents_every_api_route(app: Flask, client: FlaskClient) -> N
 def test_openapi_error_schema_matches_real_errors(client: FlaskClient) -> None:
     body = client.get("/api/search").get_json()
     assert_matches_schema(client, body, "Error")
+
+
+def test_the_spec_requires_every_field_a_search_always_sends() -> None:
+    """Issue 28: fields always sent are `required`, so a client may rely on them; and the
+    defaults a GET search applies are stated."""
+    from service.web.openapi import openapi_spec
+
+    spec = openapi_spec()
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["Result"]["required"]) == RESULT_FIELDS
+    assert set(schemas["SearchResponse"]["required"]) == SEARCH_FIELDS
+    assert set(schemas["DocumentRef"]["required"]) <= DOCUMENT_REF_FIELDS
+    parameters = {p["name"]: p["schema"] for p in
+                  spec["paths"]["/api/v1/search"]["get"]["parameters"]}
+    assert (parameters["k"]["default"], parameters["mode"]["default"]) == (5, "hybrid")

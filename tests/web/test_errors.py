@@ -306,10 +306,12 @@ def test_health_without_an_index_is_503_down(unbuilt_app: Flask, tmp_path: Path)
     assert response.status_code == 503
     body = response.get_json()
     disk = body.pop("disk")  # issue #23: the index disk is reported even when down
+    problem = f"no index has been built yet in {tmp_path / 'index'}; {REPAIR_HINT}"
     assert body == {
-        "status": "down",
-        "problem": f"no index has been built yet in {tmp_path / 'index'}; {REPAIR_HINT}",
-        "model": "fake-embedder", "store": {"backend": "embedded"}, "last_failed_build": None}
+        "status": "down", "problem": problem,
+        "model": "fake-embedder", "store": {"backend": "embedded"}, "last_failed_build": None,
+        # issue 28: the one error shape too, beside the fields health always had
+        "error": {"code": "index_not_ready", "message": problem}}
     assert (disk["writable"], disk["problem"]) == (True, None)
 
 

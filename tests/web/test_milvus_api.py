@@ -101,6 +101,7 @@ def test_a_lost_milvus_server_gives_503_with_retry_after_then_reconnects(
         health = client.get("/api/health")
         assert health.status_code == 503 and health.headers["Retry-After"] == "5"
         assert health.get_json()["status"] == "down"
+        assert health.get_json()["error"]["code"] == "store_unavailable"  # issue 28
         assert health.get_json()["store"] == {"backend": "milvus", "connected": False}
 
         server, database, _ = start_server_in_thread(folder, port=port)

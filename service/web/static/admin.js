@@ -136,7 +136,7 @@
   }
 
   async function refreshJobs() {
-    const payload = await call("GET", "/api/jobs");
+    const payload = await call("GET", "/api/v1/jobs");
     renderJobs(payload.jobs);
     const active = payload.jobs.some((j) => j.status === "queued" || j.status === "running");
     clearTimeout(pollTimer);
@@ -179,9 +179,22 @@
     });
   }
 
+  // Every document: /api/v1/documents answers a page at a time, with next_cursor.
+  async function allDocuments() {
+    const page = await call("GET", "/api/v1/documents?limit=500");
+    let cursor = page.next_cursor;
+    while (cursor) {
+      const next = await call("GET", "/api/v1/documents?limit=500&cursor=" +
+                              encodeURIComponent(cursor));
+      page.documents.push(...next.documents);
+      cursor = next.next_cursor;
+    }
+    return page;
+  }
+
   async function refreshDocuments() {
     try {
-      renderDocuments(await call("GET", "/api/documents"));
+      renderDocuments(await allDocuments());
     } catch (error) {
       if (error.status === 503) {
         renderDocuments({ documents: [], failed: [] });
@@ -206,7 +219,7 @@
     if (!window.confirm("Delete “" + doc.title + "”? The file moves to corpus/.deleted/.")) {
       return;
     }
-    const payload = await call("DELETE", "/api/documents/" + encodeURIComponent(doc.id));
+    const payload = await call("DELETE", "/api/v1/documents/" + encodeURIComponent(doc.id));
     say("upload-status", "Deleting " + doc.path + " (job " + payload.job_id.slice(0, 8) + ")");
     await refreshAll();
   }
@@ -221,7 +234,7 @@
     const data = new FormData(form);
     say("upload-status", "Uploading…");
     try {
-      const payload = await call("POST", "/api/documents", data);
+      const payload = await call("POST", "/api/v1/documents", data);
       const names = payload.files.map((f) => f.name + " (" + f.status + ")").join(", ");
       say("upload-status", payload.status === "duplicate"
         ? "Already indexed: " + names
@@ -234,7 +247,7 @@
   }
 
   async function reindex(full) {
-    const payload = await call("POST", "/api/reindex" + (full ? "?full=true" : ""));
+    const payload = await call("POST", "/api/v1/reindex" + (full ? "?full=true" : ""));
     say("upload-status", "Reindex queued as job " + payload.job_id.slice(0, 8));
     await refreshAll();
   }

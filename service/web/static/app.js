@@ -61,7 +61,7 @@ function pause(seconds, signal) {
 async function postChat(messages, filters, signal, attempt = 0) {
   let response;
   try {
-    response = await fetch("/api/chat", {
+    response = await fetch("/api/v1/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json",
                  ...(CSRF_TOKEN ? { "X-CSRF-Token": CSRF_TOKEN } : {}) },

@@ -1,6 +1,6 @@
 // Plansearch page: compare. "compare Gloucestershire and Staffordshire urgent care" in
 // the question box, or two areas or more ticked under "Compare areas", asks
-// POST /api/compare and shows one column per area, each with its own verdict, answer
+// POST /api/v1/compare and shows one column per area, each with its own verdict, answer
 // and sources.
 import { feedbackBox, feedbackOn, citedChunks } from "./feedback.js";
 import { postJSON } from "./http.js";
@@ -31,12 +31,12 @@ export function compareRequest(asked, filters) {
   return null;
 }
 
-/** POST /api/compare. A typed "compare ..." that names fewer than two areas ("compare
+/** POST /api/v1/compare. A typed "compare ..." that names fewer than two areas ("compare
  * waiting times this year and last") is an ordinary question after all: null, so the
  * caller asks it as one. */
 export async function postCompare(body, signal) {
   try {
-    return await postJSON("/api/compare", body, signal);
+    return await postJSON("/api/v1/compare", body, signal);
   } catch (error) {
     if (!body.areas && error.code === "invalid_compare" && error.field === "areas") return null;
     throw error;

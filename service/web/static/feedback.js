@@ -1,5 +1,5 @@
 // Plansearch page: "helpful / not helpful" under an answer, with an optional reason,
-// sent to POST /api/feedback. Shown only when the server keeps feedback
+// sent to POST /api/v1/feedback. Shown only when the server keeps feedback
 // (PLANSEARCH_QUESTION_LOG; the page's body says data-feedback="on").
 import { postJSON } from "./http.js";
 
@@ -59,7 +59,7 @@ export function feedbackBox(about, id) {
     if (about.filters && Object.keys(about.filters).length) body.filters = about.filters;
     for (const button of box.querySelectorAll("button")) button.disabled = true;
     try {
-      await postJSON("/api/feedback", body);
+      await postJSON("/api/v1/feedback", body);
       buttons.hidden = true;
       reasons.hidden = true;
       said.classList.remove("is-error");

@@ -1,4 +1,4 @@
-// The admin page's Insights panel: GET /api/insights through the admin page's API
+// The admin page's Insights panel: GET /api/v1/insights through the admin page's API
 // call (admin.js hands it over once the token is accepted; the token stays there).
 // Everything from the server is written with textContent.
 "use strict";
@@ -88,7 +88,7 @@
       return;
     }
     try {
-      render(await api.call("GET", "/api/insights?days=" + $("insights-days").value));
+      render(await api.call("GET", "/api/v1/insights?days=" + $("insights-days").value));
     } catch (error) {
       say(error.message, true);
     }
@@ -112,7 +112,7 @@
         say("Enter the admin token first.", true);
         return;
       }
-      api.download("/api/insights.csv?days=" + $("insights-days").value, "plansearch-insights.csv")
+      api.download("/api/v1/insights.csv?days=" + $("insights-days").value, "plansearch-insights.csv")
         .catch((error) => say(error.message, true));
     });
   });

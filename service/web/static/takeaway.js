@@ -1,6 +1,6 @@
 // Plansearch page: taking an answer away. "Copy answer" puts the answer and its numbered
 // citations on the clipboard (plain text written as Markdown, and HTML for Word and
-// Outlook); "Download sources" is the search's passages as CSV (GET /api/search.csv);
+// Outlook); "Download sources" is the search's passages as CSV (GET /api/v1/search.csv);
 // "Print" prints the page through print.css (no controls, links written out).
 
 const DONE_MS = 2000;
@@ -74,13 +74,13 @@ async function writeClipboard({ text, html }) {
   return ok;
 }
 
-/** GET /api/search.csv for the search behind this answer. */
+/** GET /api/v1/search.csv for the search behind this answer. */
 export function sourcesCsvUrl(query, filters, k) {
   const params = new URLSearchParams({ q: query, k: String(k) });
   for (const [name, values] of Object.entries(filters || {})) {
     for (const value of [].concat(values)) params.append(name, value);
   }
-  return `/api/search.csv?${params}`;
+  return `/api/v1/search.csv?${params}`;
 }
 
 /** Every link to a document carries its absolute address, which print.css writes out. */
