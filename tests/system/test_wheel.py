@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def build_wheel(tmp_path: Path) -> list[str]:
 
 def test_wheel_has_the_service_and_nothing_else(tmp_path: Path) -> None:
     names = build_wheel(tmp_path)
-    assert {name.split("/")[0] for name in names} == {"service", "plansearch-0.1.0.dist-info"}
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert {name.split("/")[0] for name in names} == {"service", f"plansearch-{version}.dist-info"}
     assert [name for name in names if "benchmarking" in name or "scripts" in name] == []
     for folder in ("data", "web/static", "web/static/pdfjs", "web/templates"):
         shipped = {path.relative_to(ROOT).as_posix()
