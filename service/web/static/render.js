@@ -193,6 +193,12 @@ async function copyText(text) {
       // permission refused, or the document lost focus: try the old way below
     }
   }
+  return copyTheOldWay(text);
+}
+
+/** Copy plain text through a selected scratch textarea: for pages served over plain
+ * HTTP, where the Clipboard API is missing, and for when it refuses. */
+export function copyTheOldWay(text) {
   const scratch = el("textarea", { className: "copy-scratch", attrs: { readonly: "", "aria-hidden": "true" } });
   scratch.value = text;
   document.body.append(scratch);

@@ -3,6 +3,8 @@
 // Outlook); "Download sources" is the search's passages as CSV (GET /api/v1/search.csv);
 // "Print" prints the page through print.css (no controls, links written out).
 
+import { copyTheOldWay } from "./render.js";
+
 const DONE_MS = 2000;
 
 function el(tag, attrs = {}, text) {
@@ -60,18 +62,7 @@ async function writeClipboard({ text, html }) {
       // refused (permissions, focus): the plain text alone, the old way, below
     }
   }
-  const scratch = el("textarea", { class: "copy-scratch", readonly: "", "aria-hidden": "true" });
-  scratch.value = text;
-  document.body.append(scratch);
-  scratch.select();
-  let ok = false;
-  try {
-    ok = document.execCommand("copy");
-  } catch (error) {
-    ok = false;
-  }
-  scratch.remove();
-  return ok;
+  return copyTheOldWay(text);
 }
 
 /** GET /api/v1/search.csv for the search behind this answer. */
