@@ -50,6 +50,7 @@ class Library:
     area_of: dict[str, str | None]  # document id -> area
     chunks_in: dict[str, int]  # document id -> its chunk count
     kind_of: Callable[[ChunkRow], str]  # cached passage kind
+    known_kind: Callable[[int], str | None] = lambda chunk_id: None  # from the cache only
 
 
 def reciprocal_ranks(values: dict[int, float], ids: list[int]) -> dict[int, float]:

@@ -59,8 +59,12 @@ def apparatus_after_body(generation: IndexReader, ranking: RankLibrary, query: s
     """A bibliography repeats every topic word; unless asked for, it (and a contents page
     or glossary) follows the body passages of the top window."""
     window = fused[:depth]
-    rows = generation.chunks([c.chunk_id for c in window])
+    kinds = {c.chunk_id: ranking.known_kind(c.chunk_id) for c in window}
+    missing = [chunk for chunk, kind in kinds.items() if kind is None]
+    if missing:  # read only the chunks whose kind is not cached yet
+        kinds.update({chunk: ranking.kind_of(row)
+                      for chunk, row in generation.chunks(missing).items()})
     wanted = {BODY} | kinds_asked_for(query)
-    flags = [c.chunk_id in rows and ranking.kind_of(rows[c.chunk_id]) not in wanted
+    flags = [kinds[c.chunk_id] not in wanted and kinds[c.chunk_id] is not None
              for c in window]
     return apparatus_last(window, flags) + fused[depth:] if any(flags) else fused

@@ -85,7 +85,8 @@ class Searcher:
             return str(found)
 
         self.ranking = RankLibrary({d.id: d.area for d in self.records},
-                                   {d.id: d.chunks for d in self.records}, kind_of)
+                                   {d.id: d.chunks for d in self.records}, kind_of,
+                                   kinds.fetch)
         self.library = Library(self.documents.values(), self.gazetteer.areas)
         self.facets = FacetCounter(self.library)
 
