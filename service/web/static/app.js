@@ -5,6 +5,7 @@ import {
 } from "./render.js";
 import { compareRequest, postCompare, renderComparison, spokenComparison } from "./compare.js";
 import { citedChunks, feedbackBox, feedbackOn } from "./feedback.js";
+import { postJSON } from "./http.js";
 import { markPrintLinks, takeawayBar } from "./takeaway.js";
 import {
   applyFilters, chosenFilters, clearFilters, recordSearch, renderFacets, stateFromURL, updateSummary,
@@ -44,55 +45,8 @@ function currentFilters() {
   return { filters, chosen };
 }
 
-const BUSY_RETRIES = 3;
-// With PLANSEARCH_ACCESS=keys or sso the page is signed in by its session cookie; a POST
-// riding on that cookie must also carry the page's CSRF token (empty when open).
-const CSRF_TOKEN = document.querySelector('meta[name="csrf-token"]')?.content || "";
-
-function pause(seconds, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, seconds * 1000);
-    if (signal) signal.addEventListener("abort", () => { clearTimeout(timer); reject(new DOMException("Aborted", "AbortError")); });
-  });
-}
-
-// A worker already answering its share of chats says "busy" with Retry-After: wait
-// and ask again a few times before showing the person an error.
-async function postChat(messages, filters, signal, attempt = 0) {
-  let response;
-  try {
-    response = await fetch("/api/v1/chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json",
-                 ...(CSRF_TOKEN ? { "X-CSRF-Token": CSRF_TOKEN } : {}) },
-      body: JSON.stringify({ messages, k: RESULTS_PER_QUESTION, filters }),
-      signal,
-    });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new Error("Could not reach Plansearch. Check your connection and try again.");
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch (error) {
-    data = null;
-  }
-  if (response.status === 401 && CSRF_TOKEN) {
-    // the sign-in ran out (or its key was withdrawn): sign in again, then come back
-    window.location.assign("/sign-in?next=" + encodeURIComponent(location.pathname));
-  }
-  const busy = response.status === 503 && data && data.error && data.error.code === "busy";
-  if (busy && attempt < BUSY_RETRIES) {
-    const wait = Math.min(Number(response.headers.get("Retry-After")) || 1, 5);
-    await pause(wait, signal);
-    return postChat(messages, filters, signal, attempt + 1);
-  }
-  if (!response.ok || !data) {
-    const message = data && data.error && data.error.message;
-    throw new Error(message || `The service answered with an unexpected response (HTTP ${response.status}).`);
-  }
-  return data;
+function postChat(messages, filters, signal) {
+  return postJSON("/api/v1/chat", { messages, k: RESULTS_PER_QUESTION, filters }, signal);
 }
 
 function setBusy(busy) {
