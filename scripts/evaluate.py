@@ -25,7 +25,7 @@ from service.abstention import (
     load_unanswerable,
     observe_all,
 )
-from service.embedding.models import SentenceTransformerEmbedder
+from service.embedding import BACKENDS, Embedder, make_embedder
 from service.evalsets.folds import HELD_OUT, question_fold, visible_misses
 from service.evalsets.suite import evaluate_all
 from service.evaluation import (
@@ -77,6 +77,9 @@ def options() -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, help="where the evaluation index is kept "
                         "(default: .cache/eval/<hash of the corpus folders>)")
     parser.add_argument("--model", help="embedding model (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--embedder", choices=BACKENDS, default="sentence-transformers",
+                        help="how to embed (default: sentence-transformers, whose vectors the "
+                        "served onnx equals; onnx-int8 keeps its own cached indexes)")
     parser.add_argument("--store", default=os.environ.get("PLANSEARCH_STORE", ""),
                         help="the index backend: empty for the embedded store, a "
                         "PLANSEARCH_STORE URL, or `milvus-lite` for a Milvus Lite folder in "
@@ -99,10 +102,12 @@ def open_searcher(args: argparse.Namespace, base: SearchOptions) -> Searcher:
     """The evaluation index over the chosen corpora (built or updated), searching with
     `base`."""
     corpora = [c.resolve() for c in (args.corpus or [ROOT / "corpus"])]
-    key = hashlib.sha1("|".join(map(str, corpora + [args.store])).encode()).hexdigest()[:10]
+    embedder = make_embedder(args.embedder, args.model)
+    vectors = str(getattr(embedder, "vectors", ""))  # int8's are not fp32's vectors
+    key = hashlib.sha1("|".join(map(str, corpora + [args.store] + ([vectors] if vectors else [])))
+                       .encode()).hexdigest()[:10]
     workdir = (args.workdir or ROOT / ".cache" / "eval" / key).resolve()
     store = f"milvus-lite://{workdir / 'milvus.db'}" if args.store == "milvus-lite" else args.store
-    embedder = SentenceTransformerEmbedder(args.model)
     started = time.perf_counter()
     searcher = prepare_searcher(corpora, workdir, embedder, tuple(args.exclude), store)
     searcher.options = base  # the answer and abstention tables search with them too
@@ -249,7 +254,8 @@ def fit_calibration(observed: list[Observed]) -> Calibration:
 def evaluate_every_set(args: argparse.Namespace, options: SearchOptions) -> int:
     """Every set in its own index and the union in one, as one table."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    text, payload = evaluate_all(ROOT, SentenceTransformerEmbedder(args.model), fit_calibration,
+    embedder: Embedder = make_embedder(args.embedder, args.model)
+    text, payload = evaluate_all(ROOT, embedder, fit_calibration,
                                  args.store, args.misses != "none", options)
     print(text)
     if args.json:

@@ -15,7 +15,7 @@ from service.embedding.models import (
 )
 from service.embedding.sentences import sentence_spans
 
-BACKENDS = ("onnx", "sentence-transformers")
+BACKENDS = ("onnx", "onnx-int8", "sentence-transformers")
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "Embedder", "ModelNotAvailable",
            "SentenceTransformerEmbedder", "make_embedder", "resolve_model_path",
@@ -30,9 +30,10 @@ def make_embedder(backend: Any, model: str | None = None, batch_size: int = 32,
         return embedder
     if backend == "sentence-transformers":
         return SentenceTransformerEmbedder(model, batch_size=batch_size, threads=threads)
-    if backend == "onnx":
+    if backend in ("onnx", "onnx-int8"):
         from service.embedding.onnx_runtime import OnnxEmbedder
 
-        return OnnxEmbedder(model, batch_size=batch_size, threads=threads)
+        return OnnxEmbedder(model, batch_size=batch_size, threads=threads,
+                            quantized=backend == "onnx-int8")
     raise ModelNotAvailable(f"unknown embedder {backend!r}; PLANSEARCH_EMBEDDER must be one "
                             f"of {', '.join(BACKENDS)}")

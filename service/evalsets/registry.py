@@ -27,9 +27,11 @@ class EvaluationSet:
     # documents may be covered by another's, so the union keeps only topic-level kinds
     unanswerable_kinds: tuple[str, ...] = ("off_topic", "uncovered", "no_area")
 
-    def workdir(self, root: Path, store: str = "") -> Path:
-        """Where this corpus's index is cached: one folder per corpus, store and exclusions."""
+    def workdir(self, root: Path, store: str = "", vectors: str = "") -> Path:
+        """Where this corpus's index is cached: one folder per corpus, store and exclusions,
+        and per kind of vectors when they differ from fp32's (`vectors`, e.g. onnx-int8)."""
         parts = [str(c.resolve()) for c in self.corpora] + [store, *sorted(self.exclude)]
+        parts += [vectors] if vectors else []
         return root / ".cache" / "eval" / hashlib.sha1("|".join(parts).encode()).hexdigest()[:10]
 
 

@@ -65,8 +65,9 @@ def set_questions(evaluation_set: EvaluationSet) -> tuple[list[Question], list[U
 def open_set(evaluation_set: EvaluationSet, root: Path, embedder: Embedder,
              store: str = "") -> Searcher:
     """The set's index, built (or brought up to date) in its cache folder."""
+    vectors = str(getattr(embedder, "vectors", ""))  # fp32's vectors share one cache
     return prepare_searcher([c.resolve() for c in evaluation_set.corpora],
-                            evaluation_set.workdir(root, store), embedder,
+                            evaluation_set.workdir(root, store, vectors), embedder,
                             evaluation_set.exclude, store)
 
 

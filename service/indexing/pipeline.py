@@ -5,11 +5,15 @@ encoding, and PDF parsing added most of the encoding time again."""
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from service.areas import Gazetteer
+from service.config import load_config
 from service.indexing.corpus import CorpusFile
 from service.indexing.documents import Document, ReadError
 from service.indexing.progress import (
@@ -23,6 +27,15 @@ from service.store import FailureRecord
 
 READ_AHEAD = 8  # parsed documents waiting for the encoder, at most
 BATCH_CHUNKS = 256  # chunks worth encoding together once that many are waiting
+
+
+def reader_count(setting: int | None = None) -> int:
+    """Files parsed at once (PLANSEARCH_BUILD_READERS; 0 = one per four cores, at least
+    one). Each reader waits on its own sandboxed child, so on 2 cores one reader beside the
+    encoder's two threads is the most the machine holds; a 16-core machine parses four
+    files while the encoder keeps the rest (BENCHMARKS.md, issue 27)."""
+    wanted = int(load_config()["BUILD_READERS"]) if setting is None else setting
+    return wanted if wanted > 0 else max(1, (os.cpu_count() or 1) // 4)
 
 
 class _Done:
@@ -51,14 +64,16 @@ class _Offset:
 
 
 def read_and_embed(files: Sequence[CorpusFile], read_one: Callable[[CorpusFile], ReadResult],
-                   embed_batch: EmbedBatch, checked: Checkpoints,
+                   embed_batch: EmbedBatch, checked: Checkpoints, readers: int | None = None,
                    ) -> tuple[list[ReadResult], int]:
-    """Read `files` on a thread, in order, and encode what has been read whenever enough
-    is waiting or nothing else is ready. Returns (read results in file order, chunks
-    embedded). `embed_batch` may replace items of its list (a refused document)."""
+    """Read `files` on a thread (`readers` of them at once), in order, and encode what has
+    been read whenever enough is waiting or nothing else is ready. Returns (read results
+    in file order, chunks embedded). `embed_batch` may replace items of its list (a
+    refused document)."""
     outbox: queue.Queue[Message] = queue.Queue(maxsize=READ_AHEAD)
     stop = threading.Event()
-    reader = threading.Thread(target=_read_all, args=(files, read_one, outbox, stop),
+    reader = threading.Thread(target=_read_all,
+                              args=(files, read_one, outbox, stop, reader_count(readers)),
                               name="plansearch-reader", daemon=True)
     reader.start()
     results: list[ReadResult] = []
@@ -100,16 +115,29 @@ def _embed(results: list[ReadResult], positions: list[int], embed_batch: EmbedBa
 
 
 def _read_all(files: Sequence[CorpusFile], read_one: Callable[[CorpusFile], ReadResult],
-              outbox: queue.Queue[Message], stop: threading.Event) -> None:
-    try:
-        for file in files:
-            if stop.is_set():
-                return
-            outbox.put((file, read_one(file)))
-    except BaseException as error:  # handed to the encoding thread, which raises it
-        outbox.put(error)
-        return
-    outbox.put(_Done())
+              outbox: queue.Queue[Message], stop: threading.Event, readers: int) -> None:
+    """Hand the encoder each file's result in file order, with up to `readers` files being
+    parsed at any moment (a sliding window, so memory stays bounded by the window and
+    the outbox however long the list)."""
+    upcoming = iter(files)
+    window: deque[tuple[CorpusFile, Future[ReadResult]]] = deque()
+    with ThreadPoolExecutor(readers, thread_name_prefix="plansearch-reader") as pool:
+        try:
+            while True:
+                while len(window) < readers and (file := next(upcoming, None)) is not None:
+                    window.append((file, pool.submit(read_one, file)))
+                if not window or stop.is_set():
+                    break
+                file, future = window.popleft()
+                outbox.put((file, future.result()))
+        except BaseException as error:  # handed to the encoding thread, which raises it
+            outbox.put(error)
+            return
+        finally:
+            for _, waiting in window:
+                waiting.cancel()
+    if not stop.is_set():
+        outbox.put(_Done())
 
 
 def reader_for(read: DocumentReader,

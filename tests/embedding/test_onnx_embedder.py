@@ -45,6 +45,19 @@ def test_onnx_vectors_match_sentence_transformers(onnx_embedder: OnnxEmbedder,
 
 
 @pytest.mark.slow
+def test_int8_vectors_stay_close_to_fp32(onnx_embedder: OnnxEmbedder) -> None:
+    """int8 weights (per channel) keep the vectors within a few percent of fp32's, and
+    rank a paraphrase above unrelated text as fp32 does."""
+    int8 = OnnxEmbedder(cache_dir=onnx_embedder.cache_dir.parent, quantized=True)
+    texts = TEXTS[:2] + ["Gloucestershire will open integrated urgent care centres.",
+                         "The board approved the minutes of the previous meeting."]
+    got, expected = int8.embed_documents(texts), onnx_embedder.embed_documents(texts)
+    assert np.min(np.sum(got * expected, axis=1)) >= 0.97
+    assert float(got[0] @ got[2]) > float(got[0] @ got[3]) + 0.2
+    assert int8.onnx_file().name != "model.onnx" and int8.name == onnx_embedder.name
+
+
+@pytest.mark.slow
 def test_the_optimised_graph_is_kept_and_gives_the_same_vectors(
         onnx_embedder: OnnxEmbedder, embedder: Any) -> None:
     first = onnx_embedder.embed_documents(TEXTS)  # the first session saves its graph
@@ -87,9 +100,11 @@ def test_a_damaged_export_is_refused(onnx_embedder: OnnxEmbedder, tmp_path: Path
 def test_make_embedder_names_the_backends() -> None:
     assert type(make_embedder("sentence-transformers")).__name__ == "SentenceTransformerEmbedder"
     assert type(make_embedder("onnx")).__name__ == "OnnxEmbedder"
+    assert getattr(make_embedder("onnx-int8"), "backend", None) == "onnx-int8"
     injected = object()
     assert make_embedder(injected) is injected
-    with pytest.raises(ModelNotAvailable, match="must be one of onnx, sentence-transformers"):
+    with pytest.raises(ModelNotAvailable,
+                       match="must be one of onnx, onnx-int8, sentence-transformers"):
         make_embedder("word2vec")
 
 
