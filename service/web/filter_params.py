@@ -3,7 +3,7 @@ or a JSON `filters` object of strings or lists. Each error names its parameter i
 error's `field`: the filter's own name (`kind`), in a query string or in `filters`.
 
 The document-kind filter is `kind` on /api/v1 and `type` on the unversioned paths (and
-the HTML pages' addresses); each refuses the other's name rather than ignore it."""
+the HTML pages' addresses); /api/v1 refuses `type` rather than ignore it."""
 
 from __future__ import annotations
 
