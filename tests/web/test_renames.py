@@ -6,6 +6,7 @@ the spec's schema for its own path, so the spec says the same."""
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +90,7 @@ def test_v1_filters_objects_take_kind(client: FlaskClient) -> None:
 @pytest.mark.parametrize("path, request_args", [
     ("/api/v1/search", {"query_string": {"q": QUESTION, "type": "plan"}}),
     ("/api/v1/documents", {"query_string": {"type": "plan"}}),
+    ("/api/v1/search.csv", {"query_string": {"q": QUESTION, "type": "plan"}}),
 ])
 def test_v1_refuses_a_type_query_parameter_rather_than_ignore_it(
         client: FlaskClient, path: str, request_args: dict[str, Any]) -> None:
@@ -96,6 +98,14 @@ def test_v1_refuses_a_type_query_parameter_rather_than_ignore_it(
     assert (response.status_code, response.get_json()["error"]) == (400, {
         "code": "invalid_filter", "field": "type",
         "message": "type is called kind on /api/v1 (the document's kind: plan, bulletin, ...)"})
+
+
+def test_the_v1_sources_csv_filters_on_kind(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search.csv", query_string={"q": QUESTION, "k": 10,
+                                                              "kind": "bulletin"})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [row[1] for row in rows[1:]] == ["Gloucestershire bulletin"]
 
 
 def test_v1_refuses_a_type_filter_in_a_body(client: FlaskClient) -> None:
