@@ -39,4 +39,4 @@ class SelfRepair:
             # has started its runner thread
             self.runner.ensure_started()
             self.runner.notify()
-        return f"the server queued a full rebuild itself (job {job['id']}, see /api/jobs)"
+        return f"the server queued a full rebuild itself (job {job['id']}, see /api/v1/jobs)"

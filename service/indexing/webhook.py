@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Plansearch-Signature"
 EVENT = "build.finished"
 USER_AGENT = "Plansearch-webhook/1"
+JOB_PATH = "/api/v1/jobs/"  # the webhook is new: its job links are the current version's
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -46,7 +47,7 @@ def build_payload(jobs: list[dict[str, Any]], summary: Mapping[str, Any] | None,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "generation": summary.get("generation"),
         "jobs": [{"id": job["id"], "kind": job["kind"], "status": job["status"],
-                  "url": f"/api/jobs/{job['id']}"} for job in jobs],
+                  "url": JOB_PATH + job["id"]} for job in jobs],
         "documents": {
             "added": list(summary.get("added_paths", [])),
             "changed": list(summary.get("updated_paths", [])),

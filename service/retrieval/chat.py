@@ -185,20 +185,22 @@ class ChatResult:
     answer: Answer
 
 
-def answer(live: SearchesIndex, turns: list[Turn], k: int, mode: str, filters: Filters
-           ) -> ChatResult:
-    """Answer the last user turn of a validated conversation, as POST /api/chat does."""
+def answer(live: SearchesIndex, turns: list[Turn], k: int, mode: str, filters: Filters,
+           offset: int = 0) -> ChatResult:
+    """Answer the last user turn of a validated conversation, as POST /api/chat does.
+    With an offset the hits are those after the first `offset`, keeping their ranks in
+    the whole list; the answer is the same as without one (from the top k)."""
     standalone = chat_query(turns, live.gazetteer)
     budget.checkpoint("resolving the follow-up")
 
     def search(searcher: Searcher) -> SearchResult:
         # a follow-up that moves to a new place never answers from the old one
         narrowed = without_area(filters, searcher.documents, standalone.replaced_area)
-        return searcher.search(standalone.query, k, mode, narrowed)
+        return searcher.search(standalone.query, k + offset, mode, narrowed)
 
     result = live.answer(search)  # a damaged generation falls back and searches again
     budget.checkpoint("search")
-    reply = verdict_answer(standalone.query, result.hits, result.coverage)
+    reply = verdict_answer(standalone.query, result.hits[:k], result.coverage)
     # the cards mark the sentences the answer quotes
-    result = replace(result, hits=highlight_quoted(result.hits, reply))
+    result = replace(result, hits=highlight_quoted(result.hits, reply)[offset:])
     return ChatResult(result, standalone.query, reply)

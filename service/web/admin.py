@@ -22,6 +22,7 @@ from service.web.access import require_admin
 from service.web.bodies import has_body, read_body
 from service.web.errors import ApiError
 from service.web.paging import DEFAULT_LIMIT, encode_cursor, page_limit, read_cursor
+from service.web.renames import job_out
 from service.web.upload_form import flag, too_large_message, upload_metadata
 from service.web.versions import V1_BLUEPRINTS, V1_PREFIX, api_path, is_v1, unversioned_endpoint
 
@@ -135,7 +136,7 @@ def accept(staged: list[StagedFile], corpus: Path, replace: bool, meta: dict[str
             "job_url": api_path(f"/jobs/{job_id}") if job_id else None,
             "document_id": described[0]["document_id"] if len(described) == 1 else None,
             "files": described}
-    return jsonify(body), 202 if fresh else 200
+    return jsonify(job_out(body)), 202 if fresh else 200
 
 
 def classify(staged: list[StagedFile]
@@ -234,7 +235,7 @@ def jobs() -> Response:
     before = read_cursor("jobs", str, str)
     found = runner().store.recent(limit + 1, (before[0], before[1]) if before else None)
     last = found[limit - 1] if len(found) > limit else None
-    return jsonify({"jobs": found[:limit], "next_cursor": encode_cursor(
+    return jsonify({"jobs": [job_out(j) for j in found[:limit]], "next_cursor": encode_cursor(
         "jobs", last["created_at"], last["id"]) if last else None})
 
 
@@ -243,7 +244,7 @@ def job(job_id: str) -> Response:
     found = runner().store.get(job_id)
     if found is None:
         raise ApiError(404, f"no job with id {job_id!r}")
-    return jsonify(found)
+    return jsonify(job_out(found))
 
 
 @api.delete("/jobs/<job_id>")
@@ -262,5 +263,5 @@ def cancel_job(job_id: str) -> tuple[Response, int]:
             if source.is_relative_to(corpus.resolve()) and source.is_file():
                 uploads.move_to_deleted(corpus, entry["name"])
     status = runner().store.cancel(job_id)
-    return jsonify({**(runner().store.get(job_id) or {}), "status": status}), \
+    return jsonify(job_out({**(runner().store.get(job_id) or {}), "status": status})), \
         200 if status == "cancelled" else 202

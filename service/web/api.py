@@ -24,6 +24,7 @@ from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
 from service.web.paging import MAX_RESULTS
 from service.web.question_log import record_search
+from service.web.renames import document_out, facets_out, hits_out
 from service.web.versions import api_path
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -103,8 +104,8 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
         "interpreted": result.interpreted,
         "timings_ms": result.timings,
         "coverage": result.coverage.to_dict() if result.coverage else None,
-        "results": [hit.to_dict() for hit in result.hits],
-        "facets": result.facets,
+        "results": hits_out([hit.to_dict() for hit in result.hits]),
+        "facets": facets_out(result.facets),
     }
 
 
@@ -182,8 +183,8 @@ def chat() -> Response:
         body = json_body()
         turns = check_messages(body.get("messages"))
         k, filters = check_k(body.get("k")), filters_from_body(body.get("filters"))
-        mode = check_mode(body.get("mode"))
-        answered = answer_chat(live(), turns, k, mode, filters)
+        mode, offset = check_mode(body.get("mode")), check_offset(body.get("offset"), k)
+        answered = answer_chat(live(), turns, k, mode, filters, offset)
         payload = result_payload(answered.search_result, started)
         payload["query_used"] = answered.query_used
         payload["answer"] = answered.answer.to_dict()
@@ -212,7 +213,7 @@ def document(doc_id: str) -> Response:
     found = live().answer(lambda searcher: searcher.generation.document(doc_id))
     if found is None:
         raise ApiError(404, f"no document with id {doc_id!r}; see {api_path('/documents')}")
-    return jsonify(public_document(found))
+    return jsonify(document_out(public_document(found)))
 
 
 @blueprint.get("/health")

@@ -9,6 +9,7 @@ from service.retrieval.budget import BudgetExceeded, ServerBusy
 from service.retrieval.options import InvalidQuery
 from service.store import DiskFull, IndexNotReady, StoreUnavailable
 from service.web.error_codes import FALLBACK_CODE, HTTP_CODES
+from service.web.renames import filter_error_out
 
 
 class ApiError(Exception):
@@ -46,7 +47,8 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InvalidQuery)
     def invalid_query(error: InvalidQuery) -> Response:
-        return error_response(400, str(error), error.code, getattr(error, "field", None))
+        message, field = filter_error_out(str(error), getattr(error, "field", None))
+        return error_response(400, message, error.code, field)
 
     @app.errorhandler(BudgetExceeded)
     def over_budget(error: BudgetExceeded) -> Response:

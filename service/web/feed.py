@@ -1,5 +1,5 @@
 """The Atom feed of newly indexed documents (`GET /api/documents/feed.atom`), newest
-first, optionally only one area's or one type's: what a feed reader, or an email alert
+first, optionally only one area's or one kind's: what a feed reader, or an email alert
 built on one, follows to hear when a new plan lands."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 from service.store import DocumentRecord
 from service.web.errors import ApiError
+from service.web.renames import OLD, kind_name
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50  # entries: the newest documents
@@ -21,15 +22,18 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def feed_filters(args: Mapping[str, str]) -> dict[str, str]:
-    """The area and type asked for; a 400 names anything else."""
-    unknown = sorted(set(args) - set(FILTERS))
+    """The area and kind asked for (`kind` on /api/v1, `type` unversioned), keyed area
+    and type; a 400 names anything else."""
+    names = {name: kind_name() if name == OLD else name for name in FILTERS}
+    unknown = sorted(set(args) - set(names.values()))
     if unknown:
-        raise ApiError(400, f"unknown parameter {unknown[0]!r}; the feed takes area and type",
-                       "invalid_parameter")
-    chosen = {name: args[name].strip() for name in FILTERS if args.get(name, "").strip()}
-    for name, value in chosen.items():
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; the feed takes area and "
+                            f"{kind_name()}", "invalid_parameter")
+    chosen = {key: args[name].strip() for key, name in names.items()
+              if args.get(name, "").strip()}
+    for key, value in chosen.items():
         if len(value) > MAX_FILTER:
-            raise ApiError(400, f"{name} must be at most {MAX_FILTER} characters",
+            raise ApiError(400, f"{names[key]} must be at most {MAX_FILTER} characters",
                            "invalid_parameter")
     return chosen
 

@@ -1,6 +1,9 @@
-"""Filters as requests carry them: repeated query parameters (`?area=A&area=B&type=plan`)
+"""Filters as requests carry them: repeated query parameters (`?area=A&area=B&kind=plan`)
 or a JSON `filters` object of strings or lists. Each error names its parameter in the
-error's `field`: the filter's own name (`type`), in a query string or in `filters`."""
+error's `field`: the filter's own name (`kind`), in a query string or in `filters`.
+
+The document-kind filter is `kind` on /api/v1 and `type` on the unversioned paths (and
+the HTML pages' addresses); /api/v1 refuses `type` rather than ignore it."""
 
 from __future__ import annotations
 
@@ -12,48 +15,69 @@ from werkzeug.datastructures import MultiDict
 from service.retrieval.options import DateRange, Filters
 from service.text.published_dates import parse_bound
 from service.web.errors import ApiError
+from service.web.renames import OLD, field_out, kind_name
 
 # parameter -> Filters field; published_from/published_to make `published` ranges
 LISTS = {"area": "areas", "document": "documents", "type": "types", "publisher": "publishers"}
 DATES = ("published_from", "published_to", "year")  # year=2019: published in 2019
 KEYS = (*LISTS, *DATES)
 MAX_VALUES = 100  # values of one filter parameter
-SHAPE = "filters must be an object with optional " + ", ".join(f"'{k}'" for k in KEYS) + \
-    " lists"
+
+
+def request_keys() -> tuple[str, ...]:
+    """The filter parameters as this request names them (`kind` on /api/v1)."""
+    return tuple(kind_name() if key == OLD else key for key in KEYS)
+
+
+def listed(keys: tuple[str, ...]) -> str:
+    return ", ".join(f"'{k}'" for k in keys)
+
+
+def refuse_old_name(present: bool, prefix: str) -> None:
+    """On /api/v1 a `type` filter is a 400, not silently no filter at all."""
+    if present and kind_name() != OLD:
+        raise ApiError(400, f"{prefix}type is called {prefix}kind on /api/v1 (the "
+                            "document's kind: plan, bulletin, ...)", "invalid_filter", OLD)
 
 
 def filters_from_query(args: MultiDict[str, str]) -> Filters:
     """GET: every filter parameter may repeat."""
-    return build({key: args.getlist(key) for key in KEYS}, prefix="")
+    refuse_old_name(OLD in args, "")
+    return build({key: args.getlist(name) for key, name in zip(KEYS, request_keys(),
+                                                                strict=True)}, prefix="")
 
 
 def filters_from_body(value: Any) -> Filters:
     """POST: `filters` is an object; each value a string or a list of strings."""
     if value is None:
         return Filters()
+    names = request_keys()
     if not isinstance(value, dict):
-        raise ApiError(400, SHAPE, "invalid_filter", "filters")
-    unknown = set(value) - set(KEYS)
+        raise ApiError(400, f"filters must be an object with optional {listed(names)} lists",
+                       "invalid_filter", "filters")
+    refuse_old_name(OLD in value, "filters.")
+    unknown = set(value) - set(names)
     if unknown:
         name = sorted(unknown)[0]
-        raise ApiError(400, f"unknown filter {name!r}; use " +
-                       ", ".join(f"'{k}'" for k in KEYS), "invalid_filter", name)
+        raise ApiError(400, f"unknown filter {name!r}; use {listed(names)}", "invalid_filter",
+                       name)
     lists = {}
-    for key in KEYS:
-        items = value.get(key) or []
+    for key, name in zip(KEYS, names, strict=True):
+        items = value.get(name) or []
         lists[key] = [items] if isinstance(items, str) else items
     return build(lists, prefix="filters.")
 
 
 def build(lists: dict[str, Any], prefix: str) -> Filters:
     for key, items in lists.items():
+        name = field_out(key)
         if not isinstance(items, list) or not all(
                 isinstance(i, str) and i and is_encodable(i) for i in items):
-            raise ApiError(400, f"{prefix}{key} must be a list of strings", "invalid_filter",
-                           key)
+            raise ApiError(400, f"{prefix}{name} must be a list of strings", "invalid_filter",
+                           name)
         if len(items) > MAX_VALUES:
-            raise ApiError(400, f"{prefix}{key} may hold at most {MAX_VALUES} values",
-                           "invalid_filter", key)
+            raise ApiError(400, f"{prefix}{name} may hold at most {MAX_VALUES} values",
+                           "invalid_filter", name)
     fields = {name: tuple(v.strip() for v in lists[key]) for key, name in LISTS.items()}
     if any(len(y.strip()) != 4 for y in lists["year"]):
         raise ApiError(400, f"{prefix}year must be a year such as 2019", "invalid_filter",

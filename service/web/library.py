@@ -18,6 +18,7 @@ from service.text.published_dates import parse_published
 from service.web.errors import ApiError
 from service.web.filter_params import KEYS, filters_from_query
 from service.web.paging import DEFAULT_LIMIT, MAX_PAGE, encode_cursor, page_limit, read_cursor
+from service.web.renames import document_out, facets_out
 from service.web.versions import is_v1
 
 blueprint = Blueprint("library", __name__)
@@ -61,10 +62,10 @@ def document_listing(searcher: Searcher, public: Callable[[DocumentRecord], dict
     listing = catalogue.listing(filters, request.args.get("sort"), limit, offset)
     failed = [f.to_dict() for f in searcher.generation.failures()]
     following = offset + limit if limit is not None and offset + limit < listing.total else None
-    return {"documents": [public(r) for r in listing.rows], "failed": failed,
+    return {"documents": [document_out(public(r)) for r in listing.rows], "failed": failed,
             "total": listing.total, "limit": limit, "offset": offset,
             "next_cursor": encode_cursor("documents", following) if following else None,
-            "facets": searcher.facets.count(filters)}
+            "facets": facets_out(searcher.facets.count(filters))}
 
 
 def public_document(document: DocumentRecord) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from service.web.openapi_parts import (
     ok,
     ref,
 )
-from service.web.openapi_versions import add_error_catalogue, versioned_paths
+from service.web.openapi_renames import versioned
+from service.web.openapi_versions import add_error_catalogue
 from service.web.paging import MAX_RESULTS
 from service.web.versions import package_version
 
@@ -110,6 +111,7 @@ SCHEMAS: dict[str, Any] = {
     "ChatRequest": {"type": "object", "required": ["messages"], "properties": {
         "messages": {"type": "array", "minItems": 1, "maxItems": 50, "items": ref("Message")},
         "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5},
+        "offset": OFFSET,
         "mode": MODE,
         "filters": ref("Filters")}},
     "ChatResponse": {"allOf": [ref("SearchResponse"), {
@@ -271,6 +273,6 @@ def openapi_spec() -> dict[str, Any]:
     mark_read_security(spec["paths"])
     for path, operations in admin_operations().items():
         spec["paths"].setdefault(path, {}).update(operations)
-    spec["paths"] = versioned_paths(spec["paths"])
+    versioned(spec)
     add_error_catalogue(spec["components"]["schemas"]["Error"])
     return spec

@@ -23,7 +23,8 @@ PAGE_PARAMETERS = [
 
 JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
     "name": {"type": "string"}, "document_id": {"type": "string"},
-    "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"]},
+    "type": {"type": "string", "enum": ["pdf", "docx", "html", "text"],
+             "description": "the file's format, read from its bytes"},
     "sha256": {"type": "string"}, "size": {"type": "integer"},
     "status": {"type": "string", "enum": ["queued", "duplicate", "indexed", "removed", "failed",
                                           "cancelled"]},
@@ -33,6 +34,7 @@ JOB_FILE = {"type": "object", "required": ["name", "status"], "properties": {
     "moved_from": {"type": "string"}}}
 NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
 ADMIN_SCHEMAS: dict[str, Any] = {
+    "JobFile": JOB_FILE,
     "Upload": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
         "title": {"type": "string", "maxLength": 300},
@@ -40,12 +42,13 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "source_url": {"type": "string", "maxLength": 2000},
         "publisher": {"type": "string", "maxLength": 200},
         "published": {"type": "string", "maxLength": 40},
-        "type": {"type": "string", "maxLength": 40},
+        "type": {"type": "string", "maxLength": 40,
+                 "description": "the document's kind: plan, bulletin, case study, ..."},
         "replace": {"type": "string", "enum": ["true", "false"]}}},
     "UploadResult": {"type": "object", "required": ["status", "job_id", "files"], "properties": {
         "status": {"type": "string", "enum": ["queued", "duplicate"]},
         "job_id": NULLABLE_STRING, "job_url": NULLABLE_STRING, "document_id": NULLABLE_STRING,
-        "files": {"type": "array", "items": JOB_FILE}}},
+        "files": {"type": "array", "items": ref("JobFile")}}},
     "JobQueued": {"type": "object", "required": ["status", "job_id", "job_url"], "properties": {
         "status": {"const": "queued"}, "job_id": {"type": "string"},
         "job_url": {"type": "string"}, "document_id": {"type": "string"},
@@ -58,7 +61,7 @@ ADMIN_SCHEMAS: dict[str, Any] = {
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed",
                                               "cancelled", "cancelling"]},
         "cancel_requested": {"type": "boolean"},
-        "full": {"type": "boolean"}, "files": {"type": "array", "items": JOB_FILE},
+        "full": {"type": "boolean"}, "files": {"type": "array", "items": ref("JobFile")},
         "progress": {"type": "object", "properties": {
             "phase": {"type": "string"}, "documents_done": NULLABLE_COUNT,
             "documents_total": NULLABLE_COUNT, "chunks_done": NULLABLE_COUNT,

@@ -8,7 +8,7 @@ from service.retrieval import DEFAULT_MODE
 from service.retrieval.compare import MAX_COLUMNS
 from service.retrieval.options import MAX_K, MAX_QUERY, MODES
 from service.store.question_log import REASONS, VERDICTS
-from service.web.openapi_parts import error_responses, ok, ref
+from service.web.openapi_parts import TIMESTAMP, error_responses, ok, ref
 
 COUNT = {"type": "integer", "minimum": 0}
 NAMES = {"type": "array", "minItems": 2, "maxItems": MAX_COLUMNS,
@@ -16,7 +16,7 @@ NAMES = {"type": "array", "minItems": 2, "maxItems": MAX_COLUMNS,
 GAP = {"type": "object", "required": ["question", "normalised", "count", "last_asked"],
        "properties": {"question": {"type": "string", "description": "as most often written"},
                       "normalised": {"type": "string"}, "count": COUNT,
-                      "last_asked": {"type": "string"}}}
+                      "last_asked": TIMESTAMP}}
 CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}}
 COMPARE_SCHEMAS: dict[str, Any] = {
     "CompareRequest": {"type": "object", "required": ["question"], "properties": {

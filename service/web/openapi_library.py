@@ -19,8 +19,9 @@ BOUND = {"description": "a year (2019), a month (2019-09) or a date (2019-09-26)
 FILTER_DESCRIPTIONS = {
     "area": "documents about this area (an ICS name); repeat for any of several",
     "document": "this document id; repeat for any of several",
-    "type": "documents of this type (plan, bulletin, case study, news item, or another the "
-            "index holds); an unknown type is a 400",
+    "type": "documents of this kind (plan, bulletin, case study, news item, or another the "
+            "index holds); an unknown kind is a 400. Called `kind` on /api/v1 and `type` on "
+            "the deprecated unversioned paths",
     "publisher": "documents from this publisher (any case)",
     "published_from": "published on or after: " + BOUND["description"],
     "published_to": "published on or before (a year reaches 31 December): " +
@@ -94,9 +95,10 @@ def add_library(spec: dict[str, Any]) -> None:
     listing["facets"] = ref("Facets")
     schemas["DocumentList"]["required"] = list(listing)  # every one is always sent
     paths = spec["paths"]
-    search = paths["/api/search"]["get"]
-    search["parameters"] = [*[p for p in search["parameters"] if p["name"] not in
-                              FILTER_DESCRIPTIONS], *filter_parameters()]
+    for path in ("/api/search", "/api/search.csv"):  # the CSV takes every filter too
+        search = paths[path]["get"]
+        search["parameters"] = [*[p for p in search["parameters"] if p["name"] not in
+                                  FILTER_DESCRIPTIONS], *filter_parameters()]
     documents = paths["/api/documents"]["get"]
     documents["parameters"] = [*filter_parameters(), *LISTING_PARAMETERS]
     documents["summary"] = "Indexed documents (filtered, sorted, paged) and files that failed"

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.web.errors import ApiError
+from service.web.renames import OLD, field_out, kind_name
 
 META_LIMITS = {"title": 300, "area": 120, "source_url": 2000, "publisher": 200,
                "published": 40, "type": 40}
@@ -40,11 +41,16 @@ def too_large_message(error: RequestEntityTooLarge, limit_mb: int) -> str:
 
 
 def upload_metadata(form: MultiDict[str, str], file_count: int) -> dict[str, str]:
+    """The metadata fields, keyed as the sidecar stores them (the kind as `type`)."""
+    if kind_name() != OLD and form.get(OLD):
+        raise ApiError(400, "on /api/v1 the document's kind is the `kind` field, not `type`",
+                       "invalid_metadata", OLD)
     meta = {}
     for key, limit in META_LIMITS.items():
-        value = " ".join((form.get(key) or "").split())
+        value = " ".join((form.get(kind_name() if key == OLD else key) or "").split())
         if len(value) > limit:
-            raise ApiError(400, f"{key} must be at most {limit} characters", "invalid_metadata")
+            raise ApiError(400, f"{field_out(key)} must be at most {limit} characters",
+                           "invalid_metadata")
         if value:
             meta[key] = value
     if "title" in meta and file_count > 1:

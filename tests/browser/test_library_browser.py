@@ -62,6 +62,9 @@ def test_facets_narrow_the_search_and_the_link_reproduces_it(
     expect(first.locator(".meta")).to_contain_text("Type: news item")
     area_counts = page.get_by_role("group", name="Area").locator("label").all_inner_texts()
     assert area_counts == ["Birmingham and Solihull (1)", f"{STAFFORDSHIRE} (1)"]
+    # /api/v1 counts kinds under `kind`; the page shows them in its Type group (issue 28)
+    type_counts = page.get_by_role("group", name="Type").locator("label").all_inner_texts()
+    assert "news item (1)" in type_counts
     assert query_of(page) == {"q": [QUESTION], "type": ["news item"], "area": [STAFFORDSHIRE]}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     whole_page_screenshot(page, ARTIFACTS / "facets-narrowed-1280.png", width=1280)

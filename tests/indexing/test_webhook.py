@@ -21,7 +21,7 @@ from corpus_support import build_corpus
 
 from service.indexing.webhook import SIGNATURE_HEADER, Webhook, build_payload, signature
 from service.store.jobs import JobStore
-from tests.web.test_admin import DOCS, make_app, run_jobs
+from tests.web.test_admin import AUTH, DOCS, make_app, run_jobs
 
 SECRET = "webhook-secret-0123"
 
@@ -162,7 +162,11 @@ def test_a_build_job_announces_what_it_changed(tmp_path: Path, fake_embedder: An
     [(headers, body)] = receiver.received
     payload = verified(headers, body)
     assert payload["jobs"] == [{"id": job["id"], "kind": "reindex", "status": "succeeded",
-                                "url": f"/api/jobs/{job['id']}"}]
+                                "url": f"/api/v1/jobs/{job['id']}"}]
+    # issue 28: the job link is the v1 path, and it answers with that job
+    linked = app.test_client().get(payload["jobs"][0]["url"], headers=AUTH)
+    assert (linked.status_code, linked.get_json()["id"]) == (200, job["id"])
+    assert "Deprecation" not in linked.headers
     assert (payload["event"], payload["status"], payload["generation"]) == (
         "build.finished", "succeeded", "gen-000002")
     failed = payload["documents"].pop("failed")

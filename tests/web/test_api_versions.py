@@ -5,10 +5,13 @@ package's."""
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
+from corpus_support import build_corpus
 from flask import Flask
 from flask.testing import FlaskClient
 from paths import ROOT
@@ -26,6 +29,7 @@ from tests.web.test_access_model import (  # noqa: F401
     make,
     sign_in,
 )
+from tests.web.test_admin import AUTH, DOCS, make_app, run_jobs
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 READ = {"X-API-Key": KEY}
@@ -35,6 +39,16 @@ def api_rules(app: Flask) -> dict[str, tuple[str, frozenset[str]]]:
     """rule -> (endpoint, methods) for every /api route."""
     return {rule.rule: (rule.endpoint, frozenset((rule.methods or set()) - {"HEAD", "OPTIONS"}))
             for rule in app.url_map.iter_rules() if rule.rule.startswith("/api")}
+
+
+def kind_for_type(value: Any) -> Any:
+    """A documents answer with `type` renamed `kind` at every level, as v1 names it."""
+    if isinstance(value, dict):
+        return {("kind" if key == "type" else key): kind_for_type(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [kind_for_type(item) for item in value]
+    return value
 
 
 def test_every_api_route_has_a_v1_twin_with_the_same_methods(keys_app: Flask) -> None:  # noqa: F811
@@ -66,7 +80,8 @@ def test_v1_answers_as_the_unversioned_path_does_without_the_deprecation(
         old, new = (client.get(prefix + path, query_string=query, headers=READ)
                     for prefix in ("/api", "/api/v1"))
         assert new.status_code == old.status_code == 200
-        assert new.get_json() == old.get_json() or path == "/health"
+        # the one difference: a document's kind is `kind` on v1, `type` unversioned
+        assert new.get_json() == kind_for_type(old.get_json()) or path == "/health"
         assert "Deprecation" not in new.headers and "Link" not in new.headers
         assert old.headers["Deprecation"] == "@1796601600"  # RFC 9745: 7 December 2026
         assert old.headers["Link"] == f'</api/v1{path}>; rel="successor-version"'
@@ -132,7 +147,7 @@ def test_a_v1_post_riding_on_the_cookie_needs_the_csrf_header(keys_app: Flask) -
 
 def test_the_spec_version_is_the_package_version(keys_app: Flask) -> None:  # noqa: F811
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert version == "1.1.0"
+    assert version == "1.2.0"
     spec = keys_app.test_client().get("/api/v1/openapi.json").get_json()
     assert spec["info"]["version"] == version
 
@@ -188,3 +203,54 @@ def walk_properties(schema: object) -> list[tuple[str, dict[str, object]]]:
     own = [(name, field) for name, field in (schema.get("properties") or {}).items()
            if isinstance(field, dict)]
     return own + [found for value in schema.values() for found in walk_properties(value)]
+
+
+# a name that says "a moment": such a field is an ISO 8601 string (or null), never a number
+TIME_NAME = re.compile(r"(_at|^last_asked|^started|^finished|^fetched|^since|_time|^when)$")
+EPOCHS = (10 ** 9, 10 ** 13)  # seconds or milliseconds since 1970, from 2001 onwards
+
+
+def leaves(value: object, key: str = "") -> list[tuple[str, object]]:
+    """(name, value) of every scalar in a JSON answer, at any depth."""
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in leaves(v, k)]
+    if isinstance(value, list):
+        return [found for item in value for found in leaves(item, key)]
+    return [(key, value)]
+
+
+def test_no_v1_answer_sends_a_moment_as_a_number(tmp_path: Path, fake_embedder: Any) -> None:
+    """Issue 28: times are ISO 8601 UTC strings; a number is a duration (`took_ms`,
+    `seconds`, `eta_s`), a count or a size, or would be named `*_unix_s`. Every JSON answer
+    a build, an upload, a failed file, a search, a chat, a compare and the question log
+    give is walked, and so is the spec."""
+    folder, index = tmp_path / "corpus", tmp_path / "index"
+    build_corpus(folder, index, fake_embedder, DOCS)
+    app = make_app({"root": tmp_path, "corpus": folder, "index": index}, fake_embedder)
+    client = app.test_client()
+    client.post("/api/v1/documents", headers=AUTH, content_type="multipart/form-data",
+                data={"file": [(io.BytesIO(b"# Zebra\n\nZebra crossings.\n"), "zebra.md")]})
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    client.post("/api/v1/reindex", headers=AUTH)
+    run_jobs(app)
+    asked = {"messages": [{"role": "user", "content": "urgent care"}]}
+    answers = [client.get("/api/v1/search?q=urgent care").get_json(),
+               client.post("/api/v1/chat", json=asked).get_json(),
+               client.post("/api/v1/compare", json={"question": "care", "documents": [
+                   "zebra-md", "gloucestershire-urgent-care-txt"]}).get_json(),
+               *(client.get("/api/v1" + path, headers=AUTH).get_json() for path in (
+                   "/documents", "/health", "/jobs", "/insights"))]
+    found = [pair for answer in answers for pair in leaves(answer)]
+    assert all("error" not in answer for answer in answers)
+    named = {name for name, _ in found if TIME_NAME.search(name)}
+    assert named >= {"indexed_at", "failed_at", "built_at", "created_at", "started_at",
+                     "finished_at", "last_asked"}
+    assert [(name, value) for name, value in found if TIME_NAME.search(name)
+            and value is not None and not ISO_UTC.fullmatch(str(value))] == []
+    assert [(name, value) for name, value in found if isinstance(value, int | float)
+            and not isinstance(value, bool) and EPOCHS[0] <= value < EPOCHS[1]
+            and not name.endswith(("_bytes", "_unix_s"))] == []
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    untyped = [name for schema in schemas.values() for name, field in walk_properties(schema)
+               if TIME_NAME.search(name) and field.get("format") != "date-time"]
+    assert untyped == []

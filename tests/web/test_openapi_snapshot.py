@@ -63,5 +63,5 @@ def test_a_changed_spec_fails_with_the_diff_and_the_command(script: ModuleType) 
     spec = openapi_spec()
     spec["info"]["version"] = "9.9.9"
     message = readable_diff(SNAPSHOT.read_text(encoding="utf-8"), script.snapshot_text(spec))
-    assert '-    "version": "1.1.0"' in message and '+    "version": "9.9.9"' in message
+    assert '-    "version": "1.2.0"' in message and '+    "version": "9.9.9"' in message
     assert script.COMMAND == "PYTHONPATH=. .venv/bin/python scripts/openapi_snapshot.py"

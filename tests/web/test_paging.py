@@ -141,3 +141,33 @@ def test_an_offset_past_100_results_is_a_400(app: Flask, offset: str) -> None:
         "message": "offset must be a whole number from 0 to 100 - k (k + offset at most 100)"}})
     posted = app.test_client().post("/api/v1/search", json={"query": "care", "offset": True})
     assert posted.get_json()["error"]["field"] == "offset"
+
+
+def chat(client: FlaskClient, **fields: Any) -> Any:
+    return client.post("/api/v1/chat", json={
+        "messages": [{"role": "user", "content": "urgent treatment centres care"}],
+        "mode": "dense", **fields})
+
+
+def test_chat_pages_with_offset_keeping_the_ranks_and_the_answer(app: Flask) -> None:
+    client = app.test_client()
+    whole = chat(client, k=4).get_json()
+    assert len(whole["results"]) == 4
+    first = chat(client, k=2).get_json()
+    page = chat(client, k=2, offset=2)
+    assert page.status_code == 200
+    paged = page.get_json()
+    assert [(r["rank"], r["chunk_id"]) for r in paged["results"]] == \
+        [(r["rank"], r["chunk_id"]) for r in whole["results"][2:]]
+    assert [r["rank"] for r in paged["results"]] == [3, 4]
+    # the answer is the question's, from the top of the list, whatever the page
+    assert paged["answer"] == first["answer"]
+    assert paged["query_used"] == first["query_used"]
+
+
+@pytest.mark.parametrize("offset", [-1, 96, "2", True, 1.5])
+def test_a_chat_offset_past_100_results_is_a_400(app: Flask, offset: Any) -> None:
+    response = chat(app.test_client(), k=5, offset=offset)
+    assert (response.status_code, response.get_json()) == (400, {"error": {
+        "code": "invalid_parameter", "field": "offset",
+        "message": "offset must be a whole number from 0 to 100 - k (k + offset at most 100)"}})

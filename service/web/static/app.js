@@ -8,7 +8,7 @@ import { citedChunks, feedbackBox, feedbackOn } from "./feedback.js";
 import { postJSON } from "./http.js";
 import { markPrintLinks, takeawayBar } from "./takeaway.js";
 import {
-  applyFilters, chosenFilters, clearFilters, recordSearch, renderFacets, stateFromURL, updateSummary,
+  apiFilters, applyFilters, chosenFilters, clearFilters, recordSearch, renderFacets, stateFromURL, updateSummary,
 } from "./facets.js";
 
 const RESULTS_PER_QUESTION = 5;
@@ -46,7 +46,8 @@ function currentFilters() {
 }
 
 function postChat(messages, filters, signal) {
-  return postJSON("/api/v1/chat", { messages, k: RESULTS_PER_QUESTION, filters }, signal);
+  return postJSON("/api/v1/chat", { messages, k: RESULTS_PER_QUESTION,
+    filters: apiFilters(filters) }, signal);
 }
 
 function setBusy(busy) {

@@ -2,6 +2,7 @@
 // the question box, or two areas or more ticked under "Compare areas", asks
 // POST /api/v1/compare and shows one column per area, each with its own verdict, answer
 // and sources.
+import { apiFilters } from "./facets.js";
 import { feedbackBox, feedbackOn, citedChunks } from "./feedback.js";
 import { postJSON } from "./http.js";
 import { announce, answerList, coverageNotice, sourceCard } from "./render.js";
@@ -26,8 +27,8 @@ export function tickedAreas() {
 export function compareRequest(asked, filters) {
   const areas = tickedAreas();
   const { area, ...rest } = filters || {};
-  if (areas.length >= 2) return { question: asked, areas, filters: rest };
-  if (TYPED.test(asked)) return { question: asked, filters: rest };
+  if (areas.length >= 2) return { question: asked, areas, filters: apiFilters(rest) };
+  if (TYPED.test(asked)) return { question: asked, filters: apiFilters(rest) };
   return null;
 }
 

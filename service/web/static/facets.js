@@ -17,6 +17,20 @@ const documentSelect = document.getElementById("filter-document");
 // the counts last shown: the server's, then each answer's
 let lastFacets = panel && panel.dataset.facets ? JSON.parse(panel.dataset.facets) : null;
 
+/** The filters as /api/v1 names them: the page's `type` (its addresses and checkboxes
+ * keep the name shared links use) is the API's `kind`. */
+export function apiFilters(filters) {
+  const { type, ...rest } = filters || {};
+  return type ? { ...rest, kind: type } : rest;
+}
+
+/** An answer's facets under the page's names: /api/v1's `kind` is the page's `type`. */
+function pageFacets(facets) {
+  if (!facets || !("kind" in facets)) return facets;
+  const { kind, ...rest } = facets;
+  return { ...rest, type: kind };
+}
+
 /** The filters ticked, by parameter: {area: [...], type: [...], ...}. */
 export function chosenFilters() {
   const chosen = {};
@@ -36,7 +50,8 @@ export function chosenFilters() {
 
 /** Rebuild the checkboxes from an answer's facets, keeping what is ticked (a ticked
  * value the new counts lack stays listed, with no count, so it can be cleared). */
-export function renderFacets(facets, chosen = chosenFilters()) {
+export function renderFacets(answered, chosen = chosenFilters()) {
+  const facets = pageFacets(answered);
   if (!panel || !facets) return;
   lastFacets = facets;
   const focused = document.activeElement && panel.contains(document.activeElement)

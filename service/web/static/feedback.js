@@ -1,6 +1,7 @@
 // Plansearch page: "helpful / not helpful" under an answer, with an optional reason,
 // sent to POST /api/v1/feedback. Shown only when the server keeps feedback
 // (PLANSEARCH_QUESTION_LOG; the page's body says data-feedback="on").
+import { apiFilters } from "./facets.js";
 import { postJSON } from "./http.js";
 
 const REASONS = [
@@ -56,7 +57,7 @@ export function feedbackBox(about, id) {
     const body = { question: about.question, helpful, chunk_ids: about.chunkIds };
     if (reason) body.reason = reason;
     if (about.verdict) body.verdict = about.verdict;
-    if (about.filters && Object.keys(about.filters).length) body.filters = about.filters;
+    if (about.filters && Object.keys(about.filters).length) body.filters = apiFilters(about.filters);
     for (const button of box.querySelectorAll("button")) button.disabled = true;
     try {
       await postJSON("/api/v1/feedback", body);

@@ -3,6 +3,7 @@
 // Outlook); "Download sources" is the search's passages as CSV (GET /api/v1/search.csv);
 // "Print" prints the page through print.css (no controls, links written out).
 
+import { apiFilters } from "./facets.js";
 import { copyTheOldWay } from "./render.js";
 
 const DONE_MS = 2000;
@@ -68,7 +69,7 @@ async function writeClipboard({ text, html }) {
 /** GET /api/v1/search.csv for the search behind this answer. */
 export function sourcesCsvUrl(query, filters, k) {
   const params = new URLSearchParams({ q: query, k: String(k) });
-  for (const [name, values] of Object.entries(filters || {})) {
+  for (const [name, values] of Object.entries(apiFilters(filters))) {
     for (const value of [].concat(values)) params.append(name, value);
   }
   return `/api/v1/search.csv?${params}`;
