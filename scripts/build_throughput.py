@@ -49,14 +49,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(backend: str, corpora: list[Path], workdir: Path, readers: int) -> dict[str, Any]:
+def measure(backend: str, corpora: list[Path], workdir: Path, readers: int,
+            threads: int | None) -> dict[str, Any]:
     """One from-scratch build with `backend`, and its raw encoding."""
     os.environ["PLANSEARCH_BUILD_READERS"] = str(readers)
-    embedder = make_embedder(backend, batch_size=32)
+    embedder = make_embedder(backend, batch_size=32, threads=threads)
     before = children_cpu()
     result, _ = full_build(corpora, workdir / backend, embedder)
     result["parse_cpu_s"] = round(children_cpu() - before, 2)  # the sandboxed parsers
-    result.update(backend=backend, readers=readers, build_over_raw=round(
+    result.update(backend=backend, readers=readers, threads=threads, build_over_raw=round(
         result["seconds"] / result["raw_encode_s"], 3))
     return result
 
@@ -84,6 +85,7 @@ def main() -> int:
                         help="comma-separated: onnx, onnx-int8, sentence-transformers")
     parser.add_argument("--corpora", choices=sorted(CORPORA), default="all")
     parser.add_argument("--readers", type=int, default=1, help="PLANSEARCH_BUILD_READERS")
+    parser.add_argument("--threads", type=int, help="encoder threads (default: every core)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "throughput")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
@@ -92,10 +94,11 @@ def main() -> int:
     pages = page_count(corpora)
     rows = []
     for backend in args.embedders.split(","):
-        result = measure(backend, corpora, args.workdir, args.readers)
+        result = measure(backend, corpora, args.workdir, args.readers, args.threads)
         result["projection"] = projection(result, pages, 16)
         rows.append(result)
-        print(f"{backend}: {result['documents']} documents ({result['failed']} failed), "
+        print(f"{backend} ({args.threads or 'all'} threads): {result['documents']} "
+              f"documents ({result['failed']} failed), "
               f"{pages} PDF pages, {result['chunks']} chunks; build {result['seconds']} s "
               f"({result['chunks_per_s']} chunks/s) against raw encoding "
               f"{result['raw_encode_s']} s ({result['raw_chunks_per_s']} chunks/s): "

@@ -196,6 +196,10 @@ class OnnxEmbedder(SentenceTransformerEmbedder):
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle pool threads sleep instead of spinning: a build parses PDFs beside the
+        # encoder on the same cores, and spinning threads took the parser's CPU (build
+        # encoding ran at half its rate alone; BENCHMARKS.md, issue 27).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if optimised.exists():
             try:
                 return ort.InferenceSession(str(optimised), options,
