@@ -67,6 +67,14 @@ class SearchOptions:
     # in hybrid: Rocchio feedback (feedback.py); 0 turns it off
     feedback_weight: float = 0.0
     feedback_depth: int = 3  # the first fused candidates whose sentences move the query
+    # in hybrid: a third candidate list, the chunks holding the `sentence_candidates` best
+    # sentences of the whole index (sentence_source.py); 0 turns it off. Fusion adds
+    # `sentence_source_weight` x each candidate's best sentence similarity (convex; in
+    # RRF, that weight over its rank). Above `sentence_index_max` stored sentences the
+    # in-memory index is not built (about 776 bytes a sentence at 384 dimensions)
+    sentence_candidates: int = 0
+    sentence_source_weight: float = 0.3
+    sentence_index_max: int = 4_000_000
     rerank_depth: int = 30  # candidates the rerank stage re-scores
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 
