@@ -37,7 +37,7 @@ from service.retrieval.ordering import RankLibrary, apparatus_after_body, learne
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
 from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
-from service.retrieval.sentence_source import SentenceSource, complete
+from service.retrieval.sentence_source import SentenceSource
 from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
 from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
 from service.text import topic_phrase
@@ -120,14 +120,13 @@ class Searcher:
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
         sentences = SentenceMemo(self.generation, self._quotable)
         dense, keyword, fused = self.retrieve(vector, analysed, mode, options, allowed,
-                                              area_filter, interpreted, watch, sentences)
+                                              area_filter, interpreted, watch)
         if options.feedback_weight and vector is not None and mode.startswith("hybrid"):
             ids = [c.chunk_id for c in fused[:options.feedback_depth]]
             moved = expanded_vector(vector, ids, sentences.fetch(ids), options.feedback_weight)
             if moved is not None:
                 dense, keyword, fused = self.retrieve(moved, analysed, mode, options, allowed,
-                                                      area_filter, interpreted, watch,
-                                                      sentences)
+                                                      area_filter, interpreted, watch)
         learned = learned_order(self, query, interpreted.get("area"), fused, dense, keyword,
                                 vector, options, sentences) \
             if mode == "hybrid" and options.ranker == "learned" and vector is not None \
@@ -152,8 +151,8 @@ class Searcher:
 
     def retrieve(self, vector: np.ndarray | None, analysed: KeywordQuery | None, mode: str,
                  options: SearchOptions, allowed: list[int] | None,
-                 area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch,
-                 sentences: SentenceMemo) -> tuple[Ranked, Ranked, list[Candidate]]:
+                 area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch
+                 ) -> tuple[Ranked, Ranked, list[Candidate]]:
         """Dense, keyword and (when asked) sentence candidates, each scored by every
         source where fusion needs it, fused."""
         dense: Ranked = []
@@ -175,8 +174,8 @@ class Searcher:
             dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword,
                                                              [i for i, _ in sentence])
             if sentence and options.sentence_source_weight:
-                ids = [i for i, _ in dense]
-                sentence = complete(sentence, ids, sentences.fetch(ids), vector)
+                sentence = self.sentence_source.complete(sentence, [i for i, _ in dense],
+                                                         vector)
         fused = fusion.fuse(dense, keyword, options, mode, sentence)
         if "area" in interpreted:
             fused = self.boost_area(fused, interpreted["area"], options)

@@ -18,9 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from service.retrieval.fusion import best_sentence
 from service.store import IndexReader, Ranked
-from service.store.records import SentenceVectors
 from service.store.sentence_matrix import SentenceMatrix
 
 log = logging.getLogger(__name__)
@@ -82,11 +80,15 @@ class SentenceSource:
         return self.matrix.search(vector, chunks, OVERFETCH, allowed)
 
 
-def complete(sentence: Ranked, others: Sequence[int], stored: SentenceVectors,
-             vector: np.ndarray) -> Ranked:
-    """The sentence list with every other candidate's best sentence similarity too, so
-    convex fusion never reads "not among the top sentences" as a zero it never measured."""
-    listed = {i for i, _ in sentence}
-    extra = [(i, best_sentence(stored.get(i), vector, None))
-             for i in dict.fromkeys(others) if i not in listed]
-    return sentence + sorted(extra, key=lambda pair: -pair[1])
+    def complete(self, sentence: Ranked, others: Sequence[int], vector: np.ndarray
+                 ) -> Ranked:
+        """The sentence list with every other candidate's best sentence similarity too
+        (0 for a chunk without sentences), read from the same index, so convex fusion
+        never reads "not among the top sentences" as a zero it never measured."""
+        listed = {i for i, _ in sentence}
+        missing = [i for i in dict.fromkeys(others) if i not in listed]
+        if not missing or self.matrix is None:
+            return sentence
+        best = self.matrix.best(vector, missing)
+        extra = [(i, best.get(i, 0.0)) for i in missing]
+        return sentence + sorted(extra, key=lambda pair: -pair[1])

@@ -13,6 +13,7 @@ from service.store import vector_index
 from service.store.records import Ranked
 
 OWNER_BYTES = 8  # the chunk id kept for each row
+ORDER_BYTES = 4  # each row's place in chunk id order, when rows were not added in it
 
 
 class SentenceMatrix:
@@ -23,6 +24,8 @@ class SentenceMatrix:
                                                 faiss.METRIC_INNER_PRODUCT)
         self._owners: list[np.ndarray] = []
         self.owners = np.zeros(0, np.int64)  # row -> chunk id, once `finish`ed
+        self._order: np.ndarray | None = None  # rows in chunk id order, if not already
+        self._sorted = self.owners  # the owners in chunk id order
 
     @property
     def rows(self) -> int:
@@ -31,7 +34,8 @@ class SentenceMatrix:
     @property
     def memory_bytes(self) -> int:
         """What the index holds: each row's float16 codes and its chunk id."""
-        return self.rows * (int(self.index.code_size) + OWNER_BYTES)
+        extra = ORDER_BYTES + OWNER_BYTES if self._order is not None else 0
+        return self.rows * (int(self.index.code_size) + OWNER_BYTES + extra)
 
     def add(self, vectors: np.ndarray, owners: np.ndarray) -> None:
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -40,6 +44,26 @@ class SentenceMatrix:
     def finish(self) -> None:
         self.owners = np.concatenate(self._owners) if self._owners else np.zeros(0, np.int64)
         self._owners = []
+        self._sorted = self.owners
+        if len(self.owners) and np.any(np.diff(self.owners) < 0):
+            self._order = np.argsort(self.owners, kind="stable").astype(np.int32)
+            self._sorted = self.owners[self._order]
+
+    def best(self, vector: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
+        """Each chunk's best row score, for the chunks among `ids` that have rows."""
+        wanted = np.unique(np.asarray(ids, np.int64))
+        left = np.searchsorted(self._sorted, wanted, "left")
+        right = np.searchsorted(self._sorted, wanted, "right")
+        has = right > left
+        if not has.any():
+            return {}
+        spans = [np.arange(a, b) for a, b in zip(left[has], right[has], strict=True)]
+        places = np.concatenate(spans)
+        rows = places if self._order is None else self._order[places]
+        scores = self.index.reconstruct_batch(rows.astype(np.int64)) @ vector
+        starts = np.concatenate([[0], np.cumsum([len(s) for s in spans])[:-1]])
+        return dict(zip(wanted[has].tolist(), np.maximum.reduceat(scores, starts).tolist(),
+                        strict=True))
 
     def search(self, vector: np.ndarray, chunks: int, overfetch: int,
                allowed: Sequence[int] | None = None) -> Ranked:
