@@ -229,7 +229,9 @@ class Searcher:
         """The optional stages after fusion: sentence weighting in hybrid, and the
         rerank of hybrid+rerank (a cross-encoder when configured, else sentences)."""
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
-            fused = self.sentence_rescore(fused, vector, options.sentence_weight,
+            weight = options.sentence_weight_with_source \
+                if self.sentence_source.serves(options) else options.sentence_weight
+            fused = self.sentence_rescore(fused, vector, weight,
                                           options.rerank_depth, sentences,
                                           options.quotable_sentences)
         if mode == "hybrid+rerank":

@@ -7,8 +7,9 @@ here it is found by that sentence, and fusion gives it its best sentence score.
 The index is built on the first search that asks for it and kept for the generation (a
 Searcher serves one generation). It holds float16 codes, 2 bytes a dimension (768 bytes
 a sentence at 384 dimensions), plus 8 bytes of chunk id a sentence. Above
-`SearchOptions.sentence_index_max` sentences it is not built: a warning is logged and
-the source gives no candidates (BENCHMARKS.md, "A sentence-level candidate source")."""
+`SearchOptions.sentence_index_max` sentences it is not built: a warning is logged, the
+source gives no candidates and re-scoring keeps its own weight (BENCHMARKS.md, "A
+sentence-level candidate source")."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from service.retrieval.options import SearchOptions
 from service.store import IndexReader, Ranked
 from service.store.sentence_matrix import SentenceMatrix
 
@@ -37,13 +39,18 @@ class SentenceSource:
 
     def ready(self, cap: int) -> bool:
         """Build the index on first use; False when the generation has no sentence
-        vectors or more than `cap` of them."""
+        vectors or more than `cap` of them (the cap of the first search that asks
+        decides, for the generation: a service's options do not change)."""
         if not self._built:
             with self._lock:
                 if not self._built:
                     self.matrix = self._build(cap)
                     self._built = True
         return self.matrix is not None and self.matrix.rows > 0
+
+    def serves(self, options: SearchOptions) -> bool:
+        """The options ask for the source and it is there (built, under the cap)."""
+        return options.sentence_candidates > 0 and self.ready(options.sentence_index_max)
 
     def _build(self, cap: int) -> SentenceMatrix | None:
         matrix, count, waiting = None, 0, 0

@@ -44,7 +44,7 @@ QUESTION = "how many chemists has the county lost"
 ANSWER = "lost eleven chemists"
 # one candidate from each of the chunk vectors and the keywords: the answer's chunk is
 # second in both, so only its sentence can bring it in
-NARROW = SearchOptions(candidates=1, area_candidates=0)
+NARROW = SearchOptions(candidates=1, area_candidates=0, sentence_candidates=0)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +107,8 @@ def test_above_the_cap_the_source_is_off_and_says_so(
     assert hits, "the search still answers from the other sources"
     assert capped.sentence_source.matrix is None
     assert "sentence_index_max" in caplog.text
+    assert not capped.sentence_source.serves(options), \
+        "re-scoring keeps its own weight when the source is off"
 
 
 def test_fusion_adds_the_best_sentence_score_or_its_reciprocal_rank() -> None:
