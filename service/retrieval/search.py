@@ -170,6 +170,7 @@ class Searcher:
             sentence = self.sentence_source.search(vector, options.sentence_candidates,
                                                    allowed, options.sentence_index_max)
             watch.lap("sentences")
+            budget.checkpoint("the sentence search")
         if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
             dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword,
                                                              [i for i, _ in sentence])

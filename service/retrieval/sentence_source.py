@@ -86,7 +86,6 @@ class SentenceSource:
             return []
         return self.matrix.search(vector, chunks, OVERFETCH, allowed)
 
-
     def complete(self, sentence: Ranked, others: Sequence[int], vector: np.ndarray
                  ) -> Ranked:
         """The sentence list with every other candidate's best sentence similarity too
