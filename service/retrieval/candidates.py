@@ -88,12 +88,15 @@ class CandidateRetriever:
                 from None
 
     def complete_scores(self, analysed: KeywordQuery | None, vector: np.ndarray,
-                        dense: Ranked, keyword: Ranked) -> tuple[Ranked, Ranked]:
-        """Give every candidate both scores, so convex fusion never treats "not in the
-        other list" as a zero it never measured."""
+                        dense: Ranked, keyword: Ranked, others: Sequence[int] = ()
+                        ) -> tuple[Ranked, Ranked]:
+        """Give every candidate (of either list, or `others`: another source's) both
+        scores, so convex fusion never treats "not in the other list" as a zero it never
+        measured."""
         dense_ids, keyword_ids = {i for i, _ in dense}, {i for i, _ in keyword}
-        extra_dense = self.generation.similarities(vector, sorted(keyword_ids - dense_ids))
-        only_dense = sorted(dense_ids - keyword_ids)
+        every = dense_ids | keyword_ids | set(others)
+        extra_dense = self.generation.similarities(vector, sorted(every - dense_ids))
+        only_dense = sorted(every - keyword_ids)
         extra_keyword = self.generation.keyword_scores(analysed, only_dense) \
             if analysed is not None else {i: 0.0 for i in only_dense}
         dense = dense + sorted(extra_dense.items(), key=lambda p: -p[1])

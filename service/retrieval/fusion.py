@@ -26,10 +26,16 @@ def fusion_unit(options: SearchOptions) -> float:
     return 1.0
 
 
-def fuse(dense: Ranked, keyword: Ranked, options: SearchOptions, mode: str) -> list[Candidate]:
+def fuse(dense: Ranked, keyword: Ranked, options: SearchOptions, mode: str,
+         sentence: Ranked | None = None) -> list[Candidate]:
     """Convex combination of normalised scores by default (`options.fusion`), or
-    reciprocal-rank fusion."""
+    reciprocal-rank fusion; `sentence` (best sentence similarities, hybrid only) adds
+    `options.sentence_source_weight` times its raw value, or that weight over its rank."""
     scores: dict[int, float] = {}
+    weight = options.sentence_source_weight
+    for rank, (chunk_id, value) in enumerate(sentence or [], start=1):
+        scores[chunk_id] = weight * (value if options.fusion == "convex"
+                                     else 1 / (options.rrf_k + rank))
     if mode == "dense":
         keyword = []
     if mode == "keyword":

@@ -67,6 +67,20 @@ class SearchOptions:
     # in hybrid: Rocchio feedback (feedback.py); 0 turns it off
     feedback_weight: float = 0.0
     feedback_depth: int = 3  # the first fused candidates whose sentences move the query
+    # in hybrid: a third candidate list, the chunks holding the `sentence_candidates` best
+    # sentences of the whole index (sentence_source.py); 0 turns it off. Fusion adds
+    # `sentence_source_weight` x each candidate's best sentence similarity (convex; in
+    # RRF, that weight over its rank), and the re-scoring above then weighs the best
+    # quotable sentence by `sentence_weight_with_source` instead of `sentence_weight`.
+    # Union MRR 0.7803 -> 0.7823, public-health 0.6542 -> 0.6593, plans-eval 0.8374 ->
+    # 0.8334, seed unchanged (BENCHMARKS.md, "A sentence-level candidate source"). The
+    # index is exact and in memory (776 bytes a sentence at 384 dimensions); above
+    # `sentence_index_max` sentences (about 22,000 chunks, where its scan would cost
+    # more than the search's latency budget) it is not built and the source is off
+    sentence_candidates: int = 50
+    sentence_source_weight: float = 0.3
+    sentence_weight_with_source: float = 0.1
+    sentence_index_max: int = 100_000
     rerank_depth: int = 30  # candidates the rerank stage re-scores
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 

@@ -37,6 +37,7 @@ from service.retrieval.ordering import RankLibrary, apparatus_after_body, learne
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
 from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
+from service.retrieval.sentence_source import SentenceSource
 from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
 from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
 from service.text import topic_phrase
@@ -69,6 +70,7 @@ class Searcher:
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
         self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
+        self.sentence_source = SentenceSource(self.generation)  # built when first asked
         self.records = self.generation.documents()  # the library page lists them
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
                                             d.published, d.publisher, d.doc_type,
@@ -116,9 +118,9 @@ class Searcher:
         area_filter = Filters(areas=(area,), documents=scope.documents) \
             if "area" in interpreted and area else None
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
+        sentences = SentenceMemo(self.generation, self._quotable)
         dense, keyword, fused = self.retrieve(vector, analysed, mode, options, allowed,
                                               area_filter, interpreted, watch)
-        sentences = SentenceMemo(self.generation, self._quotable)
         if options.feedback_weight and vector is not None and mode.startswith("hybrid"):
             ids = [c.chunk_id for c in fused[:options.feedback_depth]]
             moved = expanded_vector(vector, ids, sentences.fetch(ids), options.feedback_weight)
@@ -151,7 +153,8 @@ class Searcher:
                  options: SearchOptions, allowed: list[int] | None,
                  area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch
                  ) -> tuple[Ranked, Ranked, list[Candidate]]:
-        """Dense and keyword candidates, each scored by both where fusion needs it, fused."""
+        """Dense, keyword and (when asked) sentence candidates, each scored by every
+        source where fusion needs it, fused."""
         dense: Ranked = []
         if vector is not None:
             dense = self.candidates.dense(vector, options, allowed, area_filter)
@@ -162,9 +165,19 @@ class Searcher:
             keyword = self.candidates.keyword(analysed, options.candidates, allowed)
             watch.lap("keyword")
             budget.checkpoint("the keyword search")
+        sentence: Ranked = []
+        if options.sentence_candidates and mode.startswith("hybrid") and vector is not None:
+            sentence = self.sentence_source.search(vector, options.sentence_candidates,
+                                                   allowed, options.sentence_index_max)
+            watch.lap("sentences")
+            budget.checkpoint("the sentence search")
         if options.fusion == "convex" and mode.startswith("hybrid") and vector is not None:
-            dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword)
-        fused = fusion.fuse(dense, keyword, options, mode)
+            dense, keyword = self.candidates.complete_scores(analysed, vector, dense, keyword,
+                                                             [i for i, _ in sentence])
+            if sentence and options.sentence_source_weight:
+                sentence = self.sentence_source.complete(sentence, [i for i, _ in dense],
+                                                         vector)
+        fused = fusion.fuse(dense, keyword, options, mode, sentence)
         if "area" in interpreted:
             fused = self.boost_area(fused, interpreted["area"], options)
         watch.lap("fuse")
@@ -217,7 +230,9 @@ class Searcher:
         """The optional stages after fusion: sentence weighting in hybrid, and the
         rerank of hybrid+rerank (a cross-encoder when configured, else sentences)."""
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
-            fused = self.sentence_rescore(fused, vector, options.sentence_weight,
+            weight = options.sentence_weight_with_source \
+                if self.sentence_source.serves(options) else options.sentence_weight
+            fused = self.sentence_rescore(fused, vector, weight,
                                           options.rerank_depth, sentences,
                                           options.quotable_sentences)
         if mode == "hybrid+rerank":

@@ -4,7 +4,7 @@ names a file, a table or a SQL type."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -71,6 +71,9 @@ class IndexReader(Protocol):
                 allowed: Sequence[int] | None = None) -> Ranked: ...
     def keyword_scores(self, query: KeywordQuery, ids: Sequence[int]) -> dict[int, float]: ...
     def sentence_vectors(self, ids: Sequence[int]) -> SentenceVectors: ...
+    # every live chunk's stored sentence vectors, (chunk id, float32 rows) a chunk at a
+    # time, for a whole-index sentence search; chunks stored without them are left out
+    def all_sentence_vectors(self) -> Iterator[tuple[int, np.ndarray]]: ...
     def verify(self, thorough: bool = False) -> None: ...  # raises IndexNotReady
     def changed(self) -> str | None: ...  # cheap: has the storage changed since loading?
     def close(self) -> None: ...

@@ -162,6 +162,10 @@ class EmbeddedGeneration:
         """chunk id -> (sentence spans in the chunk text, their vectors), where stored."""
         return self.segments.sentence_vectors(ids)
 
+    def all_sentence_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Every live chunk's sentence vectors, segment by segment (tombstones skipped)."""
+        return self.segments.all_sentence_vectors()
+
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
                       ) -> KeywordQuery | None:

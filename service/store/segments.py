@@ -200,6 +200,16 @@ class SegmentSet:
                                vectors.reshape(-1, self.dimension))
         return found
 
+    def all_sentence_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
+        for segment in self.segments.values():
+            dead = set(segment.dead.tolist())
+            with segment.db() as conn:
+                for chunk_id, blob in conn.execute(
+                        "SELECT chunk_id, vectors FROM sentences ORDER BY chunk_id"):
+                    if chunk_id not in dead:
+                        vectors = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+                        yield int(chunk_id), vectors.reshape(-1, self.dimension)
+
     def document_chunk_ids(self, by_segment: dict[str, list[str]]) -> set[int]:
         """Ids of the chunks of these documents, each looked up in its own segment."""
         found: set[int] = set()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from milvus_helpers import lite_store
 
@@ -241,3 +242,29 @@ def test_the_generation_policy_marks_damage_bad_but_not_an_unreadable_generation
     assert [name for name, _ in walk.good(serving_order(store, "gen-000002", "gen-000001"))] \
         == []  # nothing newer than what is served loads
     assert walk.damaged and store.bad("gen-000002") == walk.failures[0].split(": ", 1)[1]
+
+
+def test_every_live_chunks_sentence_vectors_are_read_in_one_pass(
+        backend: Backend, tmp_path: Path, embedder: Any) -> None:
+    """The whole-index sentence search reads them all; a replaced or deleted document's
+    chunks (tombstones in the embedded store) are never among them. The real model: only
+    it embeds sentences."""
+    store, corpus = backend.store, tmp_path / "corpus"
+    # one document of five deleted: its segment keeps it as a tombstone (not compacted)
+    write_corpus(corpus, DOCS | FERRIES | LIBRARIES)
+    build_index(corpus, store, embedder)
+    one = store.open("gen-000001")
+    before = {d.id for d in one.documents()}
+    gone = set(one.chunk_ids_for(documents=["mental-txt"]) or [])
+    (corpus / "mental.txt").unlink()
+    build_index(corpus, store, embedder)
+    two = store.open("gen-000002")
+    live = set(two.chunk_ids_for(documents=sorted(before)) or [])
+    read = list(two.all_sentence_vectors())
+    ids = [chunk_id for chunk_id, _ in read]
+    assert len(ids) == len(set(ids)) and set(ids) == live and not set(ids) & gone
+    stored = two.sentence_vectors(ids)
+    for chunk_id, vectors in read:
+        assert vectors.dtype == np.float32
+        assert np.array_equal(vectors, stored[chunk_id][1])
+    assert sum(len(v) for _, v in one.all_sentence_vectors()) > 0

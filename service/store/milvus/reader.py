@@ -5,7 +5,7 @@ from their own collections."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,6 +154,16 @@ class MilvusGeneration:
             if stored is not None:
                 found[int(row["id"])] = stored
         return found
+
+    def all_sentence_vectors(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Every chunk's sentence vectors, read a window of ids at a time (deleted chunks
+        are gone from the collection)."""
+        for window in id_windows(int(self.manifest.get("last_chunk_id", 0))):
+            for row in sorted(self.query("chunks", window, ("id", "place", "sentences")),
+                              key=lambda r: int(r["id"])):
+                stored = schema.sentences_from(row, self.dimension)
+                if stored is not None:
+                    yield int(row["id"]), stored[1]
 
     # --- keywords -----------------------------------------------------------------------
     def keyword_query(self, text: str, synonyms: bool = True, phrases: str = "pairs"
