@@ -72,12 +72,13 @@ class SearchOptions:
     # `sentence_source_weight` x each candidate's best sentence similarity (convex; in
     # RRF, that weight over its rank), and the re-scoring above then weighs the best
     # quotable sentence by `sentence_weight_with_source` instead of `sentence_weight`.
-    # Union MRR 0.7803 -> 0.7823, public-health 0.6542 -> 0.6593, plans-eval 0.8374 ->
-    # 0.8334, seed unchanged (BENCHMARKS.md, "A sentence-level candidate source"). The
-    # index is exact and in memory (776 bytes a sentence at 384 dimensions); above
+    # Off: its best setting (50, 0.3, 0.1) moved the union's MRR 0.7803 -> 0.7823 but
+    # the held-out fold's 0.8275 -> 0.8234, and every weighted setting lowered the
+    # held-out fold (BENCHMARKS.md, "A sentence-level candidate source"). The index is
+    # exact and in memory (776 bytes a sentence at 384 dimensions); above
     # `sentence_index_max` sentences (about 22,000 chunks, where its scan would cost
     # more than the search's latency budget) it is not built and the source is off
-    sentence_candidates: int = 50
+    sentence_candidates: int = 0
     sentence_source_weight: float = 0.3
     sentence_weight_with_source: float = 0.1
     sentence_index_max: int = 100_000
