@@ -119,7 +119,7 @@ SETTINGS: tuple[Setting, ...] = (
             "it changes (a copy of the index's database and its new segments)."),
     Setting("BUILD_READERS", 0,
             "Files a build parses at once while the model encodes the files read before, "
-            "each in its own sandboxed child; 0 means one per four cores (at least one)."),
+            "each in its own sandboxed child; 0 means one per two cores (at least two)."),
     Setting("PARSE_TIMEOUT_S", 180, "Wall-time limit for parsing one file, in seconds."),
     Setting("PARSE_MEMORY_MB", 1024,
             "Memory one file's parser may allocate (address space, on top of the builder's), "

@@ -30,12 +30,13 @@ BATCH_CHUNKS = 256  # chunks worth encoding together once that many are waiting
 
 
 def reader_count(setting: int | None = None) -> int:
-    """Files parsed at once (PLANSEARCH_BUILD_READERS; 0 = one per four cores, at least
-    one). Each reader waits on its own sandboxed child, so on 2 cores one reader beside the
-    encoder's two threads is the most the machine holds; a 16-core machine parses four
-    files while the encoder keeps the rest (BENCHMARKS.md, issue 27)."""
+    """Files parsed at once (PLANSEARCH_BUILD_READERS; 0 = one per two cores, at least
+    two). Each reader waits on its own sandboxed child. Parsing a PDF costs about as much
+    CPU as encoding its chunks, so half the cores parse; on 2 cores two readers beside the
+    encoder's two threads built the shared PDFs and development sets 9% faster than one
+    (BENCHMARKS.md, "Build throughput", issue 27)."""
     wanted = int(load_config()["BUILD_READERS"]) if setting is None else setting
-    return wanted if wanted > 0 else max(1, (os.cpu_count() or 1) // 4)
+    return wanted if wanted > 0 else max(2, (os.cpu_count() or 1) // 2)
 
 
 class _Done:

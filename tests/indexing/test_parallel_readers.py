@@ -61,11 +61,11 @@ def test_a_crashing_reader_stops_the_build_with_its_error() -> None:
                        Checkpoints(None, None), readers=2)
 
 
-def test_zero_readers_means_one_per_four_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zero_readers_means_one_per_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert reader_count(0) == 4
+    assert reader_count(0) == 8
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert reader_count(0) == 1
+    assert reader_count(0) == 2
     assert reader_count(3) == 3
     monkeypatch.setenv("PLANSEARCH_BUILD_READERS", "2")
     assert reader_count() == 2
