@@ -8,6 +8,7 @@ process dies, the next one to reconnect takes the folder over."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -75,6 +76,31 @@ def port_file(folder: str) -> Path:
     return Path(f"{folder}.server")
 
 
+def serialise_lite_writes() -> None:
+    """Make Milvus Lite's writes take turns in the process that hosts its server.
+
+    Milvus Lite 3.2's engine is not safe for two writes to one collection at once:
+    `Collection.insert` hands out sequence numbers with an unlocked `+=`, and its WAL
+    opens its file lazily without a lock. Two writers can then share sequence numbers,
+    truncate each other's WAL file and leak a file handle. CI saw the leak with the
+    question log's four concurrent writers. Its gRPC server answers on a thread pool,
+    so every process's writes meet here, and one lock serialises them."""
+    from milvus_lite.engine.collection import Collection
+
+    if getattr(Collection, "_plansearch_serialised", False):
+        return
+    lock = threading.RLock()
+    for name in ("insert", "upsert", "delete"):
+        original = getattr(Collection, name)
+
+        def serialised(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(Collection, name, functools.wraps(original)(serialised))
+    Collection._plansearch_serialised = True  # type: ignore[attr-defined]
+
+
 def lite_address(folder: str) -> str:
     """The gRPC address serving a Milvus Lite folder: this process's own server, a
     new one if the folder is free, else the one another process wrote down."""
@@ -85,6 +111,7 @@ def lite_address(folder: str) -> str:
         if folder in _lite_servers:
             return f"127.0.0.1:{_lite_servers[folder][2]}"
         Path(folder).parent.mkdir(parents=True, exist_ok=True)
+        serialise_lite_writes()
         try:
             server, database, port = start_server_in_thread(folder, host="127.0.0.1", port=0)
         except DataDirLockedError:
