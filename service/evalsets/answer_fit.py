@@ -19,7 +19,7 @@ from service.retrieval.coverage import Coverage
 from service.retrieval.options import DEFAULT_MODE, Filters
 from service.retrieval.results import Hit
 from service.retrieval.search import Searcher
-from service.retrieval.sentence_scorer import FEATURES, AnswerScorer
+from service.retrieval.sentence_scorer import FEATURES, AnswerScorer, scores
 
 CANDIDATES = Path(__file__).resolve().parents[2] / "tests" / "data" / "answer-training.npz"
 L2 = 1.0  # on standardised features, as the ranker's fit
@@ -117,7 +117,11 @@ def fit(groups: list[Group], l2: float = L2) -> AnswerScorer:
     scale[scale < 1e-6] = 1.0
     x, y = pairs(groups, mean, scale)
     _, weights = fit_logistic(x, y, l2=l2)  # symmetric pairs: the intercept is ~0
-    return AnswerScorer(mean, scale, weights)
+    # in the hand-set formula's units: the same mean and spread over these candidates
+    logit = ((table - mean) / scale) @ weights
+    hand = np.array(scores(table, None))
+    unit = float(hand.std() / max(logit.std(), 1e-9))
+    return AnswerScorer(mean, scale, weights, unit, float(hand.mean() - unit * logit.mean()))
 
 
 def fold_scorers(groups: list[Group], l2: float = L2) -> dict[int, AnswerScorer]:

@@ -1,9 +1,9 @@
 """How the extractive answer (answer.py) scores a candidate sentence: the hand-set linear
 formula, or a learned linear model over the same general features, fitted by
 scripts/fit_answer_scorer.py out of fold by document on every evaluation set and shipped
-as service/data/answer_scorer.json. The learned score is the model's logistic output, so
-it lies in 0..1 like the hand-set one mostly does, and the selection's margins (a clear
-win, the relevance floor, the redundancy penalty) keep their sense."""
+as service/data/answer_scorer.json. The learned score is put in the hand-set formula's
+units (the same mean and spread over the training candidates), so the selection's
+margins (a clear win, the relevance floor, the redundancy penalty) keep their sense."""
 
 from __future__ import annotations
 
@@ -48,21 +48,24 @@ def hand_set(row: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class AnswerScorer:
-    """A linear model on standardised FEATURES, its output squashed to 0..1."""
+    """A linear model on standardised FEATURES, its output in the hand-set formula's
+    units: offset + unit x the model's logit."""
 
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
+    unit: float = 1.0
+    offset: float = 0.0
 
     def score(self, table: np.ndarray) -> np.ndarray:
-        linear = ((table - self.mean) / self.scale) @ self.weights
-        return 1.0 / (1.0 + np.exp(-linear))
+        return self.offset + self.unit * (((table - self.mean) / self.scale) @ self.weights)
 
     def to_json(self) -> dict[str, Any]:
         return {"features": list(FEATURES),
                 "mean": [round(float(v), 6) for v in self.mean],
                 "scale": [round(float(v), 6) for v in self.scale],
-                "weights": [round(float(v), 6) for v in self.weights]}
+                "weights": [round(float(v), 6) for v in self.weights],
+                "unit": round(self.unit, 6), "offset": round(self.offset, 6)}
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> AnswerScorer:
@@ -71,7 +74,8 @@ class AnswerScorer:
                                  f"{payload['features']}, but this code computes {FEATURES}; "
                                  "refit with scripts/fit_answer_scorer.py")
         return cls(*(np.asarray(payload[key], dtype=np.float64)
-                     for key in ("mean", "scale", "weights")))
+                     for key in ("mean", "scale", "weights")),
+                   float(payload["unit"]), float(payload["offset"]))
 
 
 def scores(table: np.ndarray, scorer: AnswerScorer | None) -> list[float]:
