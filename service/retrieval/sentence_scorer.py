@@ -73,9 +73,9 @@ class AnswerScorer:
             raise ScorerMismatch(f"the answer scorer was fitted on features "
                                  f"{payload['features']}, but this code computes {FEATURES}; "
                                  "refit with scripts/fit_answer_scorer.py")
-        return cls(*(np.asarray(payload[key], dtype=np.float64)
-                     for key in ("mean", "scale", "weights")),
-                   float(payload["unit"]), float(payload["offset"]))
+        mean, scale, weights = (np.asarray(payload[key], dtype=np.float64)
+                                for key in ("mean", "scale", "weights"))
+        return cls(mean, scale, weights, float(payload["unit"]), float(payload["offset"]))
 
 
 def scores(table: np.ndarray, scorer: AnswerScorer | None) -> list[float]:
