@@ -2,7 +2,8 @@
 each cited. No language model is involved. A sentence scores by its similarity to the
 question (sentence vectors stored at build time), its keyword overlap with the question
 (the search analyser) and whether it holds what the question asks for: a number for
-"how many", a date for "when", a body for "who", a place for "where"."""
+"how many", a date for "when", a body for "who", a place for "where"; those features
+are weighed by a hand-set formula, or by a learned model (sentence_scorer.py)."""
 
 from __future__ import annotations
 
