@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.embedding.models import Embedder
+from service.evalsets.answer_fit import CANDIDATES, fold_scorers, load
 from service.evalsets.folds import HELD_OUT, visible_misses
 from service.evalsets.out_of_fold import ranking_with, run_set_out_of_fold
 from service.evalsets.ranker_fit import WINDOWS, fold_rankers, load_windows
@@ -52,20 +53,27 @@ def evaluate_all(root: Path, embedder: Embedder, fit: FitCalibration, store: str
     learned = False
     # the learned ranker out of fold, fitted on the committed windows (fit_ranker.py)
     rankers = fold_rankers(load_windows(WINDOWS)) if WINDOWS.is_file() else None
+    # and the learned answer scorer, fitted on the committed candidates (fit_answer_scorer.py)
+    scorers = fold_scorers(load(CANDIDATES)) if CANDIDATES.is_file() else None
     for evaluation_set in all_sets(root):
         log.info("evaluating %s", evaluation_set.name)
         searcher = open_set(evaluation_set, root, embedder, store)
         searcher.options = options or searcher.options
         learned = rankers is not None and searcher.options.ranker == "learned"
-        result = run_set_out_of_fold(evaluation_set, searcher, rankers) \
-            if learned and rankers else run_set(evaluation_set, searcher)
+        answering = scorers if searcher.options.answer_scorer == "learned" else None
+        result = run_set_out_of_fold(evaluation_set, searcher, rankers if learned else None,
+                                     answering) \
+            if learned or answering else run_set(evaluation_set, searcher)
         results.append(result)
         if evaluation_set.name == UNION:
-            with ranking_with(searcher, rankers[HELD_OUT] if rankers else searcher.learned):
+            with ranking_with(searcher, rankers[HELD_OUT] if rankers else searcher.learned,
+                              answering[HELD_OUT] if answering else None):
                 held_out.append(held_out_totals(result, searcher))
     rows = [result_row(r) for r in results] + held_out
-    ranked_by = "the learned ranker out of fold by document" if learned \
-        else "the hand-set order"
+    ranked_by = ("the learned ranker out of fold by document" if learned
+                 else "the hand-set order") + (
+        ", answers by the learned scorer out of fold" if scorers and options and
+        options.answer_scorer == "learned" else "")
     crossed = verdict_cross_validation(results, fit)
     shipped = shipped_separation(results)
     parts = [

@@ -2,14 +2,18 @@
 each cited. No language model is involved. A sentence scores by its similarity to the
 question (sentence vectors stored at build time), its keyword overlap with the question
 (the search analyser) and whether it holds what the question asks for: a number for
-"how many", a date for "when", a body for "who", a place for "where"."""
+"how many", a date for "when", a body for "who", a place for "where"; those features
+are weighed by a hand-set formula, or by a learned model (sentence_scorer.py)."""
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
+
+import numpy as np
 
 from service.retrieval.questions import holds_answer, question_type
 from service.retrieval.quotable import (
@@ -22,6 +26,12 @@ from service.retrieval.quotable import (
     terms,
 )
 from service.retrieval.results import Hit
+from service.retrieval.sentence_scorer import (
+    FEATURES,
+    RANK_PENALTY,
+    AnswerScorer,
+    scores,
+)
 from service.text import index_terms, name_phrases, query_terms, root
 
 WORD_BUDGET = 100  # words in the whole answer: staff read it at a glance
@@ -30,12 +40,9 @@ MIN_SENTENCES = 2
 LIST_ITEMS = 3  # list items quoted after a sentence that introduces them
 SHORTLIST = 20  # sentences, closest to the question first, that are scored in full
 PASSAGES = 5  # the sources shown under the answer
-KEYWORD_WEIGHT = 0.5  # share of the question's (locally idf-weighted) terms in the sentence
 ROOT_CREDIT = 0.5  # share of a term's weight earned by a word of the same root only (stems.root)
-TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for
-RANK_PENALTY = 0.03  # per source rank: fusion already weighed the passages
 SHORT_SENTENCE = 25  # words; longer sentences pay LENGTH_PENALTY per this many more
-LENGTH_PENALTY = 0.1  # tuned on the tune halves with the weights above
+DIGIT = re.compile(r"\d")
 CLEAR_WIN = 0.05  # how much another sentence must beat the first passage's best by
 RELEVANCE_FLOOR = 0.6  # beyond the minimum, a sentence must score this share of the best
 REDUNDANCY = 0.5  # MMR: weight of the word overlap with sentences already chosen
@@ -76,12 +83,22 @@ class Answer:
 
 
 
-def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
-    """Every quotable sentence of the top passages, scored against the question."""
+def candidates(question: str, hits: list[Hit], scorer: AnswerScorer | None = None
+               ) -> list[Sentence]:
+    """Every quotable sentence of the top passages, scored against the question by the
+    hand-set formula, or by `scorer` when one is given (sentence_scorer.py)."""
+    sentences, table = candidate_rows(question, hits)
+    scored = [replace(s, score=v) for s, v in zip(sentences, scores(table, scorer), strict=True)]
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def candidate_rows(question: str, hits: list[Hit]) -> tuple[list[Sentence], np.ndarray]:
+    """Every quotable sentence of the top passages (unscored) and its row of the
+    sentence_scorer.FEATURES."""
     asked = query_terms(question)
     kind = question_type(question)
     named = name_phrases(question)
-    statements = [(similarity - RANK_PENALTY * (hit.rank - 1), hit, span)
+    statements = [(similarity - RANK_PENALTY * (hit.rank - 1), similarity, hit, span)
                   for hit in hits[:PASSAGES] for span, similarity in hit.sentences
                   if is_statement(text := hit.text[span[0]:span[1]]) or
                   names_asked(kind, named, text)]
@@ -90,22 +107,23 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
     statements.sort(key=lambda item: -item[0])
     raw = []
     order = {hit.rank: sorted(span for span, _ in hit.sentences) for hit in hits[:PASSAGES]}
-    for similarity, hit, span in statements[:SHORTLIST]:
+    for _, similarity, hit, span in statements[:SHORTLIST]:
         spans = order[hit.rank]
         text = hit.text[span[0]:span[1]]
         position = spans.index(span)
         lead = spans[position - 1] if position else None
         follow = list_items(hit, spans, span) if text.rstrip().endswith(":") else ()
-        raw.append((hit, span, similarity, text, terms(text), lead, follow))
+        where = position / max(len(spans) - 1, 1)
+        raw.append((hit, span, similarity, text, terms(text), lead, follow, where))
     # terms in every candidate (the place, the topic) say little about which one answers
     roots = {t: root(t) for t in asked}
     credits = [term_credits(item[4], roots) for item in raw]
     frequency = {t: sum(credit[t] > 0 for credit in credits) for t in asked}
     weight = {t: math.log(1 + len(raw) / (1 + n)) for t, n in frequency.items()}
     total = sum(weight.values()) or 1.0
-    scored = []
+    sentences, rows = [], []
     for item, credit in zip(raw, credits, strict=True):
-        hit, span, similarity, text, words, lead, follow = item
+        hit, span, similarity, text, words, lead, follow, where = item
         length = len(text.split())
         lead_text = hit.text[lead[0]:lead[1]] if lead else ""
         if lead_text and (is_dangling(text) or continues(text, lead_text)):
@@ -117,10 +135,10 @@ def candidates(question: str, hits: list[Hit]) -> list[Sentence]:
         typed = 1.0 if holds_answer(kind, text) else 0.0
         # a long sentence spends the word budget that two short answers could share
         long = max(0, length - SHORT_SENTENCE) / SHORT_SENTENCE
-        score = (similarity + KEYWORD_WEIGHT * overlap + TYPE_WEIGHT * typed
-                 - LENGTH_PENALTY * long)
-        scored.append(Sentence(hit.rank, span, text, score, words, lead, follow))
-    return sorted(scored, key=lambda s: -s.score)
+        rows.append((similarity, overlap, typed, hit.rank - 1, long, where,
+                     1.0 if DIGIT.search(text) else 0.0, hit.score))
+        sentences.append(Sentence(hit.rank, span, text, 0.0, words, lead, follow))
+    return sentences, np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
 
 
 def names_asked(kind: str | None, named: list[str], text: str) -> bool:
@@ -248,10 +266,11 @@ def select(pool: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     return sorted(chosen, key=lambda s: (s.rank, s.span))
 
 
-def extractive_answer(question: str, hits: list[Hit]) -> Answer:
+def extractive_answer(question: str, hits: list[Hit], scorer: AnswerScorer | None = None
+                      ) -> Answer:
     """The sentences of the top passages that best answer the question, each followed
     by its [n] marker, in source order and within about WORD_BUDGET words."""
-    chosen = select(candidates(question, hits), hits)
+    chosen = select(candidates(question, hits, scorer), hits)
     # marker n always means results[n - 1], so a client needs no mapping table
     parts, citations, cited = [], [], set()
     for sentence in chosen:

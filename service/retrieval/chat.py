@@ -16,6 +16,7 @@ from service.retrieval.answer import Answer, extractive_answer, highlight_quoted
 from service.retrieval.coverage import Coverage
 from service.retrieval.options import MAX_QUERY, Filters
 from service.retrieval.results import DocumentRef, Hit
+from service.retrieval.sentence_scorer import AnswerScorer
 from service.text import QUESTION_WORDS, strip_places, topic_words
 
 CONNECTIVE = re.compile(r"^\s*(?:and|also|but|so|then|ok(?:ay)?|what about|how about|same for|"
@@ -107,14 +108,15 @@ def without_area(filters: Filters, documents: dict[str, DocumentRef], area: str 
     return replace(filters, documents=tuple(kept)) if kept else filters
 
 
-def verdict_answer(query: str, hits: list[Hit], coverage: Coverage | None) -> Answer:
+def verdict_answer(query: str, hits: list[Hit], coverage: Coverage | None,
+                   scorer: AnswerScorer | None = None) -> Answer:
     """The answer the verdict allows: for not_found the verdict's message instead of
     quotes; otherwise the extractive answer, never quoting another area's passage as
     if it answered a question about a named area."""
     if coverage is not None and coverage.status == "not_found":
         return Answer(coverage.message or "", (), ())
     own_area = [replace(hit, sentences=()) if hit.other_area else hit for hit in hits]
-    return extractive_answer(query, own_area)
+    return extractive_answer(query, own_area, scorer)
 
 
 # A follow-up is resolved against the turns before it, back to the last question that
@@ -192,15 +194,19 @@ def answer(live: SearchesIndex, turns: list[Turn], k: int, mode: str, filters: F
     the whole list; the answer is the same as without one (from the top k)."""
     standalone = chat_query(turns, live.gazetteer)
     budget.checkpoint("resolving the follow-up")
+    scorers: list[AnswerScorer | None] = []  # the searching index's, by its options
 
     def search(searcher: Searcher) -> SearchResult:
+        scorers.append(searcher.answer_model if searcher.options.answer_scorer == "learned"
+                       else None)
         # a follow-up that moves to a new place never answers from the old one
         narrowed = without_area(filters, searcher.documents, standalone.replaced_area)
         return searcher.search(standalone.query, k + offset, mode, narrowed)
 
     result = live.answer(search)  # a damaged generation falls back and searches again
     budget.checkpoint("search")
-    reply = verdict_answer(standalone.query, result.hits[:k], result.coverage)
+    reply = verdict_answer(standalone.query, result.hits[:k], result.coverage,
+                           scorers[-1] if scorers else None)
     # the cards mark the sentences the answer quotes
     result = replace(result, hits=highlight_quoted(result.hits, reply)[offset:])
     return ChatResult(result, standalone.query, reply)

@@ -83,6 +83,12 @@ class SearchOptions:
     sentence_weight_with_source: float = 0.1
     sentence_index_max: int = 100_000
     rerank_depth: int = 30  # candidates the rerank stage re-scores
+    # how the extractive answer scores its candidate sentences: the hand-set "weights"
+    # or the "learned" model scripts/fit_answer_scorer.py fits (sentence_scorer.py).
+    # Served out of fold by document the model left the union's answer recall at 0.751
+    # and lowered plans-eval's 0.854 -> 0.815, so it is not the default (BENCHMARKS.md,
+    # "A learned answer-sentence scorer")
+    answer_scorer: str = "weights"
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 
 

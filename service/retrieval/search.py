@@ -37,6 +37,7 @@ from service.retrieval.ordering import RankLibrary, apparatus_after_body, learne
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
 from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
+from service.retrieval.sentence_scorer import AnswerScorer, bundled_scorer
 from service.retrieval.sentence_source import SentenceSource
 from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
 from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
@@ -61,6 +62,7 @@ class Searcher:
     query_cache_size: int = 1024
     calibration: Calibration = field(default_factory=bundled_calibration)
     learned: LinearRanker | None = field(default_factory=bundled_ranker)
+    answer_model: AnswerScorer | None = field(default_factory=bundled_scorer)  # answer.py
     # when a list: each hybrid search appends (query, chunk ids, feature table) of its
     # ranking window, for scripts/fit_ranker.py
     feature_log: list[tuple[str, list[int], np.ndarray]] | None = None

@@ -25,6 +25,7 @@ from service.evalsets.suite import evaluate_all, misses_text
 from service.evalsets.verdict import separation
 from service.evaluation import ModeScore, Question, load_questions
 from service.retrieval.coverage import Calibration
+from service.retrieval.search import SearchOptions
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -204,3 +205,11 @@ def test_every_set_and_the_union_make_one_table(tmp_path: Path, fake_embedder) -
     assert set(payload["verdict_out_of_fold"]) == {"seed", "plans-eval", "alpha", UNION}
     assert text.count("| union |") == 3  # the table and the two verdict tables
     assert len(list((root / ".cache" / "eval").iterdir())) == 4
+    # the learned answer scorer, each question answered by the model fitted without its
+    # document's fold: retrieval is the same, the title says how the answers were chosen
+    learned, again = evaluate_all(root, fake_embedder, lambda observed: calibration,
+                                  options=SearchOptions(answer_scorer="learned"))
+    assert "answers by the learned scorer out of fold" in learned
+    assert "answers by the learned scorer" not in text
+    assert [(r["hit@1"], r["mrr@10"]) for r in again["sets"]] == \
+        [(r["hit@1"], r["mrr@10"]) for r in payload["sets"]]
