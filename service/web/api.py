@@ -24,7 +24,7 @@ from service.web.library import document_listing, public_document
 from service.web.openapi import openapi_spec
 from service.web.paging import MAX_RESULTS
 from service.web.question_log import record_search
-from service.web.renames import document_out, facets_out, hits_out
+from service.web.renames import coverage_out, document_out, facets_out, hits_out
 from service.web.versions import api_path
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -103,7 +103,7 @@ def result_payload(result: SearchResult, started: float) -> dict[str, Any]:
         "took_ms": round((time.perf_counter() - started) * 1000, 2),
         "interpreted": result.interpreted,
         "timings_ms": result.timings,
-        "coverage": result.coverage.to_dict() if result.coverage else None,
+        "coverage": coverage_out(result.coverage.to_dict() if result.coverage else None),
         "results": hits_out([hit.to_dict() for hit in result.hits]),
         "facets": facets_out(result.facets),
     }

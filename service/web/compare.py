@@ -17,7 +17,7 @@ from service.web.api import live as live_index
 from service.web.errors import ApiError
 from service.web.filter_params import filters_from_body
 from service.web.question_log import record_columns
-from service.web.renames import hits_out
+from service.web.renames import coverage_out, hits_out
 
 EXAMPLE = "compare Gloucestershire and Staffordshire urgent care"
 
@@ -35,7 +35,8 @@ def check_names(value: Any, field: str) -> list[str] | None:
 def column_payload(column: Column) -> dict[str, Any]:
     head: dict[str, Any] = {"area": column.key} if column.kind == "area" else \
         {"document": column.key, "title": column.title}
-    return {**head, "coverage": column.coverage.to_dict(), "answer": column.answer.to_dict(),
+    return {**head, "coverage": coverage_out(column.coverage.to_dict()),
+            "answer": column.answer.to_dict(),
             "results": hits_out([hit.to_dict() for hit in column.hits])}
 
 

@@ -8,10 +8,12 @@ unversioned paths."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from service.web.versions import is_v1
 
+FILTER_TYPE = re.compile(r"(?:(?<=filter )|(?<=and ))type '")  # filters.describe's words
 OLD = "type"  # the name both meanings had before /api/v1
 KIND, FORMAT = "kind", "format"
 
@@ -29,6 +31,14 @@ def renamed(mapping: dict[str, Any], new: str) -> dict[str, Any]:
 def document_out(document: dict[str, Any]) -> dict[str, Any]:
     """A document (listed, or a search result's reference) as this path names it."""
     return renamed(document, KIND) if is_v1() else document
+
+
+def coverage_out(coverage: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The verdict; its not_found message names a kind filter as this path names it
+    (the retrieval layer writes "the filter area 'X' and type 'plan'")."""
+    if coverage is None or not is_v1() or not isinstance(coverage.get("message"), str):
+        return coverage
+    return {**coverage, "message": FILTER_TYPE.sub("kind '", coverage["message"])}
 
 
 def facets_out(facets: dict[str, Any] | None) -> dict[str, Any] | None:

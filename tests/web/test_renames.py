@@ -63,6 +63,16 @@ def test_v1_search_names_the_document_kind_kind(client: FlaskClient) -> None:
     assert_matches_spec(client, body, "/api/v1/search")
 
 
+def test_v1_says_kind_when_a_kind_filter_selects_nothing(client: FlaskClient) -> None:
+    asked = {"q": QUESTION, "kind": "news item", "area": "Gloucestershire"}
+    body = client.get("/api/v1/search", query_string=asked).get_json()
+    assert body["coverage"]["status"] == "not_found" and body["results"] == []
+    assert "kind 'news item'" in body["coverage"]["message"]
+    assert "type" not in body["coverage"]["message"]
+    old = client.get("/api/search", query_string={**asked, "type": asked["kind"]}).get_json()
+    assert "type 'news item'" in old["coverage"]["message"]
+
+
 def test_the_unversioned_search_keeps_type(client: FlaskClient) -> None:
     body = client.get("/api/search", query_string={"q": QUESTION, "type": "plan",
                                                    "k": 10}).get_json()
