@@ -12,6 +12,7 @@ import numpy as np
 
 from service.abstention import fit_logistic
 from service.evalsets.folds import FOLDS, HELD_OUT, question_fold
+from service.evalsets.ranker_fit import pairs, standardised
 from service.evaluation import Question, collapse, is_hit
 from service.retrieval.answer import candidate_rows
 from service.retrieval.chat import OneSearcher, Turn, answer, verdict_answer
@@ -95,26 +96,10 @@ def load(path: Path) -> list[Group]:
             for s, f, a, b in zip(data["sets"], data["folds"], starts, ends, strict=True)]
 
 
-def pairs(groups: list[Group], mean: np.ndarray, scale: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Differences answering - other sentence (label 1) and their negations (label 0)."""
-    differences = []
-    for group in groups:
-        table = (group.table - mean) / scale
-        good, bad = table[group.labels == 1], table[group.labels == 0]
-        if len(good) and len(bad):
-            differences.append((good[:, None, :] - bad[None, :, :]).reshape(-1, table.shape[1]))
-    if not differences:
-        raise ValueError("no question has both an answering and another sentence to learn from")
-    x = np.vstack(differences)
-    return np.vstack([x, -x]), np.concatenate([np.ones(len(x)), np.zeros(len(x))])
-
-
 def fit(groups: list[Group], l2: float = L2) -> AnswerScorer:
     """A pairwise logistic scorer on the groups' standardised features."""
     table = np.vstack([g.table for g in groups])
-    mean, scale = table.mean(axis=0), table.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    mean, scale = standardised(groups)
     x, y = pairs(groups, mean, scale)
     _, weights = fit_logistic(x, y, l2=l2)  # symmetric pairs: the intercept is ~0
     # in the hand-set formula's units: the same mean and spread over these candidates

@@ -5,8 +5,10 @@ cross-validation by document over every set."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -82,26 +84,42 @@ def load_windows(path: Path) -> list[Window]:
                                      strict=True)]
 
 
-def pairs(windows: list[Window], mean: np.ndarray, scale: np.ndarray
+class Labelled(Protocol):
+    """One question's candidates: a feature table and 1 where a candidate answers."""
+
+    @property
+    def table(self) -> np.ndarray: ...
+    @property
+    def labels(self) -> np.ndarray: ...
+
+
+def standardised(groups: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and spread of every candidate's features (a constant feature keeps 1)."""
+    table = np.vstack([g.table for g in groups])
+    mean, scale = table.mean(axis=0), table.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return mean, scale
+
+
+def pairs(groups: Sequence[Labelled], mean: np.ndarray, scale: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray]:
-    """Differences answer - non-answer (label 1) and their negations (label 0)."""
+    """Within each question, differences answer - non-answer (label 1) and their negations
+    (label 0): a pairwise logistic fit on these learns to order, not to calibrate."""
     differences = []
-    for window in windows:
-        table = (window.table - mean) / scale
-        good, bad = table[window.labels == 1], table[window.labels == 0]
+    for group in groups:
+        table = (group.table - mean) / scale
+        good, bad = table[group.labels == 1], table[group.labels == 0]
         if len(good) and len(bad):
             differences.append((good[:, None, :] - bad[None, :, :]).reshape(-1, table.shape[1]))
     if not differences:
-        raise ValueError("no window has both an answer and a non-answer chunk to learn from")
+        raise ValueError("no question has both an answer and a non-answer to learn from")
     x = np.vstack(differences)
     return np.vstack([x, -x]), np.concatenate([np.ones(len(x)), np.zeros(len(x))])
 
 
 def fit(windows: list[Window], l2: float = L2) -> LinearRanker:
     """A pairwise logistic ranker on the windows' standardised features."""
-    table = np.vstack([w.table for w in windows])
-    mean, scale = table.mean(axis=0), table.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    mean, scale = standardised(windows)
     x, y = pairs(windows, mean, scale)
     _, weights = fit_logistic(x, y, l2=l2)  # symmetric pairs: the intercept is ~0
     return LinearRanker(FEATURES, mean.astype(np.float32), scale.astype(np.float32),
