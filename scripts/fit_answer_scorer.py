@@ -112,7 +112,7 @@ def main() -> int:
 
 
 def groups_of(asked: list[Asked]) -> list[Group]:
-    return [Group(a.set_name, a.fold, a.table, a.labels) for a in asked]
+    return [Group(a.set_name, a.question.id, a.fold, a.table, a.labels) for a in asked]
 
 
 if __name__ == "__main__":

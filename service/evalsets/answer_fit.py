@@ -12,7 +12,7 @@ import numpy as np
 
 from service.abstention import fit_logistic
 from service.evalsets.folds import FOLDS, HELD_OUT, question_fold
-from service.evalsets.ranker_fit import pairs, standardised
+from service.evalsets.ranker_fit import Window, load_windows, pairs, save_windows, standardised
 from service.evaluation import Question, collapse, is_hit
 from service.retrieval.answer import candidate_rows
 from service.retrieval.chat import OneSearcher, Turn, answer, verdict_answer
@@ -63,37 +63,17 @@ def ask(set_name: str, searcher: Searcher, question: Question) -> Asked:
                  chat.query_used, hits, coverage, table, labels)
 
 
+Group = Window  # one question's candidate sentences as saved: what the fit reads
+
+
 def save(asked: list[Asked], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        path, features=np.array(FEATURES),
-        table=np.vstack([a.table for a in asked]).astype(np.float32),
-        labels=np.concatenate([a.labels for a in asked]),
-        sizes=np.array([len(a.labels) for a in asked]),
-        sets=np.array([a.set_name for a in asked]),
-        ids=np.array([a.question.id for a in asked]),
-        folds=np.array([a.fold for a in asked]))
-
-
-@dataclass(frozen=True)
-class Group:
-    """One question's candidates as saved: what the fit reads."""
-
-    set_name: str
-    fold: int
-    table: np.ndarray
-    labels: np.ndarray
+    save_windows([Window(a.set_name, a.question.id, a.fold, a.table, a.labels)
+                  for a in asked], path, FEATURES)
 
 
 def load(path: Path) -> list[Group]:
-    data = np.load(path)
-    if tuple(data["features"]) != FEATURES:
-        raise ValueError(f"{path} holds other features than this code computes; gather "
-                         "again (scripts/fit_answer_scorer.py without --reuse)")
-    ends = np.cumsum(data["sizes"])
-    starts = ends - data["sizes"]
-    return [Group(str(s), int(f), data["table"][a:b].astype(np.float64), data["labels"][a:b])
-            for s, f, a, b in zip(data["sets"], data["folds"], starts, ends, strict=True)]
+    return [replace(w, table=w.table.astype(np.float64))
+            for w in load_windows(path, FEATURES, "scripts/fit_answer_scorer.py")]
 
 
 def fit(groups: list[Group], l2: float = L2) -> AnswerScorer:

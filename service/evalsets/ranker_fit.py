@@ -60,10 +60,13 @@ def gather(set_name: str, searcher: Searcher, questions: list[Question]) -> list
     return windows
 
 
-def save_windows(windows: list[Window], path: Path) -> None:
+def save_windows(windows: list[Window], path: Path,
+                 features: tuple[str, ...] = FEATURES) -> None:
+    """Every question's candidate table and labels in one file (the answer scorer's
+    candidates use the same layout, with their own feature names)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        path, features=np.array(FEATURES),
+        path, features=np.array(features),
         table=np.vstack([w.table for w in windows]).astype(np.float32),
         labels=np.concatenate([w.labels for w in windows]),
         sizes=np.array([len(w.labels) for w in windows]),
@@ -72,11 +75,12 @@ def save_windows(windows: list[Window], path: Path) -> None:
         folds=np.array([w.fold for w in windows]))
 
 
-def load_windows(path: Path) -> list[Window]:
+def load_windows(path: Path, features: tuple[str, ...] = FEATURES,
+                 refit: str = "scripts/fit_ranker.py") -> list[Window]:
     data = np.load(path)
-    if tuple(data["features"]) != FEATURES:
+    if tuple(data["features"]) != features:
         raise ValueError(f"{path} holds other features than this code computes; gather "
-                         "again (scripts/fit_ranker.py without --reuse)")
+                         f"again ({refit} without --reuse)")
     ends = np.cumsum(data["sizes"])
     starts = ends - data["sizes"]
     return [Window(str(s), str(q), int(f), data["table"][a:b], data["labels"][a:b])
