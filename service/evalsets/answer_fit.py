@@ -11,8 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from service.abstention import fit_logistic
-from service.evalsets.folds import FOLDS, HELD_OUT, question_fold
-from service.evalsets.ranker_fit import Window, load_windows, pairs, save_windows, standardised
+from service.evalsets.folds import question_fold
+from service.evalsets.ranker_fit import (
+    Window,
+    load_windows,
+    pairs,
+    per_fold,
+    save_windows,
+    standardised,
+)
 from service.evaluation import Question, collapse, is_hit
 from service.retrieval.answer import candidate_rows
 from service.retrieval.chat import OneSearcher, Turn, answer, verdict_answer
@@ -90,12 +97,8 @@ def fit(groups: list[Group], l2: float = L2) -> AnswerScorer:
 
 
 def fold_scorers(groups: list[Group], l2: float = L2) -> dict[int, AnswerScorer]:
-    """One scorer per fold, fitted without that fold; the held-out fold's is fitted on
-    every training fold (and is the one shipped)."""
-    training = [g for g in groups if g.fold != HELD_OUT]
-    scorers = {f: fit([g for g in training if g.fold != f], l2) for f in range(FOLDS)}
-    scorers[HELD_OUT] = fit(training, l2)
-    return scorers
+    """One scorer per fold by document, as the ranker's (ranker_fit.per_fold)."""
+    return per_fold(groups, lambda training: fit(training, l2))
 
 
 def recall(asked: list[Asked], scorer_of: dict[int, AnswerScorer | None]

@@ -5,10 +5,10 @@ cross-validation by document over every set."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from service.retrieval.ranker import LinearRanker, reorder
 from service.retrieval.search import Searcher
 
 WINDOWS = Path(__file__).resolve().parents[2] / "tests" / "data" / "ranker-training.npz"
+Model = TypeVar("Model")
 L2 = 1.0  # on standardised features; pairs are many and alike, so a firm prior helps
 
 
@@ -153,10 +154,15 @@ def window_figures(windows: list[Window], ranker_of: dict[int, LinearRanker | No
             "mrr@10": sum(1 / r for r in ranks if r is not None and r <= 10) / count}
 
 
-def fold_rankers(windows: list[Window], l2: float = L2) -> dict[int, LinearRanker]:
-    """One ranker per fold, fitted without that fold; the held-out fold's is fitted on
+def per_fold(windows: list[Window], fit_one: Callable[[list[Window]], Model]
+             ) -> dict[int, Model]:
+    """One model per fold, fitted without that fold; the held-out fold's is fitted on
     every training fold (and is the one shipped)."""
     training = [w for w in windows if w.fold != HELD_OUT]
-    rankers = {f: fit([w for w in training if w.fold != f], l2) for f in range(FOLDS)}
-    rankers[HELD_OUT] = fit(training, l2)
-    return rankers
+    models = {f: fit_one([w for w in training if w.fold != f]) for f in range(FOLDS)}
+    models[HELD_OUT] = fit_one(training)
+    return models
+
+
+def fold_rankers(windows: list[Window], l2: float = L2) -> dict[int, LinearRanker]:
+    return per_fold(windows, lambda training: fit(training, l2))
