@@ -94,13 +94,20 @@ def parse_in_sandbox(path: Path, relative: str, limits: ParseLimits,
             outcome, payload = receiver.recv()
         except EOFError:
             child.join(10)
-            raise ReadError(exit_reason(child.exitcode, limits)) from None
+            with _forking:  # see below: its exit code may be a fork's poll away
+                exitcode = child.exitcode
+            raise ReadError(exit_reason(exitcode, limits)) from None
     finally:
         receiver.close()
         if child.is_alive():
             child.kill()
         child.join()
-        child.close()
+        # Each fork (Process.start) polls every live child, in whichever reader thread
+        # forks. If that poll reaps this child, our join returns before the exit code is
+        # stored and close() would call it still running. Forks hold _forking, so by the
+        # time we hold it, any such poll has finished and stored the code.
+        with _forking:
+            child.close()
     if outcome == "error":
         raise ReadError(payload)
     document: Document = payload

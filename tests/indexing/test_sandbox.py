@@ -107,6 +107,28 @@ def test_a_child_never_runs_the_destructors_of_the_parents_garbage(
     assert log.read_text().split() == [str(os.getpid())]
 
 
+def test_reads_in_several_threads_at_once_all_succeed(text_file: Path) -> None:
+    """A build parses files in several reader threads (PLANSEARCH_BUILD_READERS). One
+    thread's fork polls the other threads' children, and once made their close() fail
+    with "Cannot close a process while it is still running" (a clean-clone CI run)."""
+    expected = read_document(text_file, "plan.txt")
+    failures: list[str] = []
+
+    def read_many() -> None:
+        for _ in range(60):
+            try:
+                assert parse_in_sandbox(text_file, "plan.txt", FAST) == expected
+            except Exception as error:  # noqa: BLE001 - collected, asserted below
+                failures.append(repr(error))
+
+    threads = [threading.Thread(target=read_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
 def test_a_runaway_parse_is_stopped_at_the_time_limit(text_file: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ReadError, match=r"parsing took longer than 1 s and was stopped "
