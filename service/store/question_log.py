@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -79,6 +80,23 @@ class QuestionLog(Protocol):
     def purge(self, before: str) -> int: ...  # deletes at < before; how many went
 
 
+
+def into_wal(conn: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once, without its busy
+    timeout, when another connection holds the file while the mode changes, as the
+    first writers of a new log do (a clean-clone CI run lost a thread's entries so);
+    so wait here as the timeout would."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class SqliteQuestionLog:
     """The embedded store's question log: one SQLite file beside the generations."""
 
@@ -102,7 +120,7 @@ class SqliteQuestionLog:
                 # a lost last entry on power loss is acceptable for a log; an fsync on
                 # every search is not
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+                into_wal(conn)  # readers never wait for a writer
                 conn.executescript(SCHEMA)
                 self._local.conn = (os.getpid(), conn)
             yield conn
