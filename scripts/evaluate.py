@@ -26,6 +26,7 @@ from service.abstention import (
     observe_all,
 )
 from service.embedding import BACKENDS, Embedder, make_embedder
+from service.evalsets.doubt_fit import fit_doubt
 from service.evalsets.folds import HELD_OUT, question_fold, visible_misses
 from service.evalsets.suite import evaluate_all
 from service.evaluation import (
@@ -247,8 +248,10 @@ def main() -> int:
 
 
 def fit_calibration(observed: list[Observed]) -> Calibration:
-    """calibrate.py's fit on every question given (it fits the tune part only)."""
-    return calibrate_fit([replace(o, split="tune") for o in observed])[0]
+    """calibrate.py's fit on every question given (it fits the tune part only), and the
+    verdict's doubt model fit_verdict.py fits, over that calibration's relevance."""
+    calibration = calibrate_fit([replace(o, split="tune") for o in observed])[0]
+    return replace(calibration, doubt=fit_doubt(observed, calibration))
 
 
 def evaluate_every_set(args: argparse.Namespace, options: SearchOptions) -> int:

@@ -18,6 +18,7 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
+from service.retrieval.doubt import ListSignals
 from service.retrieval.search import Searcher
 
 ANSWERABLE = "answerable"
@@ -46,6 +47,7 @@ class Observed:
     in_area: np.ndarray  # True where the passage is from the area the question names
     area: str | None
     area_documents: int
+    signals: ListSignals | None = None  # the result list's, for the verdict's doubt
 
 
 # a development set's unanswerable kinds, in the names the verdict's table uses
@@ -68,7 +70,7 @@ def answerable_split(index: int) -> str:
 
 def observe(searcher: Searcher, text: str, id: str, kind: str, split: str,
             question: Question | None = None) -> Observed:
-    result = searcher.search(text, k=VERDICT_K, highlight=False)
+    result = searcher.search(text, k=VERDICT_K)  # highlighted, as the API: sentences count
     terms = topic_terms(text, searcher.gazetteer)
     area = result.coverage.area if result.coverage else None
     features = np.array([[hit.dense or 0.0, term_coverage(terms, hit.text)]
@@ -77,7 +79,7 @@ def observe(searcher: Searcher, text: str, id: str, kind: str, split: str,
                        for hit in result.hits], dtype=float)
     in_area = np.array([searcher.speaks_for(hit, area) for hit in result.hits], dtype=bool)
     count = result.coverage.area_documents if result.coverage else 0
-    return Observed(id, kind, split, features, labels, in_area, area, count)
+    return Observed(id, kind, split, features, labels, in_area, area, count, result.signals)
 
 
 def observe_all(searcher: Searcher, answerable: list[Question],
@@ -88,21 +90,30 @@ def observe_all(searcher: Searcher, answerable: list[Question],
     return observed
 
 
-def save_observed(observed: list[Observed], path: Path) -> None:
-    """Keep the searched features, so a refit of the thresholds needs no new searches."""
-    rows = [{"id": o.id, "kind": o.kind, "split": o.split, "features": o.features.tolist(),
+def observed_rows(observed: list[Observed]) -> list[dict[str, Any]]:
+    return [{"id": o.id, "kind": o.kind, "split": o.split, "features": o.features.tolist(),
              "labels": o.labels.tolist(), "in_area": o.in_area.tolist(), "area": o.area,
-             "area_documents": o.area_documents} for o in observed]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows), encoding="utf-8")
+             "area_documents": o.area_documents,
+             "signals": o.signals.to_list() if o.signals else None} for o in observed]
 
 
-def load_observed(path: Path) -> list[Observed]:
+def load_rows(rows: list[dict[str, Any]]) -> list[Observed]:
     return [Observed(r["id"], r["kind"], r["split"],
                      np.array(r["features"], dtype=float).reshape(-1, 2),
                      np.array(r["labels"], dtype=float), np.array(r["in_area"], dtype=bool),
-                     r["area"], r["area_documents"])
-            for r in json.loads(path.read_text(encoding="utf-8"))]
+                     r["area"], r["area_documents"],
+                     ListSignals.from_list(r["signals"]) if r.get("signals") else None)
+            for r in rows]
+
+
+def save_observed(observed: list[Observed], path: Path) -> None:
+    """Keep the searched features, so a refit of the thresholds needs no new searches."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(observed_rows(observed)), encoding="utf-8")
+
+
+def load_observed(path: Path) -> list[Observed]:
+    return load_rows(json.loads(path.read_text(encoding="utf-8")))
 
 
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = 1e-3,
@@ -124,7 +135,8 @@ def status_of(item: Observed, calibration: Calibration) -> str:
     in_area = [s for s, inside in zip(scores, item.in_area, strict=True) if inside]
     return verdict(max(scores, default=0.0), max(in_area, default=0.0), calibration,
                    item.area, item.area_documents, "",
-                   mentioned=bool(in_area) and item.area_documents == 0).status
+                   mentioned=bool(in_area) and item.area_documents == 0,
+                   doubtful=calibration.doubts(scores, item.features, item.signals)).status
 
 
 def abstention_rows(observed: list[Observed], calibration: Calibration, split: str | None

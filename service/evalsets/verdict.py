@@ -8,7 +8,6 @@ from typing import Any
 
 from service.abstention import ANSWERABLE, Observed, status_of
 from service.evalsets.folds import FOLDS, CrossValidation, cross_validate
-from service.evalsets.registry import UNION
 from service.evalsets.report import FLAGGED, SetResult, abstention_figures, share
 from service.retrieval.coverage import Calibration
 
@@ -28,12 +27,14 @@ def separation(pairs: list[tuple[Observed, str]]) -> dict[str, Any]:
 
 def verdict_cross_validation(results: list[SetResult], fit: FitCalibration,
                              folds: int = FOLDS) -> CrossValidation:
-    """Fit the calibration on the training folds of every set asked in its own index (as
-    scripts/calibrate.py fits each set over its own corpus), score each set and the union."""
+    """Fit the calibration on the training folds of every set, the union too (as
+    scripts/fit_verdict.py fits: the union's larger library has more top-5 misses to
+    learn from; a question is in the same fold in every set), score each set and the
+    union."""
     fold = {id: f for r in results for id, f in r.folds().items()}
     return cross_validate({r.name: r.observed for r in results}, lambda o: fold[o.id], fit,
                           lambda calibration, o: status_of(o, calibration), separation,
-                          [r.name for r in results if r.name != UNION], folds)
+                          [r.name for r in results], folds)
 
 
 def shipped_separation(results: list[SetResult]) -> dict[str, dict[str, Any]]:

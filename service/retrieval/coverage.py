@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import numpy as np
+
 from service.areas import Gazetteer
+from service.retrieval.doubt import Doubt, ListSignals, bundled_doubt, feature_vector
 from service.text import GENERIC, STOPWORDS, WORD, stems, strip_places, synonym_stems, text_stems
 
 
@@ -32,6 +35,8 @@ class Calibration:
     answered: float  # a best passage at or above this answers the question
     weak: float  # below this, nothing clears the bar: not_found
     interaction_weight: float = 0.0  # of dense * coverage
+    # the result-list model that can demote `answered` to `weak` (doubt.py), when fitted
+    doubt: Doubt | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
@@ -47,11 +52,18 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-z))
 
 
+    def doubts(self, relevance: list[float], pairs: np.ndarray,
+               signals: ListSignals | None) -> bool:
+        """The result list suggests its passages don't hold the answer (doubt.py)."""
+        return self.doubt is not None and signals is not None and \
+            self.doubt.doubts(feature_vector(relevance, pairs, signals))
+
+
 @lru_cache(maxsize=1)
 def bundled_calibration() -> Calibration:
     raw = resources.files("service").joinpath("data/calibration.json").read_text(
         encoding="utf-8")
-    return Calibration.from_dict(json.loads(raw))
+    return replace(Calibration.from_dict(json.loads(raw)), doubt=bundled_doubt())
 
 
 def topic_terms(query: str, gazetteer: Gazetteer) -> set[str]:
@@ -99,11 +111,13 @@ def names_area(text: str, section: str, area: str, gazetteer: Gazetteer) -> bool
 
 
 def verdict(best: float, best_in_area: float, calibration: Calibration, area: str | None,
-            area_documents: int, topic: str, mentioned: bool = False) -> Coverage:
+            area_documents: int, topic: str, mentioned: bool = False,
+            doubtful: bool = False) -> Coverage:
     """The coverage verdict from the best passage's relevance overall and, when the
     question names an area, the best relevance among that area's passages (its documents'
     passages, and others' passages that name it). `mentioned`: no document is about the
-    area, but a passage shown names it."""
+    area, but a passage shown names it. `doubtful`: the result list as a whole suggests
+    the passages shown don't hold the answer (doubt.py)."""
     if area and area_documents == 0 and not mentioned:
         return Coverage("not_found", f"No documents about {area} are indexed. The closest "
                         "passages below are from other areas.", area, 0)
@@ -127,4 +141,7 @@ def verdict(best: float, best_in_area: float, calibration: Calibration, area: st
         return Coverage("weak", "No passage answers this closely; the plans may not cover "
                         "it. Check the closest passages below before relying on them.",
                         area, area_documents)
+    if doubtful:
+        return Coverage("weak", "These passages are close to the question, but they may not "
+                        "answer it. Check them before relying on them.", area, area_documents)
     return Coverage("answered", None, area, area_documents)

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from service.retrieval.coverage import Coverage
+from service.retrieval.doubt import ListSignals
 
 
 @dataclass(frozen=True)
@@ -116,3 +117,5 @@ class SearchResult:
     coverage: Coverage | None = None
     # for each of area, type, publisher and year: [{"value", "count"}] (facets.py)
     facets: dict[str, list[dict[str, Any]]] | None = None
+    # the result list's signals for the verdict (hybrid only); not in JSON
+    signals: ListSignals | None = None

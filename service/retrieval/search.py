@@ -22,6 +22,7 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
+from service.retrieval.doubt import ListSignals, list_signals
 from service.retrieval.facets import FacetCounter
 from service.retrieval.feedback import expanded_vector
 from service.retrieval.filters import Library, nothing_matches
@@ -147,9 +148,11 @@ class Searcher:
         watch.lap("hydrate")
         if vector is None and any(hit.dense is None for hit in hits):
             vector = self.candidates.query_vector(query)  # keyword mode calibrates too
-        hits, coverage = self.judge(query, hits, vector, area)
+        lists = (dense, keyword) if mode.startswith("hybrid") else None
+        hits, coverage, signals = self.judge(query, hits, vector, area, lists)
         watch.lap("coverage")
-        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage, facets)
+        return SearchResult(query, mode, hits, interpreted, watch.timings, coverage, facets,
+                            signals)
 
     def retrieve(self, vector: np.ndarray | None, analysed: KeywordQuery | None, mode: str,
                  options: SearchOptions, allowed: list[int] | None,
@@ -187,28 +190,36 @@ class Searcher:
         return dense, keyword, fused
 
     def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
-              area: str | None) -> tuple[list[Hit], Coverage]:
-        """Calibrated relevance for each hit, other-area marks, and the verdict."""
+              area: str | None, lists: tuple[Ranked, Ranked] | None = None
+              ) -> tuple[list[Hit], Coverage, ListSignals | None]:
+        """Calibrated relevance for each hit, other-area marks, and the verdict; with the
+        dense and keyword lists (hybrid), the result list's signals, which may doubt it."""
         missing = [i for hit in hits if hit.dense is None for i in hit.chunk_ids]
         cosines = self.generation.similarities(vector, missing) \
             if missing and vector is not None else {}
         terms = topic_terms(query, self.gazetteer)
-        judged, in_area = [], []
+        judged, in_area, pairs = [], [], []
         for hit in hits:
             dense = hit.dense if hit.dense is not None else \
                 max((cosines.get(i, 0.0) for i in hit.chunk_ids), default=0.0)
+            pairs.append((dense, term_coverage(terms, hit.text)))
             inside = self.speaks_for(hit, area)
-            judged.append(replace(
-                hit, score=self.calibration.relevance(dense, term_coverage(terms, hit.text)),
-                other_area=bool(area and hit.document.area and not inside)))
+            judged.append(replace(hit, score=self.calibration.relevance(*pairs[-1]),
+                                  other_area=bool(area and hit.document.area and not inside)))
             if inside:
                 in_area.append(judged[-1].score)
         count = sum(d.area == area for d in self.documents.values()) if area else 0
         topic = topic_phrase(query, self.gazetteer) if count else ""  # only messages use it
+        signals = list_signals(
+            [h.chunk_ids or (h.chunk_id,) for h in hits], [h.document.id for h in hits],
+            [h.sentences[0][1] if h.sentences else None for h in hits], *lists,
+            len(terms)) if lists is not None else None
+        doubtful = self.calibration.doubts([h.score for h in judged],
+                                           np.array(pairs).reshape(-1, 2), signals)
         coverage = verdict(max((h.score for h in judged), default=0.0),
                            max(in_area, default=0.0), self.calibration, area, count, topic,
-                           mentioned=bool(in_area) and count == 0)
-        return judged, coverage
+                           mentioned=bool(in_area) and count == 0, doubtful=doubtful)
+        return judged, coverage, signals
 
     def speaks_for(self, hit: Hit, area: str | None) -> bool:
         """The passage counts for the named area: its document is about the area, or the
