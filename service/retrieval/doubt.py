@@ -18,14 +18,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from service.retrieval.questions import holds_answer, question_type
+
+if TYPE_CHECKING:  # results.py carries ListSignals, so it imports this module
+    from service.retrieval.results import Hit
 
 # what a model may read, each the same for every question; a fitted model names its own
 FEATURES = ("best_relevance", "relevance_margin", "best_cosine", "cosine_margin",
             "top_coverage", "best_coverage", "agreement", "top_in_both", "best_sentence",
-            "documents", "topic_words", "relevance_over_mean", "coverage_over_mean")
+            "documents", "topic_words", "relevance_over_mean", "coverage_over_mean",
+            "type_in_first", "type_share")
 AGREEMENT_DEPTH = 10  # how deep the dense and keyword lists are compared
 SHOWN = 5  # the passages judged: the API's default k, whatever k a caller asks for
 DOUBT_FILE = "data/verdict_doubt.json"
@@ -42,24 +48,32 @@ class ListSignals:
     best_sentence: float | None  # None when the search did not score sentences
     documents: float
     topic_words: int
+    # for a question that asks for a kind of thing (questions.py: an amount, a date, a
+    # body...), whether the first passage's best sentences hold one, and the share of the
+    # passages whose do; 1.0 for a question that asks for no kind
+    type_in_first: float = 1.0
+    type_share: float = 1.0
 
     def to_list(self) -> list[float]:
         sentence = -1.0 if self.best_sentence is None else self.best_sentence
         return [self.agreement, self.top_in_both, sentence, self.documents,
-                float(self.topic_words)]
+                float(self.topic_words), self.type_in_first, self.type_share]
 
     @classmethod
     def from_list(cls, values: Sequence[float]) -> ListSignals:
         sentence = None if values[2] < 0 else float(values[2])
         return cls(float(values[0]), float(values[1]), sentence, float(values[3]),
-                   int(values[4]))
+                   int(values[4]), *map(float, values[5:7]))
 
 
 def list_signals(hit_chunks: Sequence[Sequence[int]], hit_documents: Sequence[str],
                  best_sentences: Sequence[float | None], dense: Sequence[tuple[int, float]],
-                 keyword: Sequence[tuple[int, float]], topic_words: int) -> ListSignals:
+                 keyword: Sequence[tuple[int, float]], topic_words: int,
+                 typed: Sequence[bool] | None = None) -> ListSignals:
     """The signals of one result list: `hit_chunks` are each passage's chunk ids, in rank
-    order; `dense` and `keyword` each retriever's ranked (chunk id, score) list."""
+    order; `dense` and `keyword` each retriever's ranked (chunk id, score) list; `typed`,
+    for a question that asks for a kind of thing, whether each passage's best sentences
+    hold one."""
     hit_chunks, hit_documents = hit_chunks[:SHOWN], hit_documents[:SHOWN]
     best_sentences = best_sentences[:SHOWN]
     dense_top = {chunk for chunk, _ in dense[:AGREEMENT_DEPTH]}
@@ -69,8 +83,10 @@ def list_signals(hit_chunks: Sequence[Sequence[int]], hit_documents: Sequence[st
     in_both = float(bool(first & dense_top) and bool(first & keyword_top))
     sentences = [s for s in best_sentences if s is not None]
     documents = len(set(hit_documents)) / len(hit_documents) if hit_documents else 1.0
+    kinds = list(typed[:SHOWN]) if typed is not None else []
     return ListSignals(agreement, in_both, max(sentences) if sentences else None, documents,
-                       topic_words)
+                       topic_words, float(kinds[0]) if kinds else 1.0,
+                       sum(kinds) / len(kinds) if kinds else 1.0)
 
 
 def feature_vector(relevance: Sequence[float], pairs: np.ndarray, signals: ListSignals
@@ -87,7 +103,7 @@ def feature_vector(relevance: Sequence[float], pairs: np.ndarray, signals: ListS
                      cosines[0] - cosines[-1], coverage[0], coverage.max(),
                      signals.agreement, signals.top_in_both, sentence, signals.documents,
                      math.log1p(signals.topic_words), relevance[0] - float(np.mean(relevance)),
-                     coverage[0] - coverage.mean()])
+                     coverage[0] - coverage.mean(), signals.type_in_first, signals.type_share])
 
 
 @dataclass(frozen=True)
@@ -137,3 +153,16 @@ def bundled_doubt() -> Doubt | None:
     if not path.is_file():
         return None
     return Doubt.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+TYPED_SENTENCES = 3  # a passage holds the kind asked for in one of its best sentences
+
+
+def typed_passages(query: str, hits: Sequence[Hit]) -> list[bool] | None:
+    """For a question that asks for a kind of thing, whether each passage's best
+    sentences (by similarity) hold one; None for a question that asks for no kind."""
+    kind = question_type(query)
+    if kind is None:
+        return None
+    return [any(holds_answer(kind, hit.text[start:end])
+                for (start, end), _ in hit.sentences[:TYPED_SENTENCES]) for hit in hits]

@@ -22,7 +22,7 @@ from service.retrieval.coverage import (
     topic_terms,
     verdict,
 )
-from service.retrieval.doubt import ListSignals, list_signals
+from service.retrieval.doubt import ListSignals, list_signals, typed_passages
 from service.retrieval.facets import FacetCounter
 from service.retrieval.feedback import expanded_vector
 from service.retrieval.filters import Library, nothing_matches
@@ -213,7 +213,7 @@ class Searcher:
         signals = list_signals(
             [h.chunk_ids or (h.chunk_id,) for h in hits], [h.document.id for h in hits],
             [h.sentences[0][1] if h.sentences else None for h in hits], *lists,
-            len(terms)) if lists is not None else None
+            len(terms), typed_passages(query, hits)) if lists is not None else None
         doubtful = self.calibration.doubts([h.score for h in judged],
                                            np.array(pairs).reshape(-1, 2), signals)
         coverage = verdict(max((h.score for h in judged), default=0.0),

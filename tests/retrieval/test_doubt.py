@@ -22,7 +22,9 @@ from service.retrieval.doubt import (
     bundled_doubt,
     feature_vector,
     list_signals,
+    typed_passages,
 )
+from service.retrieval.results import DocumentRef, Hit
 from service.retrieval.search import Searcher
 from service.store import open_store
 
@@ -44,6 +46,24 @@ def test_list_signals_read_agreement_documents_and_the_best_sentence() -> None:
     only_dense = list_signals([(3,)], ["a"], [None], dense, keyword, 1)
     assert only_dense.top_in_both == 0.0 and only_dense.best_sentence is None
     assert ListSignals.from_list(only_dense.to_list()) == only_dense
+
+
+def test_the_kind_a_question_asks_for_is_looked_for_in_the_best_sentences() -> None:
+    def hit(text: str) -> Hit:
+        document = DocumentRef("d", "D", None, "d.txt", None)
+        return Hit(1, 0.5, text, 1, 1, None, "", 1, document,
+                   sentences=(((0, len(text)), 0.6),))
+
+    passages = [hit("The programme will cost £12 million over three years."),
+                hit("The programme is run by the integrated care board in every area.")]
+    assert typed_passages("how much will the programme cost", passages) == [True, False]
+    assert typed_passages("tell me about the programme", passages) is None
+    signals = list_signals([(1,), (2,)], ["d", "d"], [0.6, 0.6], [], [], 1,
+                           typed_passages("how much will the programme cost", passages[::-1]))
+    assert (signals.type_in_first, signals.type_share) == (0.0, 0.5)
+    untyped = list_signals([(1,)], ["d"], [0.6], [], [], 1, None)
+    assert (untyped.type_in_first, untyped.type_share) == (1.0, 1.0)
+    assert ListSignals.from_list(signals.to_list()) == signals
 
 
 def test_only_the_five_passages_shown_by_default_count() -> None:
