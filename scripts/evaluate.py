@@ -16,8 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from calibrate import fit as calibrate_fit
-
 from service.abstention import (
     Observed,
     abstention_rows,
@@ -26,6 +24,7 @@ from service.abstention import (
     observe_all,
 )
 from service.embedding import BACKENDS, Embedder, make_embedder
+from service.evalsets.calibration_fit import fit as calibrate_fit
 from service.evalsets.doubt_fit import fit_doubt
 from service.evalsets.folds import HELD_OUT, question_fold, visible_misses
 from service.evalsets.suite import evaluate_all

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from service.abstention import observe_all, status_of
+from service.abstention import status_of
 from service.embedding.models import SentenceTransformerEmbedder
 from service.evalsets.doubt_fit import (
     DEFAULT_FEATURES,
@@ -32,32 +33,16 @@ from service.evalsets.doubt_fit import (
     Sample,
     fit_doubt,
     load_samples,
+    observe_sets,
     save_samples,
 )
-from service.evalsets.folds import FOLDS, HELD_OUT, question_fold
-from service.evalsets.registry import all_sets
-from service.evalsets.report import open_set, set_questions
+from service.evalsets.folds import FOLDS, HELD_OUT
 from service.evalsets.verdict import format_verdict_table, separation
 from service.retrieval.coverage import Calibration, bundled_calibration
 from service.retrieval.doubt import FEATURES
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "service" / "data" / "verdict_doubt.json"
-
-
-def ask_all() -> list[Sample]:
-    embedder = SentenceTransformerEmbedder()
-    samples: list[Sample] = []
-    for evaluation_set in all_sets(ROOT):
-        searcher = open_set(evaluation_set, ROOT, embedder)
-        questions, unanswerable = set_questions(evaluation_set)
-        folds = {q.id: question_fold(q.relevant, q.id) for q in questions} | \
-            {u.id: question_fold((), u.id) for u in unanswerable}
-        samples += [Sample(evaluation_set.name, folds[o.id], o)
-                    for o in observe_all(searcher, questions, unanswerable)]
-        print(f"asked {evaluation_set.name}: {len(questions)} + {len(unanswerable)} "
-              "questions", file=sys.stderr)
-    return samples
 
 
 def fold_calibrations(samples: list[Sample], base: Calibration, l2: float, share: float,
@@ -112,7 +97,8 @@ def main() -> int:
     if args.reuse:
         samples = load_samples()
     else:
-        samples = ask_all()
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        samples = observe_sets(ROOT, SentenceTransformerEmbedder())
         if not args.dry_run:
             save_samples(samples)
             samples = load_samples()  # fitted from the file, as the refit is

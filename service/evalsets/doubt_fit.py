@@ -1,18 +1,32 @@
 """Fitting the verdict's doubt model (service/retrieval/doubt.py) on observed questions,
-and the training file that scripts/fit_verdict.py refits from."""
+and the training file that scripts/fit_verdict.py and scripts/calibrate.py refit from:
+every set's questions, answerable and not, each observed in its set's own index."""
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from service.abstention import ANSWERABLE, Observed, fit_logistic, load_rows, observed_rows
+from service.abstention import (
+    ANSWERABLE,
+    Observed,
+    fit_logistic,
+    load_rows,
+    observe_all,
+    observed_rows,
+)
+from service.embedding.models import Embedder
+from service.evalsets.folds import question_fold
+from service.evalsets.registry import all_sets
+from service.evalsets.report import open_set, set_questions
 from service.retrieval.coverage import Calibration
 from service.retrieval.doubt import FEATURES, Doubt, feature_vector
 
+log = logging.getLogger(__name__)
 TRAINING = Path(__file__).resolve().parents[2] / "tests" / "data" / "verdict-training.json"
 L2 = 1.0  # on standardised features
 HIT_FLAG_SHARE = 0.04  # of training questions whose top 5 holds the answer: with the
@@ -31,6 +45,22 @@ class Sample:
     set_name: str
     fold: int
     observed: Observed
+
+
+def observe_sets(root: Path, embedder: Embedder) -> list[Sample]:
+    """Every set's questions (the union's too: its larger library has more top-5 misses)
+    observed in the set's cached index, each with its document's fold."""
+    samples: list[Sample] = []
+    for evaluation_set in all_sets(root):
+        searcher = open_set(evaluation_set, root, embedder)
+        questions, unanswerable = set_questions(evaluation_set)
+        folds = {q.id: question_fold(q.relevant, q.id) for q in questions} | \
+            {u.id: question_fold((), u.id) for u in unanswerable}
+        samples += [Sample(evaluation_set.name, folds[o.id], o)
+                    for o in observe_all(searcher, questions, unanswerable)]
+        log.info("observed %s: %d + %d questions", evaluation_set.name, len(questions),
+                 len(unanswerable))
+    return samples
 
 
 def question_features(item: Observed, calibration: Calibration) -> np.ndarray | None:

@@ -18,14 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from service.retrieval.questions import holds_answer, question_type
 
-if TYPE_CHECKING:  # results.py carries ListSignals, so it imports this module
-    from service.retrieval.results import Hit
+# a passage as typed_passages reads it: its text, and its sentences' (span, similarity),
+# best first (a Hit's text and sentences; results.py imports this module, not the reverse)
+Passage = tuple[str, Sequence[tuple[tuple[int, int], float]]]
 
 # what a model may read, each the same for every question; a fitted model names its own
 FEATURES = ("best_relevance", "relevance_margin", "best_cosine", "cosine_margin",
@@ -158,11 +159,12 @@ def bundled_doubt() -> Doubt | None:
 TYPED_SENTENCES = 3  # a passage holds the kind asked for in one of its best sentences
 
 
-def typed_passages(query: str, hits: Sequence[Hit]) -> list[bool] | None:
+def typed_passages(query: str, passages: Sequence[Passage]) -> list[bool] | None:
     """For a question that asks for a kind of thing, whether each passage's best
     sentences (by similarity) hold one; None for a question that asks for no kind."""
     kind = question_type(query)
     if kind is None:
         return None
-    return [any(holds_answer(kind, hit.text[start:end])
-                for (start, end), _ in hit.sentences[:TYPED_SENTENCES]) for hit in hits]
+    return [any(holds_answer(kind, text[start:end])
+                for (start, end), _ in sentences[:TYPED_SENTENCES])
+            for text, sentences in passages]

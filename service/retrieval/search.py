@@ -213,7 +213,8 @@ class Searcher:
         signals = list_signals(
             [h.chunk_ids or (h.chunk_id,) for h in hits], [h.document.id for h in hits],
             [h.sentences[0][1] if h.sentences else None for h in hits], *lists,
-            len(terms), typed_passages(query, hits)) if lists is not None else None
+            len(terms), typed_passages(query, [(h.text, h.sentences) for h in hits])
+        ) if lists is not None else None
         doubtful = self.calibration.doubts([h.score for h in judged],
                                            np.array(pairs).reshape(-1, 2), signals)
         coverage = verdict(max((h.score for h in judged), default=0.0),

@@ -11,6 +11,8 @@ from flask.testing import FlaskClient
 
 from service.abstention import fit_logistic
 from service.areas import Gazetteer
+from service.evalsets.calibration_fit import calibration_rows, fit
+from service.evalsets.doubt_fit import TRAINING, load_samples
 from service.retrieval.coverage import (
     Calibration,
     bundled_calibration,
@@ -107,6 +109,17 @@ def test_chat_never_quotes_another_area_for_a_named_area(client: FlaskClient) ->
 
 
 # --- the pieces -------------------------------------------------------------------------
+
+def test_the_shipped_calibration_is_what_the_refit_command_fits() -> None:
+    """scripts/calibrate.py --reuse fits the committed observations of seed and
+    plans-eval (tests/data/verdict-training.json); the shipped file must be that fit."""
+    refit, _ = fit(calibration_rows(load_samples(TRAINING)))
+    shipped = bundled_calibration()
+    assert (shipped.intercept, shipped.dense_weight, shipped.coverage_weight) == \
+        pytest.approx((refit.intercept, refit.dense_weight, refit.coverage_weight), abs=1e-3)
+    assert (shipped.answered, shipped.weak) == pytest.approx((refit.answered, refit.weak),
+                                                             abs=1e-4)
+
 
 def test_the_bundled_calibration_is_ordered() -> None:
     calibration = bundled_calibration()

@@ -24,7 +24,6 @@ from service.retrieval.doubt import (
     list_signals,
     typed_passages,
 )
-from service.retrieval.results import DocumentRef, Hit
 from service.retrieval.search import Searcher
 from service.store import open_store
 
@@ -49,10 +48,8 @@ def test_list_signals_read_agreement_documents_and_the_best_sentence() -> None:
 
 
 def test_the_kind_a_question_asks_for_is_looked_for_in_the_best_sentences() -> None:
-    def hit(text: str) -> Hit:
-        document = DocumentRef("d", "D", None, "d.txt", None)
-        return Hit(1, 0.5, text, 1, 1, None, "", 1, document,
-                   sentences=(((0, len(text)), 0.6),))
+    def hit(text: str) -> tuple[str, tuple[tuple[tuple[int, int], float], ...]]:
+        return text, (((0, len(text)), 0.6),)
 
     passages = [hit("The programme will cost £12 million over three years."),
                 hit("The programme is run by the integrated care board in every area.")]
