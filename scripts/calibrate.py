@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from service.abstention import abstention_rows, format_abstention
-from service.embedding.models import SentenceTransformerEmbedder
 from service.evalsets.calibration_fit import calibration_rows, fit
-from service.evalsets.doubt_fit import TRAINING, load_samples, observe_sets, save_samples
+from service.evalsets.doubt_fit import TRAINING, training_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,13 +35,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help=f"refit from {TRAINING.relative_to(ROOT)} without searching")
     args = parser.parse_args()
-    if args.reuse:
-        samples = load_samples()
-    else:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-        samples = observe_sets(ROOT, SentenceTransformerEmbedder())
-        if not args.dry_run:
-            save_samples(samples)
+    samples = training_samples(ROOT, args.reuse, keep=not args.dry_run)
     observed = calibration_rows(samples)
     calibration, payload = fit(observed)
     for split in ("tune", "held-out"):

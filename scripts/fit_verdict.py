@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 from service.abstention import status_of
-from service.embedding.models import SentenceTransformerEmbedder
 from service.evalsets.doubt_fit import (
     DEFAULT_FEATURES,
     HIT_FLAG_SHARE,
@@ -32,9 +30,7 @@ from service.evalsets.doubt_fit import (
     TRAINING,
     Sample,
     fit_doubt,
-    load_samples,
-    observe_sets,
-    save_samples,
+    training_samples,
 )
 from service.evalsets.folds import FOLDS, HELD_OUT
 from service.evalsets.verdict import format_verdict_table, separation
@@ -94,14 +90,7 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT, help="the fitted file")
     parser.add_argument("--dry-run", action="store_true", help="report without writing")
     args = parser.parse_args()
-    if args.reuse:
-        samples = load_samples()
-    else:
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
-        samples = observe_sets(ROOT, SentenceTransformerEmbedder())
-        if not args.dry_run:
-            save_samples(samples)
-            samples = load_samples()  # fitted from the file, as the refit is
+    samples = training_samples(ROOT, args.reuse, keep=not args.dry_run)
     base = replace(bundled_calibration(), doubt=None)
     features = tuple(name.strip() for name in args.features.split(",") if name.strip())
     if unknown := set(features) - set(FEATURES):

@@ -19,7 +19,7 @@ from service.abstention import (
     observe_all,
     observed_rows,
 )
-from service.embedding.models import Embedder
+from service.embedding.models import Embedder, SentenceTransformerEmbedder
 from service.evalsets.folds import question_fold
 from service.evalsets.registry import all_sets
 from service.evalsets.report import open_set, set_questions
@@ -60,6 +60,20 @@ def observe_sets(root: Path, embedder: Embedder) -> list[Sample]:
                     for o in observe_all(searcher, questions, unanswerable)]
         log.info("observed %s: %d + %d questions", evaluation_set.name, len(questions),
                  len(unanswerable))
+    return samples
+
+
+def training_samples(root: Path, reuse: bool, keep: bool) -> list[Sample]:
+    """The committed rows (`reuse`), or every set observed anew; `keep` writes new
+    observations to the training file and reads them back, so a fit from them is the
+    fit a refit from the file gives."""
+    if reuse:
+        return load_samples()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    samples = observe_sets(root, SentenceTransformerEmbedder())
+    if keep:
+        save_samples(samples)
+        return load_samples()
     return samples
 
 
