@@ -212,6 +212,19 @@ def bundled_index(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="module")
+def bundled_searcher(bundled_index: Path, embedder: SentenceTransformerEmbedder) -> Any:
+    """A Searcher over the read-only bundled index, one per module (its caches warm)."""
+    from service.areas import Gazetteer
+    from service.retrieval.search import Searcher
+    from service.store import open_store
+
+    store = open_store(bundled_index / "index")
+    current = store.current()
+    assert current is not None
+    return Searcher(store.open(current), embedder, Gazetteer.load())
+
+
+@pytest.fixture(scope="module")
 def app(bundled_index: Path, embedder: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
     """The app over the read-only bundled index. One per module shares the searcher's
     caches; modules that need another app define their own `app`."""

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from service.abstention import ANSWERABLE, Observed
-from service.areas import Gazetteer
 from service.evalsets.doubt_fit import TRAINING, fit_doubt, load_samples
 from service.evalsets.folds import HELD_OUT
 from service.retrieval.coverage import Calibration, bundled_calibration, verdict
@@ -25,7 +24,6 @@ from service.retrieval.doubt import (
     typed_passages,
 )
 from service.retrieval.search import Searcher
-from service.store import open_store
 
 CALIBRATION = Calibration(intercept=-6.0, dense_weight=8.0, coverage_weight=3.0,
                           answered=0.5, weak=0.1)
@@ -137,11 +135,8 @@ def test_the_shipped_model_is_what_the_refit_command_fits() -> None:
 
 
 @pytest.fixture(scope="module")
-def searcher(bundled_index: Path, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    store = open_store(bundled_index / "index")
-    current = store.current()
-    assert current is not None
-    return Searcher(store.open(current), embedder, Gazetteer.load())
+def searcher(bundled_searcher: Searcher) -> Searcher:
+    return bundled_searcher
 
 
 def test_a_real_search_carries_its_signals_and_the_doubt_decides(searcher: Searcher) -> None:

@@ -3,25 +3,18 @@ The model is deterministic, so these numbers are stable run to run."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from paths import DATA
 
-from service.areas import Gazetteer
 from service.evaluation import answer_outcomes, evaluate, load_questions
 from service.retrieval.search import DEFAULT_MODE, Searcher
-from service.store import open_store
 
 SEED = DATA / "seed-questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def searcher(bundled_index: Path, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    store = open_store(bundled_index / "index")
-    current = store.current()
-    assert current is not None
-    return Searcher(store.open(current), embedder, Gazetteer.load())
+def searcher(bundled_searcher: Searcher) -> Searcher:
+    return bundled_searcher
 
 
 @pytest.fixture(scope="module")
