@@ -39,6 +39,12 @@ class SearchOptions:
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     convex_alpha: float = 0.7  # dense share in convex fusion
+    # in hybrid: the dense share when the keyword side's best passage holds under
+    # `paraphrase_coverage` of the question's topic words (paraphrase.py); 0 turns it off.
+    # Union MRR@10 0.7803 -> 0.7977, public-health 0.6542 -> 0.7025, no set worse
+    # (BENCHMARKS.md, "A larger dense share for paraphrases")
+    paraphrase_alpha: float = 0.9
+    paraphrase_coverage: float = 0.5
     # cosines are comparable across queries as they are; min-max stretching magnified
     # noise when every candidate was about as similar (measured: BENCHMARKS.md)
     dense_norm: str = "raw"  # or "minmax"

@@ -35,6 +35,7 @@ from service.retrieval.options import (
     SearchOptions,
 )
 from service.retrieval.ordering import RankLibrary, apparatus_after_body, learned_order
+from service.retrieval.paraphrase import paraphrase_options
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
 from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
@@ -122,14 +123,15 @@ class Searcher:
             if "area" in interpreted and area else None
         analysed = self.candidates.keyword_query(query, options) if mode != "dense" else None
         sentences = SentenceMemo(self.generation, self._quotable)
+        terms = topic_terms(query, self.gazetteer)
         dense, keyword, fused = self.retrieve(vector, analysed, mode, options, allowed,
-                                              area_filter, interpreted, watch)
+                                              area_filter, interpreted, watch, terms)
         if options.feedback_weight and vector is not None and mode.startswith("hybrid"):
             ids = [c.chunk_id for c in fused[:options.feedback_depth]]
             moved = expanded_vector(vector, ids, sentences.fetch(ids), options.feedback_weight)
             if moved is not None:
                 dense, keyword, fused = self.retrieve(moved, analysed, mode, options, allowed,
-                                                      area_filter, interpreted, watch)
+                                                      area_filter, interpreted, watch, terms)
         learned = learned_order(self, query, interpreted.get("area"), fused, dense, keyword,
                                 vector, options, sentences) \
             if mode == "hybrid" and options.ranker == "learned" and vector is not None \
@@ -156,10 +158,10 @@ class Searcher:
 
     def retrieve(self, vector: np.ndarray | None, analysed: KeywordQuery | None, mode: str,
                  options: SearchOptions, allowed: list[int] | None,
-                 area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch
-                 ) -> tuple[Ranked, Ranked, list[Candidate]]:
+                 area_filter: Filters | None, interpreted: dict[str, Any], watch: Stopwatch,
+                 terms: set[str]) -> tuple[Ranked, Ranked, list[Candidate]]:
         """Dense, keyword and (when asked) sentence candidates, each scored by every
-        source where fusion needs it, fused."""
+        source where fusion needs it, fused (`terms`: the question's topic words)."""
         dense: Ranked = []
         if vector is not None:
             dense = self.candidates.dense(vector, options, allowed, area_filter)
@@ -182,6 +184,7 @@ class Searcher:
             if sentence and options.sentence_source_weight:
                 sentence = self.sentence_source.complete(sentence, [i for i, _ in dense],
                                                          vector)
+        options = paraphrase_options(options, mode, keyword, terms, self.generation)
         fused = fusion.fuse(dense, keyword, options, mode, sentence)
         if "area" in interpreted:
             fused = self.boost_area(fused, interpreted["area"], options)
