@@ -151,7 +151,7 @@ class Searcher:
         if vector is None and any(hit.dense is None for hit in hits):
             vector = self.candidates.query_vector(query)  # keyword mode calibrates too
         lists = (dense, keyword) if mode.startswith("hybrid") else None
-        hits, coverage, signals = self.judge(query, hits, vector, area, lists)
+        hits, coverage, signals = self.judge(query, terms, hits, vector, area, lists)
         watch.lap("coverage")
         return SearchResult(query, mode, hits, interpreted, watch.timings, coverage, facets,
                             signals)
@@ -192,15 +192,15 @@ class Searcher:
         budget.checkpoint("fusion")
         return dense, keyword, fused
 
-    def judge(self, query: str, hits: list[Hit], vector: np.ndarray | None,
+    def judge(self, query: str, terms: set[str], hits: list[Hit], vector: np.ndarray | None,
               area: str | None, lists: tuple[Ranked, Ranked] | None = None
               ) -> tuple[list[Hit], Coverage, ListSignals | None]:
         """Calibrated relevance for each hit, other-area marks, and the verdict; with the
-        dense and keyword lists (hybrid), the result list's signals, which may doubt it."""
+        dense and keyword lists (hybrid), the result list's signals, which may doubt it.
+        `terms`: the question's topic words (coverage.topic_terms)."""
         missing = [i for hit in hits if hit.dense is None for i in hit.chunk_ids]
         cosines = self.generation.similarities(vector, missing) \
             if missing and vector is not None else {}
-        terms = topic_terms(query, self.gazetteer)
         judged, in_area, pairs = [], [], []
         for hit in hits:
             dense = hit.dense if hit.dense is not None else \
