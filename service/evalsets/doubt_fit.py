@@ -20,9 +20,9 @@ from service.abstention import (
     observed_rows,
 )
 from service.embedding.models import Embedder, SentenceTransformerEmbedder
-from service.evalsets.folds import question_fold
+from service.evalsets.ranker_fit import column_scale
 from service.evalsets.registry import all_sets
-from service.evalsets.report import open_set, set_questions
+from service.evalsets.report import open_set, question_folds, set_questions
 from service.retrieval.coverage import Calibration
 from service.retrieval.doubt import FEATURES, Doubt, feature_vector
 
@@ -54,8 +54,7 @@ def observe_sets(root: Path, embedder: Embedder) -> list[Sample]:
     for evaluation_set in all_sets(root):
         searcher = open_set(evaluation_set, root, embedder)
         questions, unanswerable = set_questions(evaluation_set)
-        folds = {q.id: question_fold(q.relevant, q.id) for q in questions} | \
-            {u.id: question_fold((), u.id) for u in unanswerable}
+        folds = question_folds(questions, unanswerable)
         samples += [Sample(evaluation_set.name, folds[o.id], o)
                     for o in observe_all(searcher, questions, unanswerable)]
         log.info("observed %s: %d + %d questions", evaluation_set.name, len(questions),
@@ -103,8 +102,7 @@ def fit_doubt(observed: list[Observed], calibration: Calibration, l2: float = L2
     if not rows or all(labels) or not any(labels):
         return None
     x = np.vstack(rows)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = column_scale(x)
     intercept, weights = fit_logistic((x - mean) / scale, np.array(labels), l2=l2)
     z = (x[np.array(hits)] - mean) / scale @ weights + intercept
     threshold = float(np.quantile(1.0 / (1.0 + np.exp(-z)), flag_share))

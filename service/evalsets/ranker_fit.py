@@ -98,12 +98,17 @@ class Labelled(Protocol):
     def labels(self) -> np.ndarray: ...
 
 
-def standardised(groups: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
-    """The mean and spread of every candidate's features (a constant feature keeps 1)."""
-    table = np.vstack([g.table for g in groups])
+def column_scale(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and spread (a constant column keeps 1): what a model on
+    standardised features subtracts and divides by."""
     mean, scale = table.mean(axis=0), table.std(axis=0)
     scale[scale < 1e-6] = 1.0
     return mean, scale
+
+
+def standardised(groups: Sequence[Labelled]) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and spread of every candidate's features."""
+    return column_scale(np.vstack([g.table for g in groups]))
 
 
 def pairs(groups: Sequence[Labelled], mean: np.ndarray, scale: np.ndarray

@@ -48,8 +48,15 @@ class SetResult:
 
     def folds(self) -> dict[str, int]:
         """Each question's fold, answerable or not, by id."""
-        folds = {q.id: question_fold(q.relevant, q.id) for q in self.questions}
-        return folds | {u.id: question_fold((), u.id) for u in self.unanswerable}
+        return question_folds(self.questions, self.unanswerable)
+
+
+def question_folds(questions: list[Question], unanswerable: list[Unanswerable]
+                   ) -> dict[str, int]:
+    """Each question's fold by id: an answerable one goes with its document, an
+    unanswerable one by its id."""
+    folds = {q.id: question_fold(q.relevant, q.id) for q in questions}
+    return folds | {u.id: question_fold((), u.id) for u in unanswerable}
 
 
 def set_questions(evaluation_set: EvaluationSet) -> tuple[list[Question], list[Unanswerable]]:

@@ -51,7 +51,6 @@ class Calibration:
             self.interaction_weight * dense * coverage
         return 1.0 / (1.0 + math.exp(-z))
 
-
     def doubts(self, relevance: list[float], pairs: np.ndarray,
                signals: ListSignals | None) -> bool:
         """The result list suggests its passages don't hold the answer (doubt.py)."""
