@@ -71,10 +71,13 @@ def boost(fused: list[Candidate], favoured: set[int], bonus: float) -> list[Cand
 
 def sentence_rescore(fused: list[Candidate], stored: SentenceVectors, vector: np.ndarray,
                      weight: float, depth: int,
-                     quotable: dict[int, np.ndarray] | None = None) -> list[Candidate]:
+                     quotable: dict[int, np.ndarray] | None = None,
+                     typed: dict[int, np.ndarray] | None = None, bonus: float = 0.0
+                     ) -> list[Candidate]:
     """Re-score the top candidates by their best sentence's similarity to the query. A
     fact usually sits in one sentence, which a whole-passage vector blurs. With
-    `quotable` (chunk id -> which of its sentences are statements), only those count."""
+    `quotable` (chunk id -> which of its sentences are statements), only those count;
+    with `typed` (which hold what the question asks for), those count `bonus` more."""
     if not stored:
         return fused
     top = fused[:depth]
@@ -82,19 +85,23 @@ def sentence_rescore(fused: list[Candidate], stored: SentenceVectors, vector: np
     rescored = []
     for candidate in top:
         best = best_sentence(stored.get(candidate.chunk_id), vector,
-                             None if quotable is None else quotable.get(candidate.chunk_id))
+                             None if quotable is None else quotable.get(candidate.chunk_id),
+                             None if typed is None else typed.get(candidate.chunk_id), bonus)
         rescored.append(replace(candidate, score=candidate.score / scale + weight * best))
     rescored.sort(key=lambda c: -c.score)
     return rescored + fused[depth:]
 
 
 def best_sentence(sentences: tuple[object, np.ndarray] | None, vector: np.ndarray,
-                  mask: np.ndarray | None) -> float:
-    """The highest similarity among the chunk's sentences (those `mask` keeps); 0 when
-    none is left."""
+                  mask: np.ndarray | None, typed: np.ndarray | None = None,
+                  bonus: float = 0.0) -> float:
+    """The highest similarity among the chunk's sentences (those `mask` keeps), plus
+    `bonus` for a sentence `typed` marks; 0 when none is left."""
     if sentences is None:
         return 0.0
     similarities = sentences[1] @ vector if len(sentences[1]) else np.zeros(0)
+    if typed is not None and len(typed) == len(similarities):
+        similarities = similarities + bonus * typed
     if mask is not None and len(mask) == len(similarities):
         similarities = similarities[mask]
     return float(np.max(similarities)) if len(similarities) else 0.0

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from service.areas import Gazetteer
+from service.retrieval.candidates import LRU
 from service.retrieval.coverage import topic_terms
 from service.retrieval.features import FEATURES, candidate_features
 from service.retrieval.features import Library as RankLibrary
@@ -16,9 +17,9 @@ from service.retrieval.features import Question as RankedQuestion
 from service.retrieval.options import SearchOptions
 from service.retrieval.passages import Candidate
 from service.retrieval.ranker import LinearRanker, apparatus_last, reorder
-from service.retrieval.sentences import SentenceMemo
-from service.store import IndexReader, Ranked
-from service.text.kinds import BODY, kinds_asked_for
+from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
+from service.store import ChunkRow, IndexReader, Ranked
+from service.text.kinds import BODY, kinds_asked_for, passage_kind
 
 __all__ = ["APPARATUS", "RankLibrary", "apparatus_after_body", "learned_order"]
 APPARATUS = [FEATURES.index(name) for name in ("references", "contents", "glossary")]
@@ -68,3 +69,18 @@ def apparatus_after_body(generation: IndexReader, ranking: RankLibrary, query: s
     flags = [kinds[c.chunk_id] not in wanted and kinds[c.chunk_id] is not None
              for c in window]
     return apparatus_last(window, flags) + fused[depth:] if any(flags) else fused
+
+
+class PassageKinds:
+    """Each chunk's passage kind (text/kinds.py), judged once: a chunk's text never
+    changes within a generation."""
+
+    def __init__(self) -> None:
+        self.known = LRU(SENTENCE_CACHE * 4)
+
+    def of(self, row: ChunkRow) -> str:
+        found = self.known.fetch(row.id)
+        if found is None:
+            found = passage_kind(row.text, row.section)
+            self.known.store(row.id, found)
+        return str(found)

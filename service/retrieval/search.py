@@ -34,9 +34,15 @@ from service.retrieval.options import (
     InvalidQuery,
     SearchOptions,
 )
-from service.retrieval.ordering import RankLibrary, apparatus_after_body, learned_order
+from service.retrieval.ordering import (
+    PassageKinds,
+    RankLibrary,
+    apparatus_after_body,
+    learned_order,
+)
 from service.retrieval.paraphrase import paraphrase_options
 from service.retrieval.passages import Candidate, SentenceScorer, assemble_passages
+from service.retrieval.questions import question_type
 from service.retrieval.ranker import LinearRanker, bundled_ranker
 from service.retrieval.results import DocumentRef, Hit, SearchResult
 from service.retrieval.sentence_scorer import AnswerScorer, bundled_scorer
@@ -44,7 +50,6 @@ from service.retrieval.sentence_source import SentenceSource
 from service.retrieval.sentences import SENTENCE_CACHE, SentenceMemo
 from service.store import ChunkRow, IndexReader, KeywordQuery, Ranked
 from service.text import topic_phrase
-from service.text.kinds import passage_kind
 from service.text.published_dates import parse_published
 
 __all__ = ["DEFAULT_MODE", "MODES", "Filters", "InvalidFilter", "InvalidQuery", "SearchOptions",
@@ -73,7 +78,7 @@ class Searcher:
         self.candidates = CandidateRetriever(self.generation, self.embedder,
                                              self.query_cache_size)
         self._sentences = LRU(SENTENCE_CACHE)
-        self._quotable = LRU(SENTENCE_CACHE)  # chunk id -> which sentences could answer
+        self._quotable = LRU(SENTENCE_CACHE * 2)  # which sentences could answer (sentences.py)
         self.sentence_source = SentenceSource(self.generation)  # built when first asked
         self.records = self.generation.documents()  # the library page lists them
         self.documents = {d.id: DocumentRef(d.id, d.title, d.area, d.path, d.source_url,
@@ -81,18 +86,10 @@ class Searcher:
                                             parse_published(d.published))
                           for d in self.records}
         self.areas = sorted({d.area for d in self.documents.values() if d.area})
-        kinds = LRU(SENTENCE_CACHE * 4)  # chunk id -> passage kind; text never changes
-
-        def kind_of(row: ChunkRow) -> str:
-            found = kinds.fetch(row.id)
-            if found is None:
-                found = passage_kind(row.text, row.section)
-                kinds.store(row.id, found)
-            return str(found)
-
+        kinds = PassageKinds()
         self.ranking = RankLibrary({d.id: d.area for d in self.records},
-                                   {d.id: d.chunks for d in self.records}, kind_of,
-                                   kinds.fetch)
+                                   {d.id: d.chunks for d in self.records}, kinds.of,
+                                   kinds.known.fetch)
         self.library = Library(self.documents.values(), self.gazetteer.areas)
         self.facets = FacetCounter(self.library)
 
@@ -249,9 +246,9 @@ class Searcher:
         if vector is not None and options.sentence_weight and mode.startswith("hybrid"):
             weight = options.sentence_weight_with_source \
                 if self.sentence_source.serves(options) else options.sentence_weight
-            fused = self.sentence_rescore(fused, vector, weight,
-                                          options.rerank_depth, sentences,
-                                          options.quotable_sentences)
+            fused = self.sentence_rescore(fused, vector, weight, options.rerank_depth,
+                                          sentences, options.quotable_sentences,
+                                          question_type(query), options.answer_type_bonus)
         if mode == "hybrid+rerank":
             depth = options.rerank_depth
             if self.reranker is not None:
@@ -265,12 +262,15 @@ class Searcher:
 
     def sentence_rescore(self, fused: list[Candidate], vector: np.ndarray, weight: float,
                          depth: int, sentences: SentenceMemo | None = None,
-                         quotable: bool = False) -> list[Candidate]:
+                         quotable: bool = False, kind: str | None = None, bonus: float = 0.0
+                         ) -> list[Candidate]:
+        """fusion.sentence_rescore over the top `depth`, `kind` the question's type."""
         memo = sentences or SentenceMemo(self.generation, self._quotable)
         ids = [c.chunk_id for c in fused[:depth]]
-        stored = memo.fetch(ids)
         masks = memo.quotable(ids) if quotable else None
-        return fusion.sentence_rescore(fused, stored, vector, weight, depth, masks)
+        typed = memo.typed(ids, kind) if kind and bonus else None
+        return fusion.sentence_rescore(fused, memo.fetch(ids), vector, weight, depth, masks,
+                                       typed, bonus)
 
     def sentence_scorer(self, query_vector: np.ndarray, sentences: SentenceMemo | None = None
                         ) -> SentenceScorer:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from service.retrieval.candidates import LRU
+from service.retrieval.questions import holds_answer
 from service.retrieval.quotable import is_name_line, is_statement
 from service.store import IndexReader
 from service.store.records import SentenceVectors
@@ -22,9 +23,10 @@ class SentenceMemo:
     def __init__(self, generation: IndexReader, masks: LRU | None = None) -> None:
         self.generation = generation
         self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
-        # chunk id -> its quotable sentences: a chunk's text never changes within a
-        # generation, so the searcher keeps them across searches (judging them costs
-        # about as much as the rest of the search's re-scoring)
+        # chunk id -> its quotable sentences, and (chunk id, question type) -> those that
+        # hold that type: a chunk's text never changes within a generation, so the
+        # searcher keeps them across searches (judging them costs about as much as the
+        # rest of the search's re-scoring)
         self.masks = masks if masks is not None else LRU(SENTENCE_CACHE)
 
     def fetch(self, ids: list[int]) -> SentenceVectors:
@@ -45,6 +47,19 @@ class SentenceMemo:
             found[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
                                 dtype=bool)
             self.masks.store(i, found[i])
+        return {i: mask for i, mask in found.items() if mask is not None}
+
+    def typed(self, ids: list[int], kind: str) -> dict[int, np.ndarray]:
+        """For each chunk with stored sentences, which of them hold what a question of
+        `kind` asks for (questions.holds_answer: an amount, a date, a body...)."""
+        stored = self.fetch(ids)
+        found = {i: self.masks.fetch((i, kind)) for i in stored}
+        missing = [i for i, mask in found.items() if mask is None]
+        rows = self.generation.chunks(missing) if missing else {}
+        for i, row in rows.items():
+            found[i] = np.array([holds_answer(kind, row.text[s:e]) for s, e in stored[i][0]],
+                                dtype=bool)
+            self.masks.store((i, kind), found[i])
         return {i: mask for i, mask in found.items() if mask is not None}
 
 
