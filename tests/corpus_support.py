@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from service.indexing.build import build_index
+from service.store import IndexReader, open_store
 
 
 def build_corpus(corpus: Path, index: Path, embedder: Any, *batches: dict[str, str]) -> None:
@@ -16,3 +17,13 @@ def build_corpus(corpus: Path, index: Path, embedder: Any, *batches: dict[str, s
         for name, text in documents.items():
             (corpus / name).write_text(text)
         build_index(corpus, index, embedder)
+
+
+def built_generation(root: Path, embedder: Any, documents: dict[str, str]) -> IndexReader:
+    """Write `documents` into root/corpus, build root/index once and open its live
+    generation."""
+    build_corpus(root / "corpus", root / "index", embedder, documents)
+    store = open_store(root / "index")
+    current = store.current()
+    assert current is not None
+    return store.open(current)

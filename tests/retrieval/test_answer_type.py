@@ -8,14 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from corpus_support import built_generation
 
 from service.areas import Gazetteer
-from service.indexing.build import build_index
 from service.retrieval import fusion
 from service.retrieval.passages import Candidate
 from service.retrieval.search import Searcher, SearchOptions
 from service.retrieval.sentences import SentenceMemo
-from service.store import open_store
 
 # two parts of a funding policy: one repeats the question's words and says no number,
 # the other answers it with one
@@ -35,16 +34,9 @@ QUESTION = "how many days does a decision on an individual funding request take"
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory: pytest.TempPathFactory, embedder) -> Searcher:  # type: ignore[no-untyped-def]
-    root = tmp_path_factory.mktemp("answer-type")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "ifr-overview.txt").write_text(OVERVIEW, encoding="utf-8")
-    (corpus / "ifr-timescales.txt").write_text(TIMESCALES, encoding="utf-8")
-    build_index(corpus, root / "index", embedder)
-    store = open_store(root / "index")
-    current = store.current()
-    assert current is not None
-    return Searcher(store.open(current), embedder, Gazetteer.load())
+    generation = built_generation(tmp_path_factory.mktemp("answer-type"), embedder,
+                                  {"ifr-overview.txt": OVERVIEW, "ifr-timescales.txt": TIMESCALES})
+    return Searcher(generation, embedder, Gazetteer.load())
 
 
 def first_passage(searcher: Searcher, options: SearchOptions, question: str = QUESTION) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from corpus_support import built_generation
 
 from service.areas import Gazetteer
-from service.indexing.build import build_index
 from service.retrieval.coverage import topic_terms
 from service.retrieval.options import SearchOptions
 from service.retrieval.paraphrase import paraphrase_options
-from service.store import IndexReader, open_store
+from service.store import IndexReader
 
 PHARMACIES = ("Community pharmacies\n\nThe county saw a reduction of 11 community pharmacies "
               "between 2019 and 2024, and opening hours fell in rural areas.\n")
@@ -22,15 +22,8 @@ CHEMISTS = ("Chemists' opening hours\n\nMost chemists in the market towns now cl
 
 @pytest.fixture
 def generation(tmp_path: Path, fake_embedder) -> IndexReader:  # type: ignore[no-untyped-def]
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "pharmacies.txt").write_text(PHARMACIES, encoding="utf-8")
-    (corpus / "chemists.txt").write_text(CHEMISTS, encoding="utf-8")
-    build_index(corpus, tmp_path / "index", fake_embedder)
-    store = open_store(tmp_path / "index")
-    current = store.current()
-    assert current is not None
-    return store.open(current)
+    return built_generation(tmp_path, fake_embedder,
+                            {"pharmacies.txt": PHARMACIES, "chemists.txt": CHEMISTS})
 
 
 def options_for(question: str, generation: IndexReader, options: SearchOptions,
