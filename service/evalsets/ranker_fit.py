@@ -6,7 +6,7 @@ cross-validation by document over every set."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -42,10 +42,14 @@ def gather(set_name: str, searcher: Searcher, questions: list[Question]) -> list
     windows: list[Window] = []
     log: list[tuple[str, list[int], np.ndarray]] = []
     searcher.feature_log = log
+    learned = replace(searcher.options, ranker="learned")
     try:
         for question in questions:
             log.clear()
-            searcher.search(question.question, k=10, mode="hybrid", highlight=False)
+            # the window's features are computed (and logged) only on the learned path,
+            # before the model orders them: the default hand-set order never logs
+            searcher.search(question.question, k=10, mode="hybrid", highlight=False,
+                            options=learned)
             if not log:
                 continue
             _, ids, table = log[-1]

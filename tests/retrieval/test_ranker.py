@@ -13,7 +13,8 @@ from paths import DATA
 
 from service.areas import Gazetteer
 from service.evalsets.folds import HELD_OUT
-from service.evalsets.ranker_fit import fold_rankers, load_windows
+from service.evalsets.ranker_fit import fold_rankers, gather, load_windows
+from service.evaluation import Question
 from service.retrieval.features import FEATURES
 from service.retrieval.passages import Candidate
 from service.retrieval.ranker import (
@@ -138,3 +139,15 @@ def test_a_question_about_the_references_leaves_them_where_they_rank(
 
 def test_the_committed_windows_exist_for_the_refit() -> None:
     assert Path(WINDOWS).is_file(), "run scripts/fit_ranker.py to gather them"
+
+
+def test_the_refit_gathers_a_window_for_each_question(strategy_searcher: Searcher) -> None:
+    # scripts/fit_ranker.py without --reuse: the served order is the hand-set one, and
+    # the windows must still be logged
+    assert SearchOptions().ranker == "weights"
+    question = Question("w1", "how many clinical academic posts will the strategy create",
+                        ("leeds-research-strategy.md",), "forty new clinical academic posts")
+    windows = gather("test", strategy_searcher, [question])
+    assert len(windows) == 1 and windows[0].table.shape[1] == len(FEATURES)
+    assert windows[0].labels.sum() >= 1
+    assert strategy_searcher.feature_log is None
