@@ -3,6 +3,7 @@ once per search, the quotable masks kept across searches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ class SentenceMemo:
     def __init__(self, generation: IndexReader, masks: LRU | None = None) -> None:
         self.generation = generation
         self.known: dict[int, Any] = {}  # chunk id -> (spans, vectors), or None if absent
+        self.texts: dict[int, str] = {}  # chunk id -> text, read for the judgements below
         # chunk id -> its quotable sentences, and (chunk id, question type) -> those that
         # hold that type: a chunk's text never changes within a generation, so the
         # searcher keeps them across searches (judging them costs about as much as the
@@ -39,27 +41,29 @@ class SentenceMemo:
     def quotable(self, ids: list[int]) -> dict[int, np.ndarray]:
         """For each chunk with stored sentences, which of them are statements or name
         lines (quotable.py), the sentences an answer could quote."""
-        stored = self.fetch(ids)
-        found = {i: self.masks.fetch(i) for i in stored}
-        missing = [i for i, mask in found.items() if mask is None]
-        rows = self.generation.chunks(missing) if missing else {}
-        for i, row in rows.items():
-            found[i] = np.array([can_answer(row.text[s:e]) for s, e in stored[i][0]],
-                                dtype=bool)
-            self.masks.store(i, found[i])
-        return {i: mask for i, mask in found.items() if mask is not None}
+        return self.judged(ids, None, can_answer)
 
     def typed(self, ids: list[int], kind: str) -> dict[int, np.ndarray]:
         """For each chunk with stored sentences, which of them hold what a question of
         `kind` asks for (questions.holds_answer: an amount, a date, a body...)."""
+        return self.judged(ids, kind, lambda sentence: holds_answer(kind, sentence))
+
+    def judged(self, ids: list[int], label: str | None, test: Callable[[str], bool]
+               ) -> dict[int, np.ndarray]:
+        """`test` of each stored sentence of the chunks, cached by chunk id (`label`
+        None) or by (chunk id, label); a chunk's text is read once per search."""
         stored = self.fetch(ids)
-        found = {i: self.masks.fetch((i, kind)) for i in stored}
+        key: Callable[[int], Any] = (lambda i: i) if label is None else (lambda i: (i, label))
+        found = {i: self.masks.fetch(key(i)) for i in stored}
         missing = [i for i, mask in found.items() if mask is None]
-        rows = self.generation.chunks(missing) if missing else {}
-        for i, row in rows.items():
-            found[i] = np.array([holds_answer(kind, row.text[s:e]) for s, e in stored[i][0]],
-                                dtype=bool)
-            self.masks.store((i, kind), found[i])
+        unread = [i for i in missing if i not in self.texts]
+        if unread:
+            self.texts.update({i: row.text for i, row in self.generation.chunks(unread).items()})
+        for i in missing:
+            if i in self.texts:
+                text = self.texts[i]
+                found[i] = np.array([test(text[s:e]) for s, e in stored[i][0]], dtype=bool)
+                self.masks.store(key(i), found[i])
         return {i: mask for i, mask in found.items() if mask is not None}
 
 
