@@ -34,6 +34,11 @@ ASKS_FOR = {REFERENCES: re.compile(r"\b(?:references?|bibliography|cited|citatio
             CONTENTS: re.compile(r"\b(?:contents|chapters?)\b", re.IGNORECASE),
             GLOSSARY: re.compile(r"\b(?:stands? for|acronyms?|abbreviations?|glossary|"
                                  r"definition of|what does \S+ mean)\b", re.IGNORECASE)}
+# a part of every REFERENCE_MARK alternative (lower case): a line holding none of them
+# cannot match it
+REFERENCE_CLUES = ("(", "[", ";", ":", "19", "20", "et al", "doi", "http", "www.",
+                   "available", "accessed", "vol", "p.", "journal", "lancet", "bmj", "isbn",
+                   "ibid")
 MIN_LINES = 3  # fewer lines than this say nothing about a passage's shape
 
 
@@ -46,16 +51,30 @@ def shares(text: str) -> dict[str, float]:
     passage too short to judge)."""
     lines = lines_of(text)
     count = len(lines)
-    cited = sum(bool(REFERENCE_MARK.search(line)) for line in lines) / max(count, 1)
     if count < MIN_LINES:  # a short tail of a reference list: every line a reference
-        return {REFERENCES: cited if count > 1 and cited == 1.0 else 0.0, CONTENTS: 0.0,
-                GLOSSARY: 0.0}
-    return {REFERENCES: cited,
+        whole = count > 1 and all(is_reference_line(line) for line in lines)
+        return {REFERENCES: 1.0 if whole else 0.0, CONTENTS: 0.0, GLOSSARY: 0.0}
+    return {REFERENCES: sum(is_reference_line(line) for line in lines) / count,
             # a table row ("Total | 100% | 1198") ends in a number too, but has cells
-            CONTENTS: sum("|" not in line and bool(CONTENTS_LINE.search(line))
-                          for line in lines) / count,
+            CONTENTS: sum("|" not in line and is_contents_line(line) for line in lines) / count,
             GLOSSARY: sum(bool(GLOSSARY_LINE.match(line)) and len(line.split()) <= 25
                           for line in lines) / count}
+
+
+def is_reference_line(line: str) -> bool:
+    """REFERENCE_MARK somewhere in the line. Most lines hold none of the marks' fixed
+    parts, and a substring test rules those out about 30 times as fast as the pattern,
+    which every uncached search result used to pay (at 200,000 chunks most of the
+    search's ranking time)."""
+    lowered = line.lower()
+    return any(clue in lowered for clue in REFERENCE_CLUES) and \
+        bool(REFERENCE_MARK.search(line))
+
+
+def is_contents_line(line: str) -> bool:
+    """CONTENTS_LINE: every form of it ends in a page number, so a line that does not
+    end in a digit is ruled out before the pattern runs."""
+    return line.rstrip()[-1:].isdigit() and bool(CONTENTS_LINE.search(line))
 
 
 def passage_kind(text: str, section: str = "") -> str:
