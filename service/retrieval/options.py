@@ -103,6 +103,19 @@ class SearchOptions:
     answer_scorer: str = "weights"
     rerank_weight: float = 1.0  # hybrid+rerank without a cross-encoder: sentence weight
 
+    def __post_init__(self) -> None:
+        # a misspelt choice used to fall back to another path without a word
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"SearchOptions.{name} must be one of {', '.join(allowed)}, "
+                                 f"not {getattr(self, name)!r}")
+
+
+# the options that pick one of several named ways
+CHOICES = {"fusion": ("convex", "rrf"), "dense_norm": ("raw", "minmax"),
+           "phrases": ("pairs", "names", "none"), "ranker": ("weights", "learned"),
+           "answer_scorer": ("weights", "learned")}
+
 
 DateRange = tuple[date | None, date | None]  # first and last day, either may be open
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from service.retrieval.fusion import best_sentence, sentence_rescore
+from service.retrieval.options import CHOICES, SearchOptions
 from service.retrieval.passages import Candidate
 from service.retrieval.sentences import can_answer
 
@@ -55,3 +56,13 @@ def test_best_sentence_of_nothing_is_zero() -> None:
 ])
 def test_what_can_answer(sentence: str, answers: bool) -> None:
     assert can_answer(sentence) is answers
+
+
+@pytest.mark.parametrize("choice", sorted(CHOICES))
+def test_a_misspelt_choice_is_refused_by_name(choice: str) -> None:
+    """An option naming one of several ways (fusion, ranker, answer scorer...) refuses a
+    value it does not know, instead of quietly taking another path."""
+    for allowed in CHOICES[choice]:
+        assert getattr(SearchOptions(**{choice: allowed}), choice) == allowed
+    with pytest.raises(ValueError, match=f"SearchOptions.{choice} must be one of"):
+        SearchOptions(**{choice: "lerned"})
