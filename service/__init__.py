@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# gRPC (the Milvus client, and Milvus Lite's server thread) re-creates its pollers in
+# every forked child unless told not to, and a child forked while the server thread
+# polled aborted: a parse sandbox's Tesseract died with SIGABRT about one run in three
+# beside Milvus Lite. No forked child of ours talks gRPC (parse sandboxes, OCR), so the
+# handlers are off. gRPC reads this once, when it starts: here, before any import of it.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
