@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 # gRPC (the Milvus client, and Milvus Lite's server thread) re-creates its pollers in
 # every forked child unless told not to, and a child forked while the server thread
-# polled aborted: a parse sandbox's Tesseract died with SIGABRT about one run in three
-# beside Milvus Lite. No forked child of ours talks gRPC (parse sandboxes, OCR), so the
-# handlers are off. gRPC reads this once, when it starts: here, before any import of it.
+# polled could abort: on a busy machine beside Milvus Lite, about one parse of a scan in
+# three failed, its Tesseract dead of SIGABRT. No forked child of ours talks gRPC (parse
+# sandboxes, OCR), so the handlers are off. gRPC reads this once, when it starts: here,
+# before any import of it.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 if TYPE_CHECKING:

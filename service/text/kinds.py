@@ -39,6 +39,9 @@ ASKS_FOR = {REFERENCES: re.compile(r"\b(?:references?|bibliography|cited|citatio
 REFERENCE_CLUES = ("(", "[", ";", ":", "19", "20", "et al", "doi", "http", "www.",
                    "available", "accessed", "vol", "p.", "journal", "lancet", "bmj", "isbn",
                    "ibid")
+# the pattern ignores case as `re` does, where "ı" matches "i" and "ſ" matches "s";
+# lower() keeps both, so they are folded for the clues
+FOLDED = str.maketrans({"ı": "i", "ſ": "s"})
 MIN_LINES = 3  # fewer lines than this say nothing about a passage's shape
 
 
@@ -66,7 +69,7 @@ def is_reference_line(line: str) -> bool:
     parts, and a substring test rules those out about 30 times as fast as the pattern,
     which every uncached search result used to pay (at 200,000 chunks most of the
     search's ranking time)."""
-    lowered = line.lower()
+    lowered = line.lower().translate(FOLDED)
     return any(clue in lowered for clue in REFERENCE_CLUES) and \
         bool(REFERENCE_MARK.search(line))
 
